@@ -1,0 +1,183 @@
+"""Core benchmarks (issue 2). Prints ratios measured side by side in one run.
+
+    .venv/bin/python bench/bench_core.py [--gb 1.0] [--files 300] [--fragments 1000000]
+
+A. build from a folder of Parquet files (>= 1 GB, a few hundred files) vs `cp -r`
+   vs quilt3 Package.set_dir + build (local registry); rebuild of the unchanged folder.
+B. a 1,000,000-fragment manifest: build, load (open + scan every page), diff of two
+   versions differing in 1% of fragments; peak memory (RSS) of each step in a subprocess.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+
+
+def make_folder(path: str, gb: float, files: int) -> int:
+    if os.path.exists(os.path.join(path, "_done")):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+    shutil.rmtree(path, ignore_errors=True)
+    per_file = int(gb * 1e9 / files)
+    rows = per_file // 16  # two incompressible float64 columns
+    rng = np.random.default_rng(0)
+    total = 0
+    for i in range(files):
+        d = os.path.join(path, f"ds=2026-{1 + i % 12:02d}-{1 + i % 28:02d}")
+        os.makedirs(d, exist_ok=True)
+        t = pa.table({"a": rng.random(rows), "b": rng.random(rows)})
+        p = os.path.join(d, f"part-{i:04d}.parquet")
+        pq.write_table(t, p, compression="none")
+        total += os.path.getsize(p)
+    open(os.path.join(path, "_done"), "w").close()
+    return total
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def drop_caches_hint() -> None:
+    os.sync()
+
+
+def bench_build(gb: float, files: int) -> list[tuple[str, float, str]]:
+    src = os.path.join(DATA, "core_folder")
+    size = make_folder(src, gb, files)
+    work = tempfile.mkdtemp(prefix="bench-core-", dir=DATA)
+    rows = []
+    try:
+        t_cp, _ = timed(lambda: subprocess.run(["cp", "-r", src, os.path.join(work, "cp")], check=True))
+        env = {**os.environ, "LAKEPKG_HOME": os.path.join(work, "home"), "LAKEPKG_NO_PROGRESS": "1"}
+        cmd = [sys.executable, "-m", "lakepkg.cli.__main__", "build", "bench/folder", "--table", f"t={src}", "--json"]
+        t_build, _ = timed(lambda: subprocess.run(cmd, check=True, env=env, capture_output=True))
+        t_rebuild, p = timed(lambda: subprocess.run(cmd, check=True, env=env, capture_output=True))
+        created = json.loads(p.stdout)["created"]
+        rows.append(("cp -r (baseline)", t_cp, f"{size / 1e9:.2f} GB, {files} files"))
+        rows.append(("lakepkg build", t_build, f"{t_build / t_cp:.2f}x cp -r"))
+        rows.append(("lakepkg rebuild, unchanged", t_rebuild, f"{t_rebuild / t_build:.2f}x first build; new version: {created}"))
+        qcode = (
+            "import quilt3, sys, os\n"
+            "p = quilt3.Package().set_dir('t', sys.argv[1])\n"
+            "p.build('bench/folder', registry='file://' + sys.argv[2])\n"
+        )
+        try:
+            t_q, q = timed(lambda: subprocess.run([sys.executable, "-c", qcode, src, os.path.join(work, "quilt")],
+                                                  capture_output=True, env={**os.environ, "QUILT_DISABLE_CACHE": "true", "XDG_DATA_HOME": os.path.join(work, "qdata")}))
+            if q.returncode == 0:
+                rows.append(("quilt3 set_dir + build", t_q, f"lakepkg build = {t_build / t_q:.2f}x quilt3"))
+            else:
+                rows.append(("quilt3 set_dir + build", float("nan"), "failed: " + q.stderr.decode()[-200:].replace("\n", " ")))
+        except Exception as exc:  # quilt3 missing
+            rows.append(("quilt3 set_dir + build", float("nan"), f"not run: {exc}"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+MANIFEST_STEP = r'''
+import os, sys, time, json, resource
+os.environ["LAKEPKG_HOME"] = sys.argv[2]
+from lakepkg.registry import open_registry
+from lakepkg.manifest import Entry, EntrySorter, build_table_node, RootNodeData, store_node
+import pyarrow as pa
+step, n = sys.argv[1], int(sys.argv[3])
+reg = open_registry()
+schema = pa.schema([("ds", pa.string()), ("v", pa.int64())])
+def entries(version):
+    for i in range(n):
+        obj = f"{i:064x}" if not (version == 2 and i % 100 == 7) else f"{i + 10**9:064x}"
+        yield Entry(key=f"ds={i % 365:03d}/part-{i:07d}.parquet", object=obj, size=1_000_000 + i, rows=1000,
+                    partition={"ds": f"{i % 365:03d}"}, stats={"v": {"min": i, "max": i + 999, "nulls": 0}})
+t = time.perf_counter()
+out = {}
+if step == "build":
+    for version in (1, 2):
+        s = EntrySorter("t")
+        for e in entries(version):
+            s.add(e)
+        h, node = build_table_node(reg.store, "t", schema, s, ["ds"])
+        top = store_node(reg.store, RootNodeData(tables={"t": h}, files=[]))
+        reg.publish("bench/million", top)
+        out[f"v{version}"] = top
+        if version == 1:
+            out["build_s"] = time.perf_counter() - t
+            out["pages"] = len(node.pages)
+elif step == "load":
+    import lakepkg
+    hist = reg.history("bench/million")
+    pkg = lakepkg.load(f"bench/million@{hist[0].top_hash}")
+    cnt = sum(1 for _ in pkg["t"].iter_entries())
+    out["entries"] = cnt
+elif step == "diff":
+    import lakepkg
+    from lakepkg.diff import diff_packages
+    hist = reg.history("bench/million")
+    d = diff_packages(lakepkg.load(f"bench/million@{hist[0].top_hash}"), lakepkg.load(f"bench/million@{hist[1].top_hash}"))
+    t0 = d.tables[0]
+    out["changed"] = len(t0.fragments_changed)
+    out["pages_read"] = t0.pages_compared
+    out["pages_skipped"] = t0.pages_skipped
+out.setdefault("seconds", time.perf_counter() - t)
+out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+'''
+
+
+def bench_manifest(n: int) -> list[tuple[str, float, str]]:
+    work = tempfile.mkdtemp(prefix="bench-manifest-", dir=DATA)
+    rows = []
+    try:
+        res = {}
+        for step in ("build", "load", "diff"):
+            p = subprocess.run([sys.executable, "-c", MANIFEST_STEP, step, work, str(n)], capture_output=True, text=True)
+            if p.returncode != 0:
+                raise SystemExit(p.stderr)
+            res[step] = json.loads(p.stdout.strip().splitlines()[-1])
+        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(work) for f in fs)
+        b = res["build"]
+        rows.append((f"build {n:,}-fragment manifest", b["build_s"], f"{b['pages']} pages; peak RSS {b['peak_rss_mb']:.0f} MB (both versions)"))
+        rows.append(("load + scan every entry", res["load"]["seconds"], f"{res['load']['entries']:,} entries; peak RSS {res['load']['peak_rss_mb']:.0f} MB"))
+        d = res["diff"]
+        rows.append(("diff, 1% of fragments changed", d["seconds"], f"{d['changed']:,} changed found; {d['pages_read']} pages read, {d['pages_skipped']} skipped; peak RSS {d['peak_rss_mb']:.0f} MB"))
+        rows.append(("manifest size on disk (2 versions)", 0.0, f"{size / 1e6:.0f} MB; data it describes: {n * 1e6 / 1e12:.1f} TB"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gb", type=float, default=1.0)
+    ap.add_argument("--files", type=int, default=300)
+    ap.add_argument("--fragments", type=int, default=1_000_000)
+    ap.add_argument("--skip-build", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(DATA, exist_ok=True)
+    rows = []
+    if not args.skip_build:
+        rows += bench_build(args.gb, args.files)
+    rows += bench_manifest(args.fragments)
+    w = max(len(r[0]) for r in rows)
+    print(f"{'measurement'.ljust(w)}  {'seconds':>9}  notes")
+    for name, secs, note in rows:
+        print(f"{name.ljust(w)}  {secs:9.2f}  {note}")
+
+
+if __name__ == "__main__":
+    main()

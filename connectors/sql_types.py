@@ -1,0 +1,221 @@
+"""SQL column types -> Arrow types, for PostgreSQL and MySQL/MariaDB (docs/sql.md lists the table).
+
+Each result column gets a :class:`ColumnPlan`: its Arrow type, the SQL type it
+came from (kept in the Arrow field's metadata as ``sql_type``), an optional
+SQL expression that replaces the column in the projection (types read as
+text, intervals split into parts), and a converter for Python values read
+through a DB-API cursor. A type with no faithful Arrow mapping is read as its
+SQL text form (``::text``) — never dropped or silently rounded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401
+
+TYPE_MAPPING_VERSION = "lakepkg-sql-types-v1"
+UTC = "UTC"
+
+
+@dataclass
+class ColumnPlan:
+    name: str
+    sql_type: str
+    arrow: pa.DataType
+    select_dbapi: Optional[str] = None     # projection expression for the DB-API path ({c} = quoted column)
+    select_adbc: Optional[str] = None      # projection expression for the ADBC path
+    convert: Optional[Callable[[list], list]] = None  # DB-API Python values -> values pa.array accepts
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def arrow_field(self) -> pa.Field:
+        return pa.field(self.name, self.arrow, nullable=True, metadata={"sql_type": self.sql_type, **self.extra})
+
+
+# -- PostgreSQL ---------------------------------------------------------------
+
+_PG_SIMPLE: dict[str, pa.DataType] = {
+    "int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64(), "oid": pa.uint32(),
+    "float4": pa.float32(), "float8": pa.float64(), "bool": pa.bool_(),
+    "text": pa.string(), "varchar": pa.string(), "bpchar": pa.string(), "name": pa.string(), "citext": pa.string(),
+    "bytea": pa.binary(), "date": pa.date32(), "time": pa.time64("us"), "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz=UTC),
+}
+#: PostgreSQL interval: Parquet cannot store Arrow's month_day_nano_interval, so its three exact
+#: components are kept as a struct (months, days, nanoseconds) — no lossy conversion to a duration.
+INTERVAL = pa.struct([pa.field("months", pa.int32()), pa.field("days", pa.int32()),
+                      pa.field("nanoseconds", pa.int64())])
+#: element types whose arrays map to Arrow lists natively; other arrays are read as text[]
+_PG_ARRAY_NATIVE = {"int2", "int4", "int8", "float4", "float8", "bool", "text", "varchar", "bpchar", "name",
+                    "date", "timestamp", "timestamptz", "bytea"}
+#: read as their canonical SQL text (documented choices)
+_PG_AS_TEXT = {"uuid", "json", "jsonb", "timetz", "xml", "inet", "cidr", "macaddr", "macaddr8", "money", "bit",
+               "varbit", "tsvector", "tsquery", "point", "line", "lseg", "box", "path", "polygon", "circle",
+               "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange", "pg_lsn", "jsonpath"}
+
+_INTERVAL_PARTS = ("CASE WHEN {c} IS NULL THEN NULL ELSE ARRAY[(extract(year from {c})*12 + extract(month from {c}))::int8, extract(day from {c})::int8, "
+                   "((extract(hour from {c})*3600 + extract(minute from {c})*60)*1000000 "
+                   "+ extract(microseconds from {c}))::int8 * 1000] END")
+
+
+def _interval_parts(values: list) -> list:
+    return [None if v is None else {"months": v[0], "days": v[1], "nanoseconds": v[2]} for v in values]
+
+
+def _as_bytes(values: list) -> list:
+    return [None if v is None else bytes(v) for v in values]
+
+
+def pg_column(name: str, typname: str, typtype: str, elem: Optional[str], precision: Optional[int],
+              scale: Optional[int]) -> ColumnPlan:
+    """Plan for one PostgreSQL result column (``typname`` from pg_type; ``elem`` for arrays)."""
+    if elem is not None:  # an array type
+        if elem in _PG_ARRAY_NATIVE:
+            item = _PG_SIMPLE[elem]
+            return ColumnPlan(name, f"{elem}[]", pa.list_(item),
+                              convert=(lambda vs: [None if v is None else [None if x is None else bytes(x) for x in v] for v in vs])
+                              if elem == "bytea" else None)
+        return ColumnPlan(name, f"{elem}[]", pa.list_(pa.string()), select_dbapi="{c}::text[]", select_adbc="{c}::text[]")
+    if typname == "numeric":
+        if precision is None or precision <= 0:
+            return ColumnPlan(name, "numeric", pa.string(), select_dbapi="{c}::text", select_adbc="{c}::text",
+                              extra={"lakepkg_note": "unconstrained numeric read as exact text"})
+        t = pa.decimal128(precision, scale or 0) if precision <= 38 else pa.decimal256(precision, scale or 0)
+        return ColumnPlan(name, f"numeric({precision},{scale or 0})", t)
+    if typname == "interval":
+        return ColumnPlan(name, "interval", INTERVAL, select_dbapi=_INTERVAL_PARTS, convert=_interval_parts,
+                          extra={"lakepkg_note": "struct of exact interval components (months, days, nanoseconds)"})
+    if typname == "bytea":
+        return ColumnPlan(name, "bytea", pa.binary(), convert=_as_bytes)
+    if typname in _PG_SIMPLE:
+        extra = {"tz": UTC} if typname == "timestamptz" else {}
+        return ColumnPlan(name, typname, _PG_SIMPLE[typname], extra=extra)
+    if typtype == "e":
+        return ColumnPlan(name, f"enum {typname}", pa.string(), select_dbapi="{c}::text", select_adbc="{c}::text")
+    note = {} if typname in _PG_AS_TEXT else {"lakepkg_note": "no Arrow mapping; read as SQL text"}
+    return ColumnPlan(name, typname, pa.string(), select_dbapi="{c}::text", select_adbc="{c}::text", extra=note)
+
+
+# -- MySQL / MariaDB ----------------------------------------------------------
+
+class _FT:  # pymysql.constants.FIELD_TYPE
+    DECIMAL, TINY, SHORT, LONG, FLOAT, DOUBLE, NULL, TIMESTAMP, LONGLONG, INT24 = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+    DATE, TIME, DATETIME, YEAR, NEWDATE, VARCHAR, BIT = 10, 11, 12, 13, 14, 15, 16
+    JSON, NEWDECIMAL, ENUM, SET, TINY_BLOB, MEDIUM_BLOB, LONG_BLOB, BLOB, VAR_STRING, STRING, GEOMETRY = (
+        245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255)
+
+
+_UNSIGNED, _ENUM_FLAG, _SET_FLAG = 32, 256, 2048
+_BINARY_CHARSET = 63
+_MY_INTS = {_FT.TINY: ("tinyint", pa.int8(), pa.uint8()), _FT.SHORT: ("smallint", pa.int16(), pa.uint16()),
+            _FT.INT24: ("mediumint", pa.int32(), pa.uint32()), _FT.LONG: ("int", pa.int32(), pa.uint32()),
+            _FT.LONGLONG: ("bigint", pa.int64(), pa.uint64())}
+_MY_TEXT = {_FT.VARCHAR, _FT.VAR_STRING, _FT.STRING, _FT.TINY_BLOB, _FT.MEDIUM_BLOB, _FT.LONG_BLOB, _FT.BLOB,
+            _FT.ENUM, _FT.SET}
+
+
+def _to_bool(values: list) -> list:
+    return [None if v is None else bool(v) for v in values]
+
+
+def _my_temporal(kind: str) -> Callable[[list], list]:
+    def conv(values: list) -> list:
+        out = []
+        for v in values:
+            if v is not None and isinstance(v, (str, bytes)):
+                raise ValueError(f"invalid {kind} value {v!r} (MySQL zero date?)")
+            out.append(v)
+        return out
+    return conv
+
+
+def _bits(values: list) -> list:
+    return [None if v is None else int.from_bytes(v, "big") for v in values]
+
+
+def mysql_column(name: str, type_code: int, flags: int, length: int, scale: int, charsetnr: int) -> ColumnPlan:
+    """Plan for one MySQL/MariaDB result column, from the protocol's field descriptor."""
+    unsigned = bool(flags & _UNSIGNED)
+    if type_code == _FT.TINY and length == 1 and not unsigned:
+        return ColumnPlan(name, "tinyint(1)", pa.bool_(), convert=_to_bool)
+    if type_code in _MY_INTS:
+        sql, signed_t, unsigned_t = _MY_INTS[type_code]
+        return ColumnPlan(name, sql + (" unsigned" if unsigned else ""), unsigned_t if unsigned else signed_t)
+    if type_code in (_FT.NEWDECIMAL, _FT.DECIMAL):
+        precision = length - (1 if scale > 0 else 0) - (0 if unsigned else 1)
+        precision = max(precision, 1)
+        t = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+        return ColumnPlan(name, f"decimal({precision},{scale})" + (" unsigned" if unsigned else ""), t)
+    if type_code == _FT.FLOAT:
+        return ColumnPlan(name, "float", pa.float32())
+    if type_code == _FT.DOUBLE:
+        return ColumnPlan(name, "double", pa.float64())
+    if type_code == _FT.YEAR:
+        return ColumnPlan(name, "year", pa.int16())
+    if type_code in (_FT.DATE, _FT.NEWDATE):
+        return ColumnPlan(name, "date", pa.date32(), convert=_my_temporal("date"))
+    if type_code == _FT.TIME:
+        return ColumnPlan(name, "time", pa.duration("us"),
+                          extra={"lakepkg_note": "MySQL TIME is a signed duration (-838:59:59..838:59:59)"})
+    if type_code == _FT.DATETIME:
+        return ColumnPlan(name, "datetime", pa.timestamp("us"), convert=_my_temporal("datetime"))
+    if type_code == _FT.TIMESTAMP:
+        return ColumnPlan(name, "timestamp", pa.timestamp("us", tz=UTC), convert=_my_temporal("timestamp"),
+                          extra={"tz": UTC})
+    if type_code == _FT.JSON:
+        return ColumnPlan(name, "json", pa.string())
+    if type_code == _FT.BIT:
+        return ColumnPlan(name, f"bit({length})", pa.uint64(), convert=_bits)
+    if type_code == _FT.GEOMETRY:
+        return ColumnPlan(name, "geometry", pa.binary(), extra={"lakepkg_note": "internal WKB-with-SRID bytes"})
+    if type_code in _MY_TEXT:
+        if flags & _ENUM_FLAG or type_code == _FT.ENUM:
+            return ColumnPlan(name, "enum", pa.string())
+        if flags & _SET_FLAG or type_code == _FT.SET:
+            return ColumnPlan(name, "set", pa.string())
+        blob = type_code in (_FT.TINY_BLOB, _FT.MEDIUM_BLOB, _FT.LONG_BLOB, _FT.BLOB)
+        if charsetnr == _BINARY_CHARSET:
+            return ColumnPlan(name, "blob" if blob else ("binary" if type_code == _FT.STRING else "varbinary"),
+                              pa.binary(), convert=_as_bytes)
+        return ColumnPlan(name, "text" if blob else ("char" if type_code == _FT.STRING else "varchar"), pa.string())
+    if type_code == _FT.NULL:
+        return ColumnPlan(name, "null", pa.string())
+    return ColumnPlan(name, f"type {type_code}", pa.string(), extra={"lakepkg_note": "unknown MySQL type read as text"},
+                      convert=lambda vs: [None if v is None else (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)) for v in vs])
+
+
+def to_array(plan: ColumnPlan, values: list) -> pa.Array:
+    """Python values from a DB-API cursor -> an Arrow array of the plan's type."""
+    if plan.convert is not None:
+        values = plan.convert(values)
+    return pa.array(values, type=plan.arrow)
+
+
+def coerce_array(plan: ColumnPlan, arr: "pa.Array | pa.ChunkedArray") -> pa.Array:
+    """An Arrow column from a native reader (ADBC) -> the plan's type (extension types unwrapped)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if isinstance(arr.type, pa.ExtensionType):
+        arr = arr.storage
+    if arr.type == plan.arrow:
+        return arr
+    if arr.type == pa.month_day_nano_interval() and plan.arrow == INTERVAL:
+        return _mdn_to_struct(arr)
+    return arr.cast(plan.arrow)
+
+
+def _mdn_to_struct(arr: pa.Array) -> pa.Array:
+    import numpy as np
+
+    rec = np.frombuffer(arr.buffers()[1], dtype=[("m", "<i4"), ("d", "<i4"), ("n", "<i8")])[arr.offset: arr.offset + len(arr)]
+    mask = None if arr.null_count == 0 else pa.compute.invert(arr.is_valid())
+    return pa.StructArray.from_arrays([pa.array(rec["m"]), pa.array(rec["d"]), pa.array(rec["n"])],
+                                      fields=list(INTERVAL), mask=mask)
+
+
+def json_default(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime, dt.time)):
+        return v.isoformat()
+    return str(v)

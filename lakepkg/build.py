@@ -1,0 +1,205 @@
+"""Building a package version: tables from data, files and connector snapshots → root → publish.
+
+Fragments are written to the store as tables are added (streaming); the
+builder keeps only entry lines, spilled to disk past a bound. ``build()``
+writes pages, table nodes and the root and returns the top hash;
+``publish()`` records it in a registry. Nothing is visible in the registry
+until every object is stored.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional
+
+import pyarrow as pa
+
+from .canonical import canonical_json
+from .errors import LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
+from .fragments import check_schema
+from .ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
+from .manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, load_root,
+                       load_table_node, read_page_raw, store_node, write_pages)
+from .names import safe_key, validate_table_name
+from .progress import progress_bar
+from .registry import Registry, VersionRecord, open_registry
+from .snapshot import SourceFile, TableSnapshot
+from .store.base import ObjectStore
+
+
+@dataclass
+class BuiltPackage:
+    """The result of :meth:`PackageBuilder.build`: the top hash and what is not hashed."""
+
+    top_hash: str
+    root: RootNodeData
+    sources: dict[str, Any]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class PackageBuilder:
+    """Assemble one package version.
+
+    >>> b = PackageBuilder()
+    >>> b.add_table("orders", df, partition_cols=["ds"])
+    >>> b.add_file("README.md", "docs/README.md")
+    >>> rec = b.publish("sales/orders", message="nightly")
+    """
+
+    def __init__(self, registry: "Registry | str | None" = None, meta: Optional[dict[str, Any]] = None,
+                 show_progress: bool = False) -> None:
+        self.registry = registry if isinstance(registry, Registry) else open_registry(registry)
+        self.store: ObjectStore = self.registry.store
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._tables: dict[str, tuple[str, TableNodeData]] = {}
+        self._files = EntrySorter("the package's files")
+        self._file_keys: set[str] = set()
+        self._sources: dict[str, Any] = {}
+        self._stats: dict[str, Any] = {}
+        self.show_progress = show_progress
+
+    # -- tables ------------------------------------------------------------
+    def _finish(self, ing: IngestedTable, meta: Optional[dict[str, Any]] = None) -> TableNodeData:
+        snap = ing.snapshot
+        name = validate_table_name(snap.name)
+        if name in self._tables:
+            raise LakepkgError(f"table {name!r} is added twice; give each table its own name")
+        schema = ing.schema
+        for c in snap.partition_columns:
+            if c not in schema.names:
+                raise SchemaMismatchError(f"partition column {c!r} of table {name!r} is missing from its schema")
+        h, node = build_table_node(self.store, name, schema, ing.sorter, snap.partition_columns,
+                                   snap.provenance, {**snap.meta, **(meta or {})}, ing.writer)
+        self._tables[name] = (h, node)
+        src: dict[str, Any] = {}
+        if snap.volatile:
+            src["volatile"] = snap.volatile
+        if ing.listing:
+            src["listing"] = self.store.put_bytes(b"".join(canonical_json(l) + b"\n" for l in ing.listing))
+        if src:
+            self._sources[name] = src
+        self._stats[name] = vars(ing.stats)
+        return node
+
+    def add_table(self, name: str, data: Any, partition_cols: Optional[list[str]] = None,
+                  meta: Optional[dict[str, Any]] = None, rows_per_fragment: int = 1_048_576) -> TableNodeData:
+        """Add a table from a pandas DataFrame, an Arrow table, or a path (Parquet/CSV file or folder)."""
+        if isinstance(data, (str, os.PathLike)):
+            return self.add_path(name, str(data), meta=meta)
+        if isinstance(data, pa.RecordBatchReader) or (not isinstance(data, pa.Table) and hasattr(data, "__iter__") and not hasattr(data, "columns")):
+            return self.add_snapshot(TableSnapshot(name=name, batches=data, meta=meta or {}))
+        if not isinstance(data, pa.Table):
+            try:
+                data = pa.Table.from_pandas(data, preserve_index=False)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+                raise SchemaMismatchError(f"table {name!r}: cannot convert data to Arrow: {one_line(exc)}") from None
+        validate_table_name(name)
+        ing = ingest_arrow(self.store, name, data, partition_cols, rows_per_fragment)
+        return self._finish(ing, meta)
+
+    def add_path(self, name: str, path: str, meta: Optional[dict[str, Any]] = None,
+                 fmt: Optional[str] = None, previous: "Optional[Any]" = None) -> TableNodeData:
+        """Add a table from a local Parquet or CSV file or a folder of them (``key=value`` folders are partitions).
+
+        ``previous`` (a loaded Package): files whose path, size and mtime match its listing are not read again."""
+        from .sources_local import local_table_snapshot
+
+        snap = local_table_snapshot(name, path, fmt=fmt)
+        return self.add_snapshot(snap, previous=previous, meta=meta)
+
+    def add_snapshot(self, snap: TableSnapshot, previous: "Optional[Any]" = None,
+                     meta: Optional[dict[str, Any]] = None) -> TableNodeData:
+        """Add a table a connector described. ``previous``: a loaded Package whose table of the
+        same name is the base of an incremental re-snapshot."""
+        validate_table_name(snap.name)
+        with progress_bar(f"table {snap.name}", enabled=self.show_progress) as bar:
+            if snap.files is not None:
+                prev = _previous_listing(previous, snap.name) if previous is not None else None
+                prev_schema = previous[snap.name].schema if prev else None
+                ing = ingest_files(self.store, snap, prev, progress=bar, previous_schema=prev_schema)
+            elif snap.batches is not None:
+                ing = ingest_batches(self.store, snap, progress=bar)
+            else:
+                raise SourceError(f"snapshot of table {snap.name!r} has neither files nor batches")
+        if snap.on_finish is not None:
+            snap.on_finish()
+        return self._finish(ing, meta)
+
+    # -- files -------------------------------------------------------------
+    def add_file(self, key: str, source: "str | bytes", meta: Optional[dict[str, Any]] = None) -> Entry:
+        """Add a plain file at logical key ``key`` (``README.md`` at the root documents the package)."""
+        k = safe_key(key)
+        if k in self._file_keys:
+            raise UnsafePathError(f"file {k!r} is added twice")
+        if isinstance(source, bytes):
+            digest, size = self.store.put_bytes(source), len(source)
+        else:
+            if not os.path.isfile(source):
+                raise SourceError(f"file {source} does not exist or is not a file")
+            digest, size, _ = self.store.put_file(source)
+        e = Entry(key=k, object=digest, size=size, kind="file", meta=meta or None)
+        self._files.add(e)
+        self._file_keys.add(k)
+        return e
+
+    def add_dir(self, prefix: str, folder: str) -> int:
+        """Add every file under ``folder`` as plain files under logical ``prefix``."""
+        n = 0
+        for p in sorted(glob.glob(os.path.join(folder, "**", "*"), recursive=True)):
+            if os.path.isfile(p):
+                rel = os.path.relpath(p, folder).replace(os.sep, "/")
+                self.add_file(f"{prefix.rstrip('/')}/{rel}" if prefix else rel, p)
+                n += 1
+        return n
+
+    def copy_table_from(self, store_node_hash: str, node: TableNodeData) -> None:
+        """Reuse an existing table node unchanged (derived packages, filters)."""
+        if node.name in self._tables:
+            raise LakepkgError(f"table {node.name!r} is added twice")
+        self._tables[node.name] = (store_node_hash, node)
+
+    # -- finishing ---------------------------------------------------------
+    def build(self) -> BuiltPackage:
+        """Write the root node and return the top hash (nothing is published)."""
+        pages, _rows, _bytes = write_pages(self.store, self._files.sorted_entries())
+        root = RootNodeData(tables={n: h for n, (h, _) in self._tables.items()}, files=pages, meta=self.meta)
+        top = store_node(self.store, root)
+        return BuiltPackage(top, root, dict(self._sources), dict(self._stats))
+
+    def publish(self, name: str, message: str = "", *, author: Optional[str] = None,
+                run: Optional[dict[str, Any]] = None, tags: Iterable[str] = (),
+                derived_from: Optional[str] = None) -> VersionRecord:
+        """Build and publish as the newest version of ``name``."""
+        from .config import author as default_author
+
+        built = self.build()
+        rec, _created = self.registry.publish(
+            name, built.top_hash, message=message, author=author or default_author(), run=run,
+            derived_from=derived_from, sources=built.sources, tags=tuple(tags))
+        return rec
+
+
+def _previous_listing(previous: Any, table: str) -> Optional[dict[str, tuple[dict[str, Any], dict[str, Any]]]]:
+    """source path -> (listing, entry) from the previous version's table, or None."""
+    if previous is None or table not in previous.tables:
+        return None
+    src = (previous.record.sources or {}).get(table, {}) if previous.record else {}
+    lid = src.get("listing")
+    if not lid:
+        return None
+    store = previous.store
+    import json
+
+    listing = [json.loads(l) for l in store.get_bytes(lid).splitlines()]
+    tnode = previous[table]
+    entries = {}
+    for page in tnode.node.pages:
+        for d in read_page_raw(store, page):
+            entries[d["key"]] = d
+    out = {}
+    for l in listing:
+        e = entries.get(l.get("key"))
+        if e is not None:
+            out[l["source"]] = ({k: l.get(k) for k in ("source", "size", "mtime", "etag")}, e)
+    return out

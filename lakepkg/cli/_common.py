@@ -1,0 +1,43 @@
+"""Helpers shared by CLI modules: registry option, JSON/human output."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Optional
+
+import typer
+
+RegistryOpt = typer.Option(None, "--registry", "-r", help="Registry location (path or s3://bucket/prefix); default $LAKEPKG_REGISTRY or $LAKEPKG_HOME/registry.")
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+
+
+def registry(location: Optional[str] = None) -> Any:
+    from ..registry import open_registry
+
+    return open_registry(location)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def show_progress(as_json: bool) -> bool:
+    return not as_json and sys.stderr.isatty() and not os.environ.get("LAKEPKG_NO_PROGRESS")
+
+
+def human_bytes(n: Optional[int]) -> str:
+    if n is None:
+        return "-"
+    f = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if f < 1024 or unit == "TB":
+            return f"{f:,.0f} {unit}" if unit == "B" else f"{f:,.1f} {unit}"
+        f /= 1024
+    return str(n)

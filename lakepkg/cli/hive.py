@@ -1,0 +1,131 @@
+"""``lakepkg snapshot hive``, ``lakepkg restore`` and ``lakepkg metastore start``: Hive metastore tables."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, List, Optional
+
+import typer
+
+from ._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes, show_progress
+
+MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
+                            help="Thrift URI of the Hive metastore, e.g. thrift://127.0.0.1:9083 (or $LAKEPKG_METASTORE).")
+S3EndpointOpt = typer.Option(None, "--s3-endpoint", envvar="AWS_ENDPOINT_URL",
+                             help="S3 endpoint URL for s3:// locations (MinIO, moto); credentials come from the AWS environment.")
+
+
+def _storage_options(endpoint: Optional[str]) -> Optional[dict[str, Any]]:
+    return {"endpoint_url": endpoint} if endpoint else None
+
+
+def hive(
+    tables: List[str] = typer.Argument(..., help="Tables as database.table, or patterns like 'sales.*'."),
+    to: str = typer.Option(..., "--to", help="Package name to publish, namespace/name."),
+    metastore: Optional[str] = MetastoreOpt,
+    where: Optional[str] = typer.Option(None, "--where", help="Partition filter pushed to the metastore, e.g. \"ds >= '2026-11-01'\"."),
+    name: List[str] = typer.Option([], "--name", help="db.table=NAME: the package table name for one table. Repeatable."),
+    message: str = typer.Option("", "--message", "-m", help="Version message."),
+    tag: List[str] = typer.Option([], "--tag", help="Also set this tag. Repeatable."),
+    full: bool = typer.Option(False, "--full", help="Read every file again instead of reusing unchanged files of the latest version."),
+    s3_endpoint: Optional[str] = S3EndpointOpt,
+    reg: Optional[str] = RegistryOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Snapshot Hive metastore tables (Parquet stored as is; ORC and text converted) into a package version."""
+    from ..errors import ConfigError
+    from ._common import registry
+    from lakepkg_connectors.hive import snapshot_hive
+
+    if not metastore:
+        raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
+    names = {}
+    for spec in name:
+        src, sep, n = spec.partition("=")
+        if not sep or not n:
+            raise ConfigError(f"--name {spec!r}: use db.table=NAME")
+        names[src] = n
+    res = snapshot_hive(tables, metastore=metastore, to=to, where=where, names=names or None,
+                        registry=registry(reg), message=message, tags=tuple(tag), incremental=not full,
+                        storage_options=_storage_options(s3_endpoint), show_progress=show_progress(as_json))
+    if as_json:
+        emit_json(res.to_json())
+        return
+    rec = res.record
+    verb = "published" if res.created else "unchanged (same top hash as latest)"
+    c = console()
+    c.print(f"{to}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}")
+    for t in res.tables:
+        s = res.stats.get(t, {})
+        c.print(f"  {t}: {s.get('files_read', 0)} files read ({human_bytes(s.get('bytes_read'))}), "
+                f"{s.get('files_reused', 0)} reused unchanged")
+
+
+def restore(
+    ref: str = typer.Argument(..., help="Package version, e.g. sales/orders@3fa2c1 or sales/orders:good."),
+    table: str = typer.Option(..., "--table", "-t", help="Table of the package to restore."),
+    into: str = typer.Option(..., "--into", help="New metastore table, database.table (must not exist)."),
+    location: str = typer.Option(..., "--location", help="Empty folder (path, file: or s3:// URI) for the table's files."),
+    metastore: Optional[str] = MetastoreOpt,
+    s3_endpoint: Optional[str] = S3EndpointOpt,
+    reg: Optional[str] = RegistryOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Write a snapshotted table to a location and register it in the Hive metastore (rollback)."""
+    from ..errors import ConfigError
+    from ._common import registry
+    from lakepkg_connectors.hive_restore import restore_table
+
+    if not metastore:
+        raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
+    res = restore_table(ref, table=table, into=into, location=location, metastore=metastore,
+                        registry=registry(reg), storage_options=_storage_options(s3_endpoint),
+                        show_progress=show_progress(as_json))
+    if as_json:
+        emit_json(res.to_json())
+    else:
+        console().print(f"restored {res.source} as {res.table} at {res.location}: {res.files} files, "
+                        f"{res.partitions} partitions, {res.rows:,} rows ({human_bytes(res.bytes)})")
+
+
+metastore_app = typer.Typer(help="Run a local Hive metastore (Thrift, embedded Derby) from pyspark's jars.",
+                            no_args_is_help=True)
+
+
+@metastore_app.command("start")
+def metastore_start(
+    port: int = typer.Option(9083, "--port", help="Port to listen on."),
+    directory: str = typer.Option(os.path.join(os.path.expanduser("~"), ".lakepkg", "metastore"), "--dir",
+                                  help="Folder for the Derby database, warehouse and log (kept across restarts)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Start a Hive metastore in the foreground (Ctrl-C stops it); prints its thrift:// URI."""
+    import signal
+    import sys
+    import time
+
+    from lakepkg_connectors.metastore_server import MetastoreServer
+
+    ms = MetastoreServer(directory, port=port)
+    ms.start()
+    info = {"uri": ms.uri, "pid": ms.proc.pid if ms.proc else None, "dir": ms.directory,
+            "warehouse": ms.warehouse, "log": ms.log_path}
+    if as_json:
+        emit_json(info)
+    else:
+        console().print(f"Hive metastore at {ms.uri} (warehouse {ms.warehouse}, log {ms.log_path}); Ctrl-C stops it")
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while ms.proc is not None and ms.proc.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ms.stop()
+
+
+def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:
+    snapshot_app.command("hive")(hive)
+    app.command("restore")(restore)
+    app.add_typer(metastore_app, name="metastore")

@@ -1,0 +1,133 @@
+"""Remote commands: push, pull, install, lock (a thin layer over lakepkg.transfer and lakepkg.lockfile)."""
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import typer
+
+from ._common import JsonOpt, console, emit_json, human_bytes, show_progress
+
+EndpointOpt = typer.Option(None, "--endpoint-url", help="S3 endpoint (MinIO, moto...); default $LAKEPKG_S3_ENDPOINT_URL or $AWS_ENDPOINT_URL.")
+RegionOpt = typer.Option(None, "--region", help="S3 region; default from the AWS config/environment.")
+ProfileOpt = typer.Option(None, "--profile", help="AWS profile for credentials (never stored by lakepkg).")
+WorkersOpt = typer.Option(8, "--workers", "-j", min=1, max=64, help="Objects transferred in parallel.")
+LocalRegOpt = typer.Option(None, "--registry", help="Local registry (path); default $LAKEPKG_REGISTRY or $LAKEPKG_HOME/registry.")
+
+
+def _opts(endpoint_url: Optional[str], region: Optional[str], profile: Optional[str]) -> dict[str, Any]:
+    return {k: v for k, v in {"endpoint_url": endpoint_url, "region": region, "profile": profile}.items() if v}
+
+
+def _summary(verb: str, rep: Any) -> str:
+    parts = [f"{rep.package}@{rep.top_hash[:10]} {verb}: {rep.objects_copied} of {rep.objects_total} objects sent "
+             f"({human_bytes(rep.bytes_copied)}), {rep.objects_present} already there"]
+    if rep.record_created:
+        parts.append("version recorded")
+    if rep.latest_moved:
+        parts.append("latest moved")
+    if rep.tags_set:
+        parts.append("tags " + ", ".join(rep.tags_set))
+    if rep.files_written:
+        parts.append(f"{rep.files_written} files written to {rep.destination}")
+    return "; ".join(parts)
+
+
+def push(
+    ref: str = typer.Argument(..., help="Version to push: ns/name, ns/name@<hash>, ns/name:<tag>."),
+    to: str = typer.Option(..., "--to", help="Destination registry: s3://bucket/prefix or a path."),
+    reg: Optional[str] = typer.Option(None, "--registry", "-r", help="Source registry; default the configured one."),
+    as_name: Optional[str] = typer.Option(None, "--as", help="Publish under another package name."),
+    tag: List[str] = typer.Option([], "--tag", help="Move this tag on the destination (compare-and-swap). Repeatable."),
+    workers: int = WorkersOpt,
+    endpoint_url: Optional[str] = EndpointOpt,
+    region: Optional[str] = RegionOpt,
+    profile: Optional[str] = ProfileOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Push a version to another registry, sending only the objects it lacks; resumable."""
+    from ..transfer import push as do_push
+
+    rep = do_push(ref, to, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
+                  show_progress=show_progress(as_json), **_opts(endpoint_url, region, profile))
+    emit_json(rep.to_json()) if as_json else console().print(_summary("pushed", rep))
+
+
+def pull(
+    ref: str = typer.Argument(..., help="Version to pull: ns/name, ns/name@<hash>, ns/name:<tag>."),
+    source: str = typer.Option(..., "--from", help="Source registry: s3://bucket/prefix or a path."),
+    reg: Optional[str] = typer.Option(None, "--registry", "-r", help="Destination registry; default the configured local one."),
+    as_name: Optional[str] = typer.Option(None, "--as", help="Record under another package name."),
+    tag: List[str] = typer.Option([], "--tag", help="Move this tag locally (compare-and-swap). Repeatable."),
+    workers: int = WorkersOpt,
+    endpoint_url: Optional[str] = EndpointOpt,
+    region: Optional[str] = RegionOpt,
+    profile: Optional[str] = ProfileOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Pull a version from a remote registry into the local one, fetching only missing objects; resumable."""
+    from ..transfer import pull as do_pull
+
+    rep = do_pull(ref, source, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
+                  show_progress=show_progress(as_json), **_opts(endpoint_url, region, profile))
+    emit_json(rep.to_json()) if as_json else console().print(_summary("pulled", rep))
+
+
+def install(
+    ref: Optional[str] = typer.Argument(None, help="Version to install (or use -r LOCKFILE)."),
+    requirement: Optional[str] = typer.Option(None, "--requirement", "-r", help="Install every version pinned in this lock file (lakepkg.lock)."),
+    source: Optional[str] = typer.Option(None, "--from", help="Registry to install from (s3://bucket/prefix or a path); default: already in the local registry."),
+    dest: Optional[str] = typer.Option(None, "--dest", help="Also lay the version out as plain files in this folder (DEST/<ns>/<name>/ with -r)."),
+    reg: Optional[str] = LocalRegOpt,
+    workers: int = WorkersOpt,
+    endpoint_url: Optional[str] = EndpointOpt,
+    region: Optional[str] = RegionOpt,
+    profile: Optional[str] = ProfileOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Install a version (or every version of a lock file) into the local registry, optionally as plain files."""
+    from ..errors import ConfigError
+    from ..lockfile import install_lockfile
+    from ..transfer import install as do_install
+
+    opts = _opts(endpoint_url, region, profile)
+    if requirement and ref:
+        raise ConfigError("give either a package reference or -r LOCKFILE, not both")
+    if not requirement and not ref:
+        raise ConfigError("nothing to install: give ns/name[@hash] or -r lakepkg.lock")
+    if requirement:
+        reps = install_lockfile(requirement, source=source, registry=reg, dest=dest, workers=workers,
+                                show_progress=show_progress(as_json), **opts)
+    else:
+        reps = [do_install(ref, source, registry=reg, dest=dest, workers=workers,  # type: ignore[arg-type]
+                           show_progress=show_progress(as_json), **opts)]
+    if as_json:
+        emit_json([r.to_json() for r in reps] if requirement else reps[0].to_json())
+    else:
+        for r in reps:
+            console().print(_summary("installed", r))
+
+
+def lock(
+    refs: List[str] = typer.Argument(..., help="References to pin (tags, hash prefixes, times)."),
+    reg: Optional[str] = typer.Option(None, "--registry", "-r", help="Registry to resolve in; default the configured one."),
+    path: str = typer.Option("lakepkg.lock", "--file", "-f", help="Lock file to write or update."),
+    endpoint_url: Optional[str] = EndpointOpt,
+    region: Optional[str] = RegionOpt,
+    profile: Optional[str] = ProfileOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Pin package versions by exact top hash in a lock file (install it with `lakepkg install -r`)."""
+    from ..lockfile import lock as do_lock
+
+    entries = do_lock(list(refs), reg, path, **_opts(endpoint_url, region, profile))
+    if as_json:
+        emit_json({"file": path, "packages": [e.to_json() for e in entries]})
+    else:
+        for e in entries:
+            console().print(e.line())
+        console().print(f"wrote {path}")
+
+
+def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:
+    for fn in (push, pull, install, lock):
+        app.command(fn.__name__)(fn)

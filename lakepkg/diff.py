@@ -1,0 +1,193 @@
+"""Differences between two package versions, skipping identical subtrees by hash.
+
+Tables with equal node hashes are skipped whole; inside a changed table, pages
+with equal hashes are skipped and only the differing pages are read, so the
+cost follows the change, not the package.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional
+
+from .manifest import PageRef, read_page_raw
+
+
+@dataclass
+class TableDiff:
+    name: str
+    status: str                                    # added | removed | changed
+    fragments_added: list[str] = field(default_factory=list)
+    fragments_removed: list[str] = field(default_factory=list)
+    fragments_changed: list[str] = field(default_factory=list)
+    partitions_added: list[str] = field(default_factory=list)
+    partitions_removed: list[str] = field(default_factory=list)
+    partitions_changed: list[str] = field(default_factory=list)
+    schema_changed: bool = False
+    metadata_changed: bool = False
+    pages_compared: int = 0
+    pages_skipped: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class PackageDiff:
+    old: str
+    new: str
+    tables: list[TableDiff] = field(default_factory=list)
+    files_added: list[str] = field(default_factory=list)
+    files_removed: list[str] = field(default_factory=list)
+    files_changed: list[str] = field(default_factory=list)
+    metadata_changed: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.tables or self.files_added or self.files_removed or self.files_changed or self.metadata_changed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"old": self.old, "new": self.new, "identical": self.empty,
+                "tables": [t.to_json() for t in self.tables], "files_added": self.files_added,
+                "files_removed": self.files_removed, "files_changed": self.files_changed,
+                "metadata_changed": self.metadata_changed}
+
+
+def _part_label(d: dict[str, Any], cols: list[str]) -> str:
+    p = d.get("partition") or {}
+    return "/".join(f"{c}={p.get(c)}" for c in cols) if cols else ""
+
+
+def _stream(store: Any, pages: list[PageRef], skip: set[str]) -> Iterator[dict[str, Any]]:
+    for p in pages:
+        if p.hash not in skip:
+            yield from read_page_raw(store, p)
+
+
+def _merge_pages(store_a: Any, pages_a: list[PageRef], store_b: Any, pages_b: list[PageRef]
+                 ) -> tuple[Iterator[tuple[Optional[dict], Optional[dict]]], int, int]:
+    """Merge-join, by key, the entries of pages present on one side only.
+
+    Pages are key-ordered and a key lives in exactly one page per version, so
+    entries of shared pages are equal on both sides and are never read. Memory
+    is one page per side. Yields (entry in a or None, entry in b or None)."""
+    shared = {p.hash for p in pages_a} & {p.hash for p in pages_b}
+    compared = sum(1 for p in pages_a if p.hash not in shared) + sum(1 for p in pages_b if p.hash not in shared)
+    skipped = sum(1 for p in pages_a if p.hash in shared)
+
+    def gen() -> Iterator[tuple[Optional[dict], Optional[dict]]]:
+        ia, ib = _stream(store_a, pages_a, shared), _stream(store_b, pages_b, shared)
+        a, b = next(ia, None), next(ib, None)
+        while a is not None or b is not None:
+            ka = a["key"].encode() if a is not None else None
+            kb = b["key"].encode() if b is not None else None
+            if kb is None or (ka is not None and ka < kb):
+                yield a, None
+                a = next(ia, None)
+            elif ka is None or kb < ka:
+                yield None, b
+                b = next(ib, None)
+            else:
+                yield a, b
+                a, b = next(ia, None), next(ib, None)
+
+    return gen(), compared, skipped
+
+
+def _shared_partition_labels(store: Any, pages: list[PageRef], skip: set[str], cols: list[str],
+                             wanted: set[str]) -> set[str]:
+    """Partition labels among ``wanted`` that occur in the shared pages (read only pages whose key range may hold them)."""
+    if not wanted or not cols:
+        return set()
+    found = set()
+    prefixes = {w: w + "/" for w in wanted}
+    for p in pages:
+        if p.hash in skip:
+            continue
+        if not any(p.first[: len(px)] <= px <= p.last or p.first.startswith(px) or p.last.startswith(px)
+                   for px in prefixes.values()):
+            continue
+        for d in read_page_raw(store, p):
+            lab = _part_label(d, cols)
+            if lab in wanted:
+                found.add(lab)
+    return found
+
+
+def diff_tables(a: Any, b: Any) -> Optional[TableDiff]:
+    """Diff two Table objects (None when identical)."""
+    if a.hash == b.hash:
+        return None
+    td = TableDiff(a.name, "changed")
+    td.schema_changed = not a.schema.equals(b.schema)
+    td.metadata_changed = (a.node.meta != b.node.meta or a.node.provenance != b.node.provenance)
+    pairs, td.pages_compared, td.pages_skipped = _merge_pages(a.store, a.node.pages, b.store, b.node.pages)
+    cols = b.partition_columns or a.partition_columns
+    parts_a: set[str] = set()
+    parts_b: set[str] = set()
+    touched: set[str] = set()
+    for ea, eb in pairs:
+        if ea is not None and cols:
+            parts_a.add(_part_label(ea, cols))
+        if eb is not None and cols:
+            parts_b.add(_part_label(eb, cols))
+        if ea is not None and eb is None:
+            td.fragments_removed.append(ea["key"])
+            touched.add(_part_label(ea, cols))
+        elif ea is None and eb is not None:
+            td.fragments_added.append(eb["key"])
+            touched.add(_part_label(eb, cols))
+        elif ea != eb:
+            td.fragments_changed.append(eb["key"])  # type: ignore[index]
+            touched.add(_part_label(eb, cols))  # type: ignore[arg-type]
+    if cols:
+        shared = {p.hash for p in a.node.pages} & {p.hash for p in b.node.pages}
+        shared_pages = [p for p in b.node.pages if p.hash in shared]
+        in_shared = _shared_partition_labels(b.store, shared_pages, set(), cols, touched)
+        for lab in sorted(touched):
+            in_a = lab in parts_a or lab in in_shared
+            in_b = lab in parts_b or lab in in_shared
+            # a partition whose every entry on one side is gone is added/removed
+            if in_b and not in_a:
+                td.partitions_added.append(lab)
+            elif in_a and not in_b:
+                td.partitions_removed.append(lab)
+            else:
+                td.partitions_changed.append(lab)
+    for lst in (td.fragments_added, td.fragments_removed, td.fragments_changed):
+        lst.sort()
+    return td
+
+
+def diff_packages(a: Any, b: Any) -> PackageDiff:
+    """Changes from package version ``a`` to ``b``."""
+    out = PackageDiff(a.top_hash, b.top_hash)
+    if a.top_hash == b.top_hash:
+        return out
+    out.metadata_changed = a.meta != b.meta
+    names = sorted(set(a.tables) | set(b.tables))
+    for n in names:
+        if n not in b.root.tables:
+            out.tables.append(TableDiff(n, "removed"))
+        elif n not in a.root.tables:
+            td = TableDiff(n, "added")
+            out.tables.append(td)
+        else:
+            td2 = diff_tables(a.table(n), b.table(n))
+            if td2 is not None:
+                out.tables.append(td2)
+    pairs, _c, _s = _merge_pages(a.store, a.root.files, b.store, b.root.files)
+    for fa, fb in pairs:
+        if fb is None:
+            out.files_removed.append(fa["key"])  # type: ignore[index]
+        elif fa is None:
+            out.files_added.append(fb["key"])
+        elif fa != fb:
+            out.files_changed.append(fb["key"])
+    return out
+
+
+def diff_refs(old: str, new: str, registry: Any = None) -> PackageDiff:
+    """Diff two references (``ns/name@a`` and ``ns/name@b``)."""
+    from .package import load
+
+    return diff_packages(load(old, registry), load(new, registry))

@@ -1,0 +1,160 @@
+"""Row filters in pyarrow's DNF form, and pruning of fragments by partition values and min/max stats.
+
+A filter is a list of ``(column, op, value)`` tuples (all must hold) or a list
+of such lists (any may hold), ``op`` one of ``== = != < <= > >= in not in``,
+as ``pyarrow.parquet.read_table(filters=...)`` takes them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any, Optional, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import LakepkgError
+
+OPS = {"==", "=", "!=", "<", "<=", ">", ">=", "in", "not in"}
+Filter = Sequence[Any]
+
+
+def normalise(filters: Optional[Filter]) -> Optional[list[list[tuple[str, str, Any]]]]:
+    """Return filters as a list of conjunctions, checking their shape."""
+    if not filters:
+        return None
+    if isinstance(filters[0], tuple) or (isinstance(filters[0], list) and filters[0] and isinstance(filters[0][0], str)):
+        filters = [filters]
+    out = []
+    for conj in filters:
+        c = []
+        for term in conj:
+            if not isinstance(term, (tuple, list)) or len(term) != 3 or term[1] not in OPS:
+                raise LakepkgError(f"bad filter term {term!r}: use (column, op, value) with op in {sorted(OPS)}")
+            c.append((term[0], term[1], term[2]))
+        out.append(c)
+    return out
+
+
+def to_expression(filters: Optional[Filter]):
+    """The filter as a pyarrow compute expression (None when there is no filter)."""
+    n = normalise(filters)
+    if not n:
+        return None
+    return pq.filters_to_expression([[(c, "==" if o == "=" else o, v) for c, o, v in conj] for conj in n])
+
+
+def comparable(t: Optional[pa.DataType], v: Any) -> Any:
+    """A value (from a filter, a stat or a partition) in a form that orders correctly, or None."""
+    if v is None:
+        return None
+    if t is not None and pa.types.is_decimal(t):
+        try:
+            return decimal.Decimal(str(v))
+        except decimal.InvalidOperation:
+            return None
+    if isinstance(v, bool) or isinstance(v, (int, float)):
+        return v
+    if isinstance(v, decimal.Decimal):
+        return v
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return v.isoformat(timespec="microseconds")
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, str):
+        if t is not None and (pa.types.is_timestamp(t)):
+            try:
+                d = dt.datetime.fromisoformat(v)
+            except ValueError:
+                return None
+            return comparable(t, d)
+        return v
+    return None
+
+
+def _term_may_match(op: str, lo: Any, hi: Any, val: Any) -> bool:
+    """Can any value in [lo, hi] satisfy ``x op val``? (True when unsure.)"""
+    try:
+        if op in ("==", "="):
+            return lo <= val <= hi
+        if op == "!=":
+            return not (lo == hi == val)
+        if op == "<":
+            return lo < val
+        if op == "<=":
+            return lo <= val
+        if op == ">":
+            return hi > val
+        if op == ">=":
+            return hi >= val
+        if op == "in":
+            return any(lo <= x <= hi for x in val)
+        if op == "not in":
+            return not (lo == hi and lo in val)
+    except TypeError:
+        return True
+    return True
+
+
+def entry_may_match(entry: dict[str, Any], conjs: list[list[tuple[str, str, Any]]], schema: pa.Schema) -> bool:
+    """False only when the entry's partition values or stats prove no row can match."""
+    part = entry.get("partition") or {}
+    stats = entry.get("stats") or {}
+    for conj in conjs:
+        ok = True
+        for col, op, val in conj:
+            t = schema.field(col).type if col in schema.names else None
+            if op in ("in", "not in"):
+                cval = [comparable(t, x) for x in val]
+                if any(x is None for x in cval):
+                    continue
+            else:
+                cval = comparable(t, val)
+                if cval is None:
+                    continue
+            if col in part:
+                pv = comparable(t, part[col])
+                if pv is None:
+                    if op not in ("!=", "not in"):
+                        ok = False
+                        break
+                    continue
+                if not _term_may_match(op, pv, pv, cval):
+                    ok = False
+                    break
+            elif col in stats and "min" in stats[col]:
+                lo, hi = comparable(t, stats[col]["min"]), comparable(t, stats[col]["max"])
+                if lo is None or hi is None:
+                    continue
+                if not _term_may_match(op, lo, hi, cval):
+                    ok = False
+                    break
+        if ok:
+            return True
+    return False
+
+
+def py_value(t: pa.DataType, v: Any) -> Any:
+    """A partition value from JSON as the Python value Arrow expects for type ``t``."""
+    if v is None:
+        return None
+    if pa.types.is_date(t) and isinstance(v, str):
+        return dt.date.fromisoformat(v)
+    if pa.types.is_timestamp(t) and isinstance(v, str):
+        d = dt.datetime.fromisoformat(v)
+        if t.tz and d.tzinfo is None:
+            d = d.replace(tzinfo=dt.timezone.utc)
+        return d
+    if pa.types.is_decimal(t):
+        return decimal.Decimal(str(v))
+    if pa.types.is_integer(t) and isinstance(v, str):
+        return int(v)
+    if pa.types.is_floating(t) and isinstance(v, str):
+        return float(v)
+    if pa.types.is_boolean(t) and isinstance(v, str):
+        return v.lower() == "true"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return str(v)
+    return v

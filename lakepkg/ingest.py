@@ -1,0 +1,263 @@
+"""Turning a :class:`TableSnapshot` into stored fragments and entries.
+
+Files: Parquet is stored byte-for-byte (an unchanged file dedups); other
+formats go through the snapshot's converter. A previous version's listing
+(path, size, mtime, etag) lets an unchanged file reuse its entry without
+being read. Batches: cut into fragments (:mod:`lakepkg.chunking`) and written
+with fixed settings.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+import pyarrow as pa
+
+from .chunking import ChunkingParams, cut
+from .errors import IntegrityError, LakepkgError, SourceError, one_line
+from .fragments import check_schema, describe_parquet, write_fragment, writer_settings
+from .manifest import Entry, EntrySorter
+from .names import safe_key
+from .snapshot import SourceFile, TableSnapshot
+from .store.base import ObjectStore
+
+Progress = Callable[[int, int], None]  # (items done, bytes done)
+
+
+@dataclass
+class IngestStats:
+    files_read: int = 0
+    files_reused: int = 0
+    bytes_read: int = 0
+    objects_written: int = 0
+    bytes_written: int = 0
+
+
+@dataclass
+class IngestedTable:
+    snapshot: TableSnapshot
+    schema: pa.Schema
+    sorter: EntrySorter
+    listing: list[dict[str, Any]] = field(default_factory=list)
+    writer: Optional[dict[str, Any]] = None
+    stats: IngestStats = field(default_factory=IngestStats)
+
+
+def _data_schema(full: Optional[pa.Schema], partition_columns: list[str]) -> Optional[pa.Schema]:
+    if full is None:
+        return None
+    return pa.schema([f for f in full if f.name not in partition_columns])
+
+
+def _copy_to_temp(sf: SourceFile) -> str:
+    fd, tmp = tempfile.mkstemp(prefix="lakepkg-src-")
+    try:
+        with os.fdopen(fd, "wb") as out, sf.open() as src:
+            shutil.copyfileobj(src, out, 4 * 1024 * 1024)
+    except FileNotFoundError:
+        os.unlink(tmp)
+        raise SourceError(f"source file {sf.path} disappeared during the snapshot; re-run it") from None
+    except OSError as exc:
+        os.unlink(tmp)
+        raise SourceError(f"cannot read source file {sf.path}: {one_line(exc)}") from None
+    return tmp
+
+
+def ingest_files(
+    store: ObjectStore,
+    snap: TableSnapshot,
+    previous: Optional[dict[str, tuple[dict[str, Any], dict[str, Any]]]] = None,
+    progress: Optional[Progress] = None,
+    workers: int = 4,
+    previous_schema: Optional[pa.Schema] = None,
+) -> IngestedTable:
+    """Store a snapshot's files. ``previous``: source path -> (listing, entry JSON) of the last version."""
+    assert snap.files is not None
+    data_schema = _data_schema(snap.schema, snap.partition_columns)
+    sorter = EntrySorter(f"table {snap.name!r}")
+    stats = IngestStats()
+    listing: list[dict[str, Any]] = []
+    if data_schema is None and previous and previous_schema is not None:
+        # files reused from the previous version are not read: their schema is the previous table's
+        data_schema = _data_schema(previous_schema, snap.partition_columns)
+    seen_schema: list[Optional[pa.Schema]] = [data_schema]
+    converted = [False]
+
+    def one(sf: SourceFile) -> tuple[SourceFile, Entry, bool]:
+        key = safe_key(sf.key)
+        if previous is not None and sf.path in previous:
+            prev_listing, prev_entry = previous[sf.path]
+            if prev_listing == sf.listing() and (sf.mtime is not None or sf.etag is not None):
+                e = Entry.from_json(prev_entry)
+                e.key = key
+                return sf, e, True
+        if sf.local_path is not None and sf.to_arrow is None:
+            return sf, _store_local_parquet(sf, key), False
+        tmp = _copy_to_temp(sf)
+        try:
+            if sf.to_arrow is not None:
+                try:
+                    table = sf.to_arrow(tmp)
+                except LakepkgError:
+                    raise
+                except Exception as exc:  # a converter error is the source's fault
+                    raise SourceError(f"cannot convert {sf.path} to Parquet: {one_line(exc)}") from None
+                seen_schema[0] = check_schema(snap.name, seen_schema[0], table.schema, f"file {sf.path}")
+                entry = write_fragment(store, table, key, partition=sf.partition or None)
+                converted[0] = True
+                return sf, entry, False
+            desc = describe_parquet(tmp, what=f"source file {sf.path}")
+            seen_schema[0] = check_schema(snap.name, seen_schema[0], desc.schema, f"file {sf.path}")
+            digest, size, written = store.put_file(tmp)
+            if size != sf.size:
+                raise SourceError(f"source file {sf.path} changed during the snapshot (size {sf.size} -> {size}); re-run it")
+            stats.objects_written += int(written)
+            stats.bytes_written += size if written else 0
+            return sf, Entry(key=key, object=digest, size=size, rows=desc.rows,
+                             partition=sf.partition or None, stats=desc.stats or None), False
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _store_local_parquet(sf: SourceFile, key: str) -> Entry:
+        try:
+            desc = describe_parquet(sf.local_path, what=f"source file {sf.path}")
+            seen_schema[0] = check_schema(snap.name, seen_schema[0], desc.schema, f"file {sf.path}")
+            digest, size, written = store.put_file(sf.local_path)  # hashed while copied: one read
+        except FileNotFoundError:
+            raise SourceError(f"source file {sf.path} disappeared during the snapshot; re-run it") from None
+        if size != sf.size:
+            raise SourceError(f"source file {sf.path} changed during the snapshot (size {sf.size} -> {size}); re-run it")
+        stats.objects_written += int(written)
+        stats.bytes_written += size if written else 0
+        return Entry(key=key, object=digest, size=size, rows=desc.rows, partition=sf.partition or None,
+                     stats=desc.stats or None)
+
+    done = 0
+    nbytes = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for sf, entry, reused in pool.map(one, snap.files):
+            sorter.add(entry)
+            listing.append({**sf.listing(), "key": entry.key})
+            if reused:
+                stats.files_reused += 1
+            else:
+                stats.files_read += 1
+                stats.bytes_read += sf.size
+            done += 1
+            nbytes += sf.size
+            if progress:
+                progress(done, nbytes)
+    schema = snap.schema if snap.schema is not None else seen_schema[0]
+    if snap.schema is None and schema is not None and snap.partition_columns and previous_schema is not None:
+        schema = pa.schema(list(schema) + [previous_schema.field(c) for c in snap.partition_columns
+                                           if c in previous_schema.names and c not in schema.names])
+    if schema is None:
+        raise SourceError(f"table {snap.name!r} has no files and no schema; nothing to snapshot")
+    return IngestedTable(snap, schema, sorter, listing, writer_settings() if converted[0] else None, stats)
+
+
+def ingest_batches(
+    store: ObjectStore,
+    snap: TableSnapshot,
+    progress: Optional[Progress] = None,
+    params: ChunkingParams = ChunkingParams(),
+    fixed_rows: int = 1_048_576,
+) -> IngestedTable:
+    """Cut a snapshot's record batches into fragments and store them."""
+    assert snap.batches is not None
+    if snap.chunking is not None:
+        params = snap.chunking
+    sorter = EntrySorter(f"table {snap.name!r}")
+    stats = IngestStats()
+    schema = snap.schema
+    batches = iter(snap.batches)
+    first: list[pa.RecordBatch] = []
+    if schema is None:
+        for b in batches:
+            first.append(b)
+            schema = b.schema
+            break
+    if schema is None:
+        raise SourceError(f"table {snap.name!r} produced no data and no schema")
+
+    def all_batches() -> Iterator[pa.RecordBatch]:
+        yield from first
+        yield from batches
+
+    rows = 0
+    for table in cut(all_batches(), schema, snap.key_columns, params, fixed_rows):
+        entry = write_fragment(store, table, key="pending")
+        entry.key = f"part-{entry.object[:24]}.parquet"
+        sorter.add(entry)
+        stats.objects_written += 1
+        stats.bytes_written += entry.size
+        rows += table.num_rows
+        if progress:
+            progress(rows, stats.bytes_written)
+    writer = writer_settings()
+    if snap.key_columns:
+        writer["chunking"] = params.to_json()
+        writer["key"] = list(snap.key_columns)
+    else:
+        writer["chunking"] = {"method": "fixed-rows", "rows": fixed_rows}
+    return IngestedTable(snap, schema, sorter, [], writer, stats)
+
+
+def ingest_arrow(
+    store: ObjectStore,
+    name: str,
+    table: pa.Table,
+    partition_cols: Optional[list[str]] = None,
+    rows_per_fragment: int = 1_048_576,
+) -> IngestedTable:
+    """Store an in-memory Arrow table (from pandas or Arrow), split by partition columns."""
+    pcols = list(partition_cols or [])
+    sorter = EntrySorter(f"table {name!r}")
+    stats = IngestStats()
+    for c in pcols:
+        if c not in table.column_names:
+            raise IntegrityError(f"partition column {c!r} is not a column of table {name!r}")
+    data_cols = [c for c in table.column_names if c not in pcols]
+    if pcols:
+        groups = table.group_by(pcols, use_threads=False).aggregate([]).to_pylist()
+        import pyarrow.compute as pc
+
+        for g in sorted(groups, key=lambda d: [str(d[c]) for c in pcols]):
+            mask = None
+            for c in pcols:
+                m = pc.is_null(table[c]) if g[c] is None else pc.equal(table[c], pa.scalar(g[c], table.schema.field(c).type))
+                mask = m if mask is None else pc.and_(mask, m)
+            part = table.filter(mask).select(data_cols)
+            pvals = {c: _json_scalar(g[c]) for c in pcols}
+            prefix = "/".join(f"{c}={'__NULL__' if g[c] is None else _json_scalar(g[c])}" for c in pcols)
+            for i, off in enumerate(range(0, max(part.num_rows, 1), rows_per_fragment)):
+                e = write_fragment(store, part.slice(off, rows_per_fragment), key=f"{prefix}/part-{i:05d}.parquet", partition=pvals)
+                sorter.add(e)
+                stats.objects_written += 1
+                stats.bytes_written += e.size
+    else:
+        for i, off in enumerate(range(0, max(table.num_rows, 1), rows_per_fragment)):
+            e = write_fragment(store, table.slice(off, rows_per_fragment), key=f"part-{i:05d}.parquet")
+            sorter.add(e)
+            stats.objects_written += 1
+            stats.bytes_written += e.size
+    from .schema_json import logical_schema
+
+    return IngestedTable(TableSnapshot(name=name, partition_columns=pcols), logical_schema(table.schema), sorter, [],
+                         writer_settings(), stats)
+
+
+def _json_scalar(v: Any) -> Any:
+    import datetime as dt
+    import decimal
+
+    if isinstance(v, (dt.date, dt.datetime, dt.time)):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        return str(v)
+    return v

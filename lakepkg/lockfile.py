@@ -1,0 +1,137 @@
+"""``lakepkg.lock``: package versions pinned by their exact top hashes, like a requirements file.
+
+Format (one package per line; ``#`` starts a comment)::
+
+    # lakepkg.lock - install with `lakepkg install -r lakepkg.lock`
+    sales/orders@3fa2c1...64 hex digits...   s3://team-bucket/registry
+    sales/customers@9b01d4...64 hex digits...
+
+A line is ``<name>@<full top hash>`` optionally followed by the registry to
+install it from (an ``s3://`` URL or a path; never credentials). Without one,
+``install -r`` uses ``--from`` or the configured registry. The top hash fixes
+the bytes: whatever a tag does later, installing the lock gives the same data.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from .canonical import is_digest
+from .errors import ConfigError, InvalidRefError
+from .names import parse_ref, validate_package_name
+from .registry import Registry, open_registry
+
+DEFAULT_LOCKFILE = "lakepkg.lock"
+HEADER = "# lakepkg.lock: exact package versions (top hashes); install with `lakepkg install -r lakepkg.lock`\n"
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    name: str
+    top_hash: str
+    registry: Optional[str] = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.top_hash}"
+
+    def line(self) -> str:
+        return self.ref + (f"  {self.registry}" if self.registry else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "top_hash": self.top_hash, "registry": self.registry}
+
+
+def parse_lockfile(text: str, what: str = DEFAULT_LOCKFILE) -> list[LockEntry]:
+    """Parse lock file text; a malformed line raises ConfigError naming it."""
+    out: list[LockEntry] = []
+    seen: dict[str, str] = {}
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) > 2:
+            raise ConfigError(f"{what} line {no}: expected `name@<top hash> [registry]`, got {line!r}")
+        ref, _, h = parts[0].partition("@")
+        try:
+            validate_package_name(ref)
+        except Exception:
+            raise ConfigError(f"{what} line {no}: {ref!r} is not a package name (namespace/name)") from None
+        if not is_digest(h):
+            raise ConfigError(f"{what} line {no}: {parts[0]!r} must pin the full 64-digit top hash; regenerate it with `lakepkg lock`")
+        reg = parts[1] if len(parts) == 2 else None
+        if reg and re.match(r"^[a-z0-9+.-]+://[^/]*@", reg):
+            raise ConfigError(f"{what} line {no}: the registry URL holds credentials; remove them (use AWS_PROFILE or the environment)")
+        if ref in seen and seen[ref] != h:
+            raise ConfigError(f"{what} line {no}: {ref} is pinned twice to different versions; keep one")
+        seen[ref] = h
+        out.append(LockEntry(ref, h, reg))
+    return out
+
+
+def read_lockfile(path: str = DEFAULT_LOCKFILE) -> list[LockEntry]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return parse_lockfile(f.read(), path)
+    except FileNotFoundError:
+        raise ConfigError(f"lock file {path} not found; create it with `lakepkg lock NAME[@REF] ...`") from None
+
+
+def write_lockfile(entries: Iterable[LockEntry], path: str = DEFAULT_LOCKFILE) -> None:
+    """Write entries (sorted by name) atomically."""
+    body = HEADER + "".join(e.line() + "\n" for e in sorted(entries, key=lambda e: e.name))
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(body)
+    os.replace(tmp, path)
+
+
+def lock(refs: list[str], registry: "Registry | str | None" = None, path: Optional[str] = DEFAULT_LOCKFILE,
+         record_registry: Optional[bool] = None, **options: Any) -> list[LockEntry]:
+    """Resolve each reference (tag, hash prefix, time) to its exact top hash and write the lock file.
+
+    Existing entries of other packages in ``path`` are kept (the lock is updated,
+    not replaced). ``record_registry``: write the registry location on each line
+    (default: only for ``s3://`` registries, whose URL is portable)."""
+    if not refs:
+        raise ConfigError("nothing to lock: give package references, e.g. `lakepkg lock sales/orders:prod`")
+    reg = registry if isinstance(registry, Registry) else (
+        open_registry(registry, **options) if registry and str(registry).startswith("s3://") else open_registry(registry))
+    if record_registry is None:
+        record_registry = reg.location.startswith("s3://")
+    new: dict[str, LockEntry] = {}
+    for ref in refs:
+        r = parse_ref(ref, allow_path=False)
+        rec = reg.resolve(r)
+        if r.name in new and new[r.name].top_hash != rec.top_hash:
+            raise InvalidRefError(f"{r.name} is given twice with different versions; lock one")
+        new[r.name] = LockEntry(r.name, rec.top_hash, reg.location if record_registry else None)
+    entries: dict[str, LockEntry] = {}
+    if path and os.path.exists(path):
+        entries = {e.name: e for e in read_lockfile(path)}
+    entries.update(new)
+    if path:
+        write_lockfile(entries.values(), path)
+    return sorted(entries.values(), key=lambda e: e.name)
+
+
+def install_lockfile(path: str = DEFAULT_LOCKFILE, *, source: Optional[str] = None,
+                     registry: "Registry | str | None" = None, dest: Optional[str] = None,
+                     workers: int = 8, show_progress: bool = False, **options: Any) -> list[Any]:
+    """Install every version the lock file pins (``pip install -r``). Each entry comes from its
+    own registry, else ``source``, else is expected in the local registry already.
+    With ``dest`` each package is laid out as plain files in ``DEST/<name>/``."""
+    from .transfer import install
+
+    reports = []
+    for e in read_lockfile(path):
+        d = os.path.join(dest, *e.name.split("/")) if dest else None
+        reports.append(install(e.ref, e.registry or source, registry=registry, dest=d, workers=workers,
+                               show_progress=show_progress, **options))
+    return reports
+
+
+__all__ = ["LockEntry", "lock", "read_lockfile", "write_lockfile", "parse_lockfile", "install_lockfile", "DEFAULT_LOCKFILE"]

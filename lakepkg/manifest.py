@@ -1,0 +1,359 @@
+"""The package format: leaves (entries), pages, table nodes and the root node.
+
+Every node is an object in the store whose name is the SHA-256 of its bytes,
+so a node's hash covers its metadata and, through the hashes it lists, its
+children (a Merkle tree, as in git). docs/format.md is the normative text.
+
+* Entry (leaf): one line of canonical JSON — a Parquet fragment or a file.
+* Page: entries sorted by key, one per line. Pages are cut where
+  ``sha256(key)`` ends in ``PAGE_MASK`` zero bits (content-defined), so an
+  edit moves only nearby page boundaries and unchanged pages keep their hash.
+* Table node: schema, partition columns, totals, provenance, metadata and the
+  ordered page list.
+* Root node: format version, metadata, tables (name → node hash) and the
+  page list of the package's plain files. Its hash is the *top hash*.
+
+Nothing here is read whole: a million-fragment table is ~4,000 pages, loaded
+one at a time.
+"""
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Optional
+
+import pyarrow as pa
+
+from .canonical import canonical_json, load_json
+from .errors import IntegrityError, SchemaMismatchError
+from .names import safe_key, validate_table_name
+from .schema_json import schema_from_json, schema_to_json
+from .store.base import ObjectStore
+
+FORMAT = "lakepkg/1"
+PAGE_MASK = 0xFF        # average 256 entries per page
+PAGE_MIN = 32
+PAGE_MAX = 4096
+SORT_BUFFER = 200_000   # entries held in memory before spilling a sorted run
+
+_ENC = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+try:  # orjson parses the same JSON faster; the encoder above stays normative
+    import orjson as _orjson
+
+    _loads = _orjson.loads
+    _dumps = _orjson.dumps
+    _SORT = _orjson.OPT_SORT_KEYS
+except ImportError:  # pragma: no cover
+    _loads = json.loads
+    _dumps = None
+    _SORT = 0
+
+
+def _has_float(v: Any) -> bool:
+    """True if a float occurs anywhere in ``v`` (float text differs between encoders)."""
+    if v is None:
+        return False
+    if isinstance(v, float):
+        return True
+    if isinstance(v, dict):
+        return any(_has_float(x) for x in v.values())
+    if isinstance(v, (list, tuple)):
+        return any(_has_float(x) for x in v)
+    return False
+
+
+@dataclass
+class Entry:
+    """A leaf: a Parquet fragment of a table, or a plain file."""
+
+    key: str
+    object: str
+    size: int
+    kind: str = "fragment"            # "fragment" | "file"
+    rows: Optional[int] = None
+    partition: Optional[dict[str, Any]] = None
+    stats: Optional[dict[str, dict[str, Any]]] = None  # column -> {"min","max","nulls"}
+    meta: Optional[dict[str, Any]] = None
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"key": self.key, "kind": self.kind, "object": self.object, "size": self.size}
+        if self.rows is not None:
+            d["rows"] = self.rows
+        if self.partition:
+            d["partition"] = self.partition
+        if self.stats:
+            d["stats"] = self.stats
+        if self.meta:
+            d["meta"] = self.meta
+        return d
+
+    def line(self) -> bytes:
+        d = self.to_json()
+        if _dumps is not None and not (_has_float(self.stats) or _has_float(self.partition) or _has_float(self.meta)):
+            try:  # without floats orjson's sorted compact output is byte-identical to canonical JSON
+                return _dumps(d, option=_SORT) + b"\n"
+            except TypeError:
+                pass
+        return _ENC.encode(d).encode("utf-8") + b"\n"
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Entry":
+        try:
+            return cls(key=d["key"], object=d["object"], size=d["size"], kind=d.get("kind", "fragment"),
+                       rows=d.get("rows"), partition=d.get("partition"), stats=d.get("stats"), meta=d.get("meta"))
+        except (KeyError, TypeError) as exc:
+            raise IntegrityError(f"malformed manifest entry (missing {exc}); the manifest is corrupt, run `lakepkg verify`") from None
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """A page as its parent lists it."""
+
+    hash: str
+    first: str
+    last: str
+    entries: int
+    rows: int
+    bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hash": self.hash, "first": self.first, "last": self.last,
+                "entries": self.entries, "rows": self.rows, "bytes": self.bytes}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "PageRef":
+        try:
+            return cls(d["hash"], d["first"], d["last"], d["entries"], d["rows"], d["bytes"])
+        except (KeyError, TypeError) as exc:
+            raise IntegrityError(f"malformed page reference in manifest ({exc})") from None
+
+
+def is_boundary(key: str) -> bool:
+    """True when a page may end after ``key`` (content-defined cut)."""
+    return (hashlib.sha256(key.encode("utf-8")).digest()[-1] & PAGE_MASK) == 0
+
+
+class EntrySorter:
+    """Collects entries in any order and yields them sorted by key, with bounded memory.
+
+    Entries are kept as (key, line) pairs; past ``SORT_BUFFER`` of them a sorted
+    run is spilled to a temporary file and runs are merged at the end.
+    Duplicate keys are an error (two leaves cannot share a logical key).
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._buf: list[tuple[str, bytes, int, int]] = []  # key, line, rows, size
+        self._runs: list[str] = []
+        self.count = 0
+
+    def add(self, entry: Entry) -> None:
+        self._buf.append((entry.key, entry.line(), entry.rows or 0, entry.size))
+        self.count += 1
+        if len(self._buf) >= SORT_BUFFER:
+            self._spill()
+
+    def add_line(self, key: str, line: bytes) -> None:
+        d = _loads(line)
+        self._buf.append((key, line, d.get("rows") or 0, d["size"]))
+        self.count += 1
+        if len(self._buf) >= SORT_BUFFER:
+            self._spill()
+
+    def _spill(self) -> None:
+        self._buf.sort(key=lambda kv: kv[0].encode("utf-8"))
+        fd, path = tempfile.mkstemp(prefix="lakepkg-run-", suffix=".jsonl")
+        with os.fdopen(fd, "wb") as f:
+            for item in self._buf:
+                f.write(item[1])
+        self._runs.append(path)
+        self._buf = []
+
+    @staticmethod
+    def _read_run(path: str) -> Iterator[tuple[bytes, bytes, int, int]]:
+        with open(path, "rb") as f:
+            for line in f:
+                d = _loads(line)
+                yield d["key"].encode("utf-8"), line, d.get("rows") or 0, d["size"]
+        os.unlink(path)
+
+    def sorted_entries(self) -> Iterator[tuple[str, bytes, int, int]]:
+        """(key, line, rows, size) in key order; duplicate keys are an error."""
+        self._buf.sort(key=lambda kv: kv[0].encode("utf-8"))
+        if not self._runs:
+            items: Iterable[tuple[bytes, bytes, int, int]] = ((k.encode("utf-8"), l, r, z) for k, l, r, z in self._buf)
+        else:
+            mem = [(k.encode("utf-8"), l, r, z) for k, l, r, z in self._buf]
+            items = heapq.merge(mem, *[self._read_run(p) for p in self._runs], key=lambda kv: kv[0])
+        prev: Optional[bytes] = None
+        for kb, line, rows, size in items:
+            if kb == prev:
+                raise IntegrityError(f"two leaves of {self.what} share the key {kb.decode()!r}; keys must be unique")
+            prev = kb
+            yield kb.decode("utf-8"), line, rows, size
+        self._buf = []
+        self._runs = []
+
+
+def write_pages(store: ObjectStore, lines: Iterable[tuple[str, bytes, int, int]]) -> tuple[list[PageRef], int, int]:
+    """Cut sorted (key, line, rows, size) entries into pages, store them; return (pages, rows, bytes)."""
+    pages: list[PageRef] = []
+    buf: list[bytes] = []
+    first = last = ""
+    rows = nbytes = total_rows = total_bytes = 0
+
+    def flush() -> None:
+        nonlocal buf, rows, nbytes
+        data = b"".join(buf)
+        h = store.put_bytes(data)
+        pages.append(PageRef(h, first, last, len(buf), rows, nbytes))
+        buf, rows, nbytes = [], 0, 0
+
+    for key, line, r, size in lines:
+        if not buf:
+            first = key
+        buf.append(line)
+        last = key
+        rows += r
+        nbytes += size
+        total_rows += r
+        total_bytes += size
+        if (len(buf) >= PAGE_MIN and is_boundary(key)) or len(buf) >= PAGE_MAX:
+            flush()
+    if buf:
+        flush()
+    return pages, total_rows, total_bytes
+
+
+def read_page(store: ObjectStore, page: PageRef, verify: bool = True) -> list[Entry]:
+    """Load one page's entries (hash-checked by default)."""
+    data = store.get_bytes(page.hash, verify=verify)
+    out = []
+    for line in data.splitlines():
+        try:
+            out.append(Entry.from_json(_loads(line)))
+        except (ValueError, TypeError):
+            raise IntegrityError(f"page {page.hash[:12]} holds a line that is not JSON; the manifest is corrupt") from None
+    return out
+
+
+def read_page_raw(store: ObjectStore, page: PageRef, verify: bool = True) -> list[dict[str, Any]]:
+    """Load one page as plain dicts (faster than :func:`read_page` for scans)."""
+    data = store.get_bytes(page.hash, verify=verify)
+    try:
+        return [_loads(line) for line in data.splitlines()]
+    except (ValueError, TypeError):
+        raise IntegrityError(f"page {page.hash[:12]} holds a line that is not JSON; the manifest is corrupt") from None
+
+
+@dataclass
+class TableNodeData:
+    """A table node as stored (the hashed content)."""
+
+    name: str
+    schema: pa.Schema
+    partition_columns: list[str]
+    pages: list[PageRef]
+    rows: int
+    bytes: int
+    fragments: int
+    provenance: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    writer: Optional[dict[str, Any]] = None
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "kind": "table", "name": self.name, "schema": schema_to_json(self.schema),
+            "partition_columns": self.partition_columns, "rows": self.rows, "bytes": self.bytes,
+            "fragments": self.fragments, "provenance": self.provenance, "meta": self.meta,
+            "pages": [p.to_json() for p in self.pages],
+        }
+        if self.writer:
+            d["writer"] = self.writer
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "TableNodeData":
+        if d.get("kind") != "table":
+            raise IntegrityError(f"object is not a table node (kind={d.get('kind')!r})")
+        try:
+            return cls(
+                name=d["name"], schema=schema_from_json(d["schema"]), partition_columns=list(d["partition_columns"]),
+                pages=[PageRef.from_json(p) for p in d["pages"]], rows=d["rows"], bytes=d["bytes"],
+                fragments=d["fragments"], provenance=d.get("provenance") or {}, meta=d.get("meta") or {},
+                writer=d.get("writer"),
+            )
+        except KeyError as exc:
+            raise IntegrityError(f"table node is missing {exc}; the manifest is corrupt") from None
+
+
+@dataclass
+class RootNodeData:
+    """The root node (its hash is the top hash)."""
+
+    tables: dict[str, str]                 # table name -> table node hash
+    files: list[PageRef]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "kind": "package", "meta": self.meta,
+                "tables": [{"name": n, "hash": h} for n, h in sorted(self.tables.items())],
+                "files": [p.to_json() for p in self.files]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "RootNodeData":
+        if d.get("kind") != "package":
+            raise IntegrityError(f"object is not a package root (kind={d.get('kind')!r}); check the top hash")
+        if d.get("format") != FORMAT:
+            raise IntegrityError(f"package format {d.get('format')!r} is not supported by this lakepkg ({FORMAT}); upgrade lakepkg")
+        try:
+            return cls(tables={t["name"]: t["hash"] for t in d["tables"]},
+                       files=[PageRef.from_json(p) for p in d["files"]], meta=d.get("meta") or {})
+        except (KeyError, TypeError) as exc:
+            raise IntegrityError(f"package root is malformed ({exc}); the manifest is corrupt") from None
+
+
+def store_node(store: ObjectStore, node: "TableNodeData | RootNodeData") -> str:
+    """Store a node as canonical JSON; its hash is the object's name."""
+    return store.put_bytes(canonical_json(node.to_json()))
+
+
+def load_table_node(store: ObjectStore, digest: str) -> TableNodeData:
+    return TableNodeData.from_json(load_json(store.get_bytes(digest, verify=True), f"table node {digest[:12]}"))
+
+
+def load_root(store: ObjectStore, top_hash: str) -> RootNodeData:
+    return RootNodeData.from_json(load_json(store.get_bytes(top_hash, verify=True), f"package root {top_hash[:12]}"))
+
+
+def build_table_node(
+    store: ObjectStore,
+    name: str,
+    schema: pa.Schema,
+    sorter: EntrySorter,
+    partition_columns: Optional[list[str]] = None,
+    provenance: Optional[dict[str, Any]] = None,
+    meta: Optional[dict[str, Any]] = None,
+    writer: Optional[dict[str, Any]] = None,
+) -> tuple[str, TableNodeData]:
+    """Write the pages and node of one table; return (node hash, node)."""
+    validate_table_name(name)
+    pcols = list(partition_columns or [])
+    for c in pcols:
+        if c not in schema.names:
+            raise SchemaMismatchError(f"partition column {c!r} of table {name!r} is not in its schema")
+    pages, rows, nbytes = write_pages(store, sorter.sorted_entries())
+    node = TableNodeData(name=name, schema=schema, partition_columns=pcols, pages=pages, rows=rows,
+                         bytes=nbytes, fragments=sorter.count, provenance=provenance or {}, meta=meta or {},
+                         writer=writer)
+    return store_node(store, node), node
+
+
+def checked_key(key: str) -> str:
+    """Logical keys are normalised POSIX paths that stay inside their node."""
+    return safe_key(key)

@@ -1,0 +1,26 @@
+"""Progress bars for long work (rich), silent when output is not a terminal or --json is on."""
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Callable, Iterator, Optional
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: Optional[int] = None, enabled: bool = True,
+                 unit: str = "items") -> Iterator[Callable[[int, int], None]]:
+    """Yield ``update(done, bytes)``; draws a rich progress bar on a terminal's stderr."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda done, nbytes=0: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[size]}"), TimeElapsedColumn(), transient=True,
+                  console=None) as prog:
+        task = prog.add_task(description, total=total, size="")
+
+        def update(done: int, nbytes: int = 0) -> None:
+            prog.update(task, completed=done, size=f"{nbytes / 1e6:,.1f} MB" if nbytes else "")
+
+        yield update

@@ -1,0 +1,31 @@
+"""Registries. ``open_registry(location)`` picks backends by the location's scheme.
+
+A registry is an object store (content-addressed bytes) plus a metadata
+backend (version records and tags). Local: a folder; S3: ``s3://bucket/prefix``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ..config import registry_location
+from ..store.local import LocalObjectStore
+from .backend import MetaBackend
+from .core import LATEST, Registry, VersionRecord, VersionStub
+from .local import LocalMetaBackend
+
+
+def open_registry(location: Optional[str] = None, **options: object) -> Registry:
+    """Open a registry: a local path (default ``$LAKEPKG_HOME/registry``) or ``s3://bucket/prefix``."""
+    loc = registry_location(location)
+    if loc.startswith("s3://"):
+        from .s3 import open_s3_registry  # optional backend, imported on demand
+
+        return open_s3_registry(loc, **options)
+    if loc.startswith("file://"):
+        loc = loc[len("file://"):]
+    root = os.path.abspath(os.path.expanduser(loc))
+    return Registry(LocalObjectStore(root), LocalMetaBackend(os.path.join(root, "meta")), root)
+
+
+__all__ = ["Registry", "VersionRecord", "VersionStub", "MetaBackend", "open_registry", "LATEST"]

@@ -1,0 +1,104 @@
+"""Local-directory metadata backend: files under ``<root>/``.
+
+``create`` writes a temporary file and hard-links it to the final name
+(``link`` fails if the name exists, so exactly one writer wins); ``replace``
+holds an exclusive ``flock`` on a lock file beside the key while it compares
+and renames. Both fsync before they return.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+from typing import Iterator, Optional
+
+from .backend import MetaBackend
+
+
+class LocalMetaBackend(MetaBackend):
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.location = self.root
+        os.makedirs(self.root, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def read(self, key: str) -> Optional[tuple[bytes, str]]:
+        try:
+            with open(self._path(key), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return None
+        return data, hashlib.sha256(data).hexdigest()
+
+    def _write_tmp(self, path: str, data: bytes) -> str:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return tmp
+
+    def _fsync_dir(self, path: str) -> None:
+        fd = os.open(os.path.dirname(path), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def create(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        tmp = self._write_tmp(path, data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        self._fsync_dir(path)
+        return True
+
+    def replace(self, key: str, data: bytes, token: Optional[str]) -> bool:
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        lock_path = path + ".lock"
+        with open(lock_path, "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                current = self.read(key)
+                if (current is None) != (token is None):
+                    return False
+                if current is not None and current[1] != token:
+                    return False
+                tmp = self._write_tmp(path, data)
+                os.replace(tmp, path)
+                self._fsync_dir(path)
+                return True
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def list(self, prefix: str) -> Iterator[str]:
+        # walk only the folder the prefix lies in, then filter
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self._path(folder) if folder else self.root
+        if not os.path.isdir(base):
+            return iter(())
+        keys = []
+        for dirpath, _dirs, files in os.walk(base):
+            rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
+            for name in files:
+                if name.startswith(".tmp-") or name.endswith(".lock"):
+                    continue
+                k = name if rel == "." else f"{rel}/{name}"
+                if k.startswith(prefix):
+                    keys.append(k)
+        return iter(sorted(keys))
+
+    def delete(self, key: str) -> None:
+        try:
+            os.unlink(self._path(key))
+        except FileNotFoundError:
+            pass

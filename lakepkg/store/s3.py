@@ -1,0 +1,400 @@
+"""Object store on S3 (AWS, MinIO or any S3-compatible endpoint): ``s3://bucket/prefix``.
+
+Objects live under ``<prefix>/objects/<aa>/<sha256>``, write-once. An upload
+carries ``x-amz-checksum-sha256`` (the object's own name, base64) so the
+server refuses bytes that do not match; an object already present (HEAD) is
+not sent again. Nothing depends on bucket versioning: a key's bytes never
+change, so an unversioned bucket is as safe as a versioned one.
+
+Reading goes through the local :class:`~lakepkg.cache.ObjectCache`: every
+downloaded object is hash-checked before use, and a second read of the same
+object does no network I/O. ``verify_object`` bypasses the cache and re-hashes
+the remote bytes.
+
+Credentials come from the boto3 chain (environment, shared config/profile,
+instance role) and are never stored. ``endpoint_url``, ``region`` and
+``profile`` come from options, else ``LAKEPKG_S3_ENDPOINT_URL`` /
+``AWS_ENDPOINT_URL``, ``AWS_REGION``/``AWS_DEFAULT_REGION`` and ``AWS_PROFILE``.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Callable, Iterator, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ConfigError, IntegrityError, LakepkgError, MissingObjectError, NotFoundError, StoreUnavailableError
+from .base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
+
+SMALL = 64 * 1024 * 1024       # files up to this size are read once (hash and body from one read)
+SINGLE_PUT_MAX = 5 * 1024 ** 3  # S3's limit for one PutObject
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> ("bucket", "some/prefix") (prefix without slashes at the ends)."""
+    if not url.startswith("s3://"):
+        raise ConfigError(f"{url!r} is not an S3 location; use s3://bucket/prefix")
+    rest = url[5:]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket or "@" in bucket or ":" in bucket:
+        raise ConfigError(f"{url!r} has no valid bucket name; use s3://bucket/prefix (credentials never go in the URL)")
+    return bucket, prefix.strip("/")
+
+
+def _safe_endpoint(url: Optional[str]) -> str:
+    """The endpoint without any user:password part (for messages)."""
+    if not url:
+        return "AWS S3"
+    p = urlsplit(url)
+    host = p.hostname or ""
+    if p.port:
+        host += f":{p.port}"
+    return urlunsplit((p.scheme, host, p.path, "", ""))
+
+
+@dataclass
+class TransferStats:
+    """Requests and bytes moved by one connection (thread-safe counters)."""
+
+    requests: int = 0
+    puts: int = 0
+    bytes_sent: int = 0
+    gets: int = 0
+    bytes_received: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **kw: int) -> None:
+        with self._lock:
+            for k, v in kw.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {"requests": self.requests, "puts": self.puts, "bytes_sent": self.bytes_sent,
+                    "gets": self.gets, "bytes_received": self.bytes_received}
+
+
+class S3Connection:
+    """A boto3 client for one bucket/prefix plus the error mapping every S3 call goes through."""
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: Optional[str] = None,
+                 region: Optional[str] = None, profile: Optional[str] = None,
+                 max_pool: int = 32, connect_timeout: float = 5.0, read_timeout: float = 60.0,
+                 retries: int = 3) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.prefix = prefix
+        self.endpoint_url = endpoint_url or os.environ.get("LAKEPKG_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
+        self.location = f"s3://{bucket}/{prefix}".rstrip("/")
+        self.where = f"{self.location} ({_safe_endpoint(self.endpoint_url)})"
+        try:
+            session = boto3.Session(profile_name=profile or None, region_name=region or None)
+        except Exception as exc:  # ProfileNotFound
+            raise ConfigError(f"AWS profile {profile!r} not found: {exc.__class__.__name__}; fix --profile or AWS_PROFILE") from None
+        cfg = Config(max_pool_connections=max_pool, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                     retries={"max_attempts": retries, "mode": "standard"},
+                     request_checksum_calculation="when_required", response_checksum_validation="when_required")
+        self.client = session.client("s3", endpoint_url=self.endpoint_url, config=cfg,
+                                     region_name=region or session.region_name or "us-east-1")
+        self.stats = TransferStats()
+
+    def key(self, rel: str) -> str:
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    def call(self, op: str, what: str, **kw: Any) -> Any:
+        """Run ``client.<op>(Bucket=..., **kw)``; failures become one-line lakepkg errors.
+
+        A 404 / 412 / 409 is re-raised as :class:`S3Status` for the caller to interpret."""
+        from botocore.exceptions import (BotoCoreError, ClientError, ConnectionClosedError, EndpointConnectionError,
+                                         NoCredentialsError, PartialCredentialsError, ReadTimeoutError,
+                                         ConnectTimeoutError)
+
+        self.stats.add(requests=1)
+        try:
+            return getattr(self.client, op)(Bucket=self.bucket, **kw)
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if code in ("NoSuchBucket",):
+                raise StoreUnavailableError(f"bucket {self.bucket!r} does not exist at {_safe_endpoint(self.endpoint_url)}; create it or fix the s3:// URL / endpoint") from None
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "AccessDenied", "AllAccessDisabled") or status == 403:
+                raise StoreUnavailableError(f"S3 refused the credentials for {what} in {self.where} ({code or status}); set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY to a key allowed on this bucket") from None
+            if status in (404, 409, 412) or code in ("NoSuchKey", "NotFound", "PreconditionFailed", "ConditionalRequestConflict"):
+                raise S3Status(status or 404, code) from None
+            raise StoreUnavailableError(f"S3 error on {what} in {self.where}: {code or status} {err.get('Message', '')}; re-run to finish the job".strip()) from None
+        except (NoCredentialsError, PartialCredentialsError):
+            raise StoreUnavailableError(f"no AWS credentials found for {self.where}; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (lakepkg never stores them)") from None
+        except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError) as exc:
+            raise StoreUnavailableError(f"cannot reach S3 endpoint {_safe_endpoint(self.endpoint_url)} during {what} ({exc.__class__.__name__}); check the endpoint and network, then re-run: finished work is kept") from None
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(f"S3 request {what} on {self.where} failed ({exc.__class__.__name__}); re-run to finish the job") from None
+
+    def check_bucket(self) -> None:
+        """Fail early and clearly on a missing bucket, bad credentials or a dead endpoint."""
+        try:
+            self.call("head_bucket", "opening the bucket")
+        except S3Status as st:
+            if st.status == 404:
+                raise StoreUnavailableError(f"bucket {self.bucket!r} does not exist at {_safe_endpoint(self.endpoint_url)}; create it or fix the s3:// URL / endpoint") from None
+            raise StoreUnavailableError(f"cannot open bucket {self.bucket!r} at {_safe_endpoint(self.endpoint_url)} ({st.status} {st.code})") from None
+
+    def read_body(self, body: Any, what: str) -> bytes:
+        """Read a streaming body, mapping a connection dying mid-read."""
+        try:
+            data = body.read()
+        except Exception as exc:
+            raise StoreUnavailableError(f"connection to {_safe_endpoint(self.endpoint_url)} broke while reading {what} ({exc.__class__.__name__}); re-run: finished work is kept") from None
+        self.stats.add(gets=1, bytes_received=len(data))
+        return data
+
+
+class S3Status(Exception):
+    """An S3 answer the caller interprets (404 missing, 412 precondition failed, 409 conflict)."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+
+
+def b64_sha256(digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(digest)).decode("ascii")
+
+
+class S3ObjectStore(ObjectStore):
+    """Content-addressed objects in an S3 bucket, read through a local verified cache."""
+
+    def __init__(self, conn: S3Connection, cache: Any = None) -> None:
+        self.conn = conn
+        self.location = conn.location
+        self._cache = cache
+
+    @classmethod
+    def from_url(cls, url: str, endpoint_url: Optional[str] = None, region: Optional[str] = None,
+                 profile: Optional[str] = None, cache_dir: Optional[str] = None,
+                 cache_max_bytes: Optional[int] = None, check: bool = True, **conn_options: Any) -> "S3ObjectStore":
+        """Open ``s3://bucket/prefix``. ``check`` fails early on a missing bucket or bad credentials."""
+        bucket, prefix = parse_s3_url(url)
+        conn = S3Connection(bucket, prefix, endpoint_url=endpoint_url, region=region, profile=profile, **conn_options)
+        if check:
+            conn.check_bucket()
+        store = cls(conn)
+        store._cache_args = (cache_dir, cache_max_bytes)
+        return store
+
+    # -- helpers -----------------------------------------------------------
+    @property
+    def cache(self) -> Any:
+        if self._cache is None:
+            from ..cache import default_cache
+
+            args = getattr(self, "_cache_args", (None, None))
+            self._cache = default_cache(*args)
+        return self._cache
+
+    @property
+    def stats(self) -> TransferStats:
+        return self.conn.stats
+
+    def _key(self, digest: str) -> str:
+        check_digest(digest)
+        return self.conn.key(f"objects/{digest[:2]}/{digest}")
+
+    def _missing(self, digest: str) -> MissingObjectError:
+        return MissingObjectError(f"object {digest[:12]} is missing from {self.location}; run `lakepkg verify --registry {self.location}` and re-push the versions that need it")
+
+    # -- ObjectStore -------------------------------------------------------
+    def has(self, digest: str) -> bool:
+        try:
+            self.conn.call("head_object", f"checking object {digest[:12]}", Key=self._key(digest))
+            return True
+        except S3Status as st:
+            if st.status == 404:
+                return False
+            raise
+
+    def size(self, digest: str) -> int:
+        try:
+            r = self.conn.call("head_object", f"checking object {digest[:12]}", Key=self._key(digest))
+        except S3Status:
+            raise self._missing(digest) from None
+        return int(r["ContentLength"])
+
+    def _put(self, digest: str, body: "bytes | BinaryIO", size: int) -> None:
+        self.conn.call("put_object", f"uploading object {digest[:12]}", Key=self._key(digest), Body=body,
+                       ContentLength=size, ChecksumAlgorithm="SHA256", ChecksumSHA256=b64_sha256(digest),
+                       ContentType="application/octet-stream")
+        self.conn.stats.add(puts=1, bytes_sent=size)
+
+    def put_bytes(self, data: bytes, digest: Optional[str] = None) -> str:
+        actual = hashlib.sha256(data).hexdigest()
+        if digest is not None and digest != actual:
+            raise IntegrityError(f"bytes given for object {digest[:12]} hash to {actual[:12]}; refusing to store them")
+        if not self.has(actual):
+            self._put(actual, data, len(data))
+        return actual
+
+    def put_file(self, path: str, digest: Optional[str] = None) -> tuple[str, int, bool]:
+        """Upload a local file unless present. The file is hashed first (the hash is its
+        name and the checksum the server verifies), so corrupt source bytes never go up."""
+        size = os.path.getsize(path)
+        if digest is not None and self.has(digest):
+            return digest, size, False
+        if size <= SMALL:
+            with open(path, "rb") as f:
+                data = f.read()
+            actual = hashlib.sha256(data).hexdigest()
+        else:
+            data = None
+            actual, size = hash_file(path)
+        if digest is not None and digest != actual:
+            raise IntegrityError(f"file {path} hashes to {actual[:12]}, not {digest[:12]}; the local copy is corrupt or changed, run `lakepkg verify`")
+        if digest is None and self.has(actual):
+            return actual, size, False
+        if data is not None:
+            self._put(actual, data, size)
+        elif size <= SINGLE_PUT_MAX:
+            with open(path, "rb") as f:
+                self._put(actual, f, size)
+        else:
+            self._put_multipart(actual, path, size)
+        return actual, size, True
+
+    def _put_multipart(self, digest: str, path: str, size: int) -> None:
+        """Objects over 5 GB: multipart upload, each part with its SHA-256 checksum."""
+        part_size = max(256 * 1024 ** 2, -(-size // 9000))
+        key = self._key(digest)
+        up = self.conn.call("create_multipart_upload", f"uploading object {digest[:12]}", Key=key, ChecksumAlgorithm="SHA256")
+        uid = up["UploadId"]
+        parts = []
+        try:
+            with open(path, "rb") as f:
+                n = 1
+                while True:
+                    chunk = f.read(part_size)
+                    if not chunk:
+                        break
+                    cs = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
+                    r = self.conn.call("upload_part", f"uploading object {digest[:12]}", Key=key, UploadId=uid,
+                                       PartNumber=n, Body=chunk, ChecksumSHA256=cs)
+                    parts.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumSHA256": cs})
+                    self.conn.stats.add(bytes_sent=len(chunk))
+                    n += 1
+            self.conn.call("complete_multipart_upload", f"uploading object {digest[:12]}", Key=key, UploadId=uid,
+                           MultipartUpload={"Parts": parts})
+            self.conn.stats.add(puts=1)
+        except BaseException:
+            try:
+                self.conn.call("abort_multipart_upload", "aborting an upload", Key=key, UploadId=uid)
+            except Exception:
+                pass
+            raise
+
+    def open(self, digest: str) -> BinaryIO:
+        """The remote bytes as a stream (not verified, not cached)."""
+        try:
+            r = self.conn.call("get_object", f"reading object {digest[:12]}", Key=self._key(digest))
+        except S3Status:
+            raise self._missing(digest) from None
+        return _CountingBody(r["Body"], self.conn, digest)
+
+    def download_to(self, digest: str, path: str) -> int:
+        """Stream an object into ``path``, hashing as it goes; IntegrityError on a mismatch."""
+        h = hashlib.sha256()
+        n = 0
+        with self.open(digest) as src, open(path, "wb") as out:
+            while True:
+                b = src.read(CHUNK)
+                if not b:
+                    break
+                h.update(b)
+                out.write(b)
+                n += len(b)
+        if h.hexdigest() != digest:
+            raise IntegrityError(f"object {digest[:12]} in {self.location} is corrupt (its bytes hash to {h.hexdigest()[:12]}); "
+                                 "run `lakepkg verify` and re-push the versions that need it")
+        return n
+
+    def local_path(self, digest: str) -> Optional[str]:
+        """A verified local copy from the cache (downloaded on first use only)."""
+        return self.cache.get(digest, lambda tmp: self.download_to(digest, tmp))
+
+    def get_bytes(self, digest: str, verify: bool = True) -> bytes:
+        """Whole object through the cache (always verified on download; a hit is a verified file)."""
+        with open(self.local_path(digest), "rb") as f:  # type: ignore[arg-type]
+            return f.read()
+
+    def verify_object(self, digest: str) -> bool:
+        """Re-hash the remote bytes (bypassing the cache)."""
+        h = hashlib.sha256()
+        with self.open(digest) as f:
+            while True:
+                b = f.read(CHUNK)
+                if not b:
+                    break
+                h.update(b)
+        ok = h.hexdigest() == digest
+        if not ok:
+            self.cache.discard(digest) if self._cache is not None else None
+        return ok
+
+    def delete(self, digest: str) -> None:
+        try:
+            self.conn.call("delete_object", f"deleting object {digest[:12]}", Key=self._key(digest))
+        except S3Status:
+            pass
+
+    def iter_objects(self) -> Iterator[ObjectInfo]:
+        base = self.conn.key("objects/")
+        token = None
+        while True:
+            kw: dict[str, Any] = {"Prefix": base}
+            if token:
+                kw["ContinuationToken"] = token
+            r = self.conn.call("list_objects_v2", "listing objects", **kw)
+            for o in r.get("Contents", []):
+                name = o["Key"].rsplit("/", 1)[-1]
+                if len(name) == 64:
+                    yield ObjectInfo(name, int(o["Size"]), o["LastModified"].timestamp())
+            if not r.get("IsTruncated"):
+                return
+            token = r.get("NextContinuationToken")
+
+
+class _CountingBody(io.RawIOBase):
+    """Wraps a botocore streaming body: counts bytes, maps a connection dying mid-read."""
+
+    def __init__(self, body: Any, conn: S3Connection, digest: str) -> None:
+        self._b = body
+        self._conn = conn
+        self._digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+        try:
+            data = self._b.read() if n is None or n < 0 else self._b.read(n)
+        except Exception as exc:
+            raise StoreUnavailableError(f"connection to {_safe_endpoint(self._conn.endpoint_url)} broke while reading object {self._digest[:12]} ({exc.__class__.__name__}); re-run: finished work is kept") from None
+        self._conn.stats.add(bytes_received=len(data))
+        return data
+
+    def readinto(self, b: Any) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._b.close()
+        finally:
+            super().close()

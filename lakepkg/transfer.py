@@ -1,0 +1,340 @@
+"""push / pull / install: copy package versions between registries (local folder, S3).
+
+A transfer copies only the objects the destination lacks, in parallel, then
+records the version, then moves tags by compare-and-swap:
+
+1. walk the version (root -> table nodes -> pages -> fragments/files) in the
+   source, reading its manifest through the verified cache;
+2. for every object: skip it if the destination has it, else copy it (every
+   byte read from S3 is hash-checked; every S3 upload carries its SHA-256 for
+   the server to check); the root node goes last;
+3. only when every object is in place, create the version record (same
+   ``created_at``, author, message, run and sources as in the source, so the
+   history reads the same everywhere) — create-if-absent, so a re-run or a
+   concurrent push of the same version makes no duplicate;
+4. advance ``latest`` by CAS (never backwards: a newer version someone else
+   published stays latest) and set the requested tags by CAS.
+
+An interrupted transfer leaves only whole objects behind (S3 PUTs and the
+local store's renames are atomic) and no record; re-running it sends only
+what is missing. ``install --dest DIR`` lays a version out as plain files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
+
+from .canonical import canonical_json
+from .errors import ConcurrentUpdateError, ConfigError, IntegrityError, NotFoundError
+from .manifest import Entry, load_root, load_table_node, read_page_raw
+from .names import parse_ref, safe_key, validate_package_name
+from .progress import progress_bar
+from .registry import LATEST, Registry, VersionRecord, open_registry
+from .registry.core import PKG_PREFIX, stamp
+from .store.base import ObjectStore, hash_file
+from .store.local import LocalObjectStore
+from .verify import referenced_objects
+
+DEFAULT_WORKERS = 8
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class TransferReport:
+    """What one push / pull / install did."""
+
+    package: str
+    top_hash: str
+    source: str
+    destination: str
+    objects_total: int = 0
+    objects_copied: int = 0
+    objects_present: int = 0
+    bytes_copied: int = 0
+    record_created: bool = False
+    latest_moved: bool = False
+    tags_set: list[str] = field(default_factory=list)
+    files_written: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _open(reg: "Registry | str | None", options: dict[str, Any]) -> Registry:
+    if isinstance(reg, Registry):
+        return reg
+    return open_registry(reg, **options) if reg and str(reg).startswith("s3://") else open_registry(reg)
+
+
+def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> tuple[bool, int]:
+    """Copy one object unless ``dst`` has it; returns (copied, bytes). Bytes are verified on the way."""
+    from .store.s3 import S3ObjectStore
+
+    if dst.has(digest):
+        return False, 0
+    if isinstance(dst, LocalObjectStore):
+        if isinstance(src, S3ObjectStore):
+            tmpdir = os.path.join(dst.objects_dir, "tmp")
+            os.makedirs(tmpdir, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=tmpdir)
+            os.close(fd)
+            try:
+                n = src.download_to(digest, tmp)  # hash-checked while streamed
+                got, _, _ = dst.put_stream_file(tmp)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+            if got != digest:  # pragma: no cover - download_to already checked
+                raise IntegrityError(f"object {digest[:12]} changed while it was copied; re-run")
+            return True, n
+        path = src.local_path(digest)
+        if path is None:
+            data = src.get_bytes(digest)
+            dst.put_bytes(data, digest)
+            return True, len(data)
+        got, n, written = dst.put_file(path, digest)
+        return written, n if written else 0
+    # remote destination: a verified local copy (local store file or cache), then upload with its checksum
+    path = src.local_path(digest)
+    if path is None:
+        data = src.get_bytes(digest)
+        dst.put_bytes(data, digest)
+        return True, len(data)
+    _, n, written = dst.put_file(path, digest)
+    return written, n if written else 0
+
+
+def _find_record(reg: Registry, name: str, top_hash: str) -> Optional[VersionRecord]:
+    for stub in reversed(reg.history(name)):
+        if stub.top_hash == top_hash:
+            return reg.record(stub.key)
+    return None
+
+
+def copy_version(src: Registry, dst: Registry, ref: str, *, as_name: Optional[str] = None,
+                 tags: tuple[str, ...] = (), copy_tags: bool = True, workers: int = DEFAULT_WORKERS,
+                 progress: Optional[Progress] = None, description: str = "copying") -> TransferReport:
+    """Copy the version ``ref`` names from ``src`` into ``dst`` (see the module docstring).
+
+    ``tags``: tags to move on ``dst`` to this version (CAS against the value
+    read when the transfer started: if someone moves one meanwhile, the version
+    is still recorded and ConcurrentUpdateError says to re-run).
+    ``copy_tags``: also create on ``dst`` the source's tags that name this
+    version, when ``dst`` does not have them yet."""
+    t0 = time.time()
+    r = parse_ref(ref, allow_path=False)
+    rec = src.resolve(r)
+    name = validate_package_name(as_name or rec.package)
+    rep = TransferReport(package=name, top_hash=rec.top_hash, source=src.location, destination=dst.location)
+    tag_start = {t: _tag_value(dst, name, t) for t in tags}
+
+    digests: list[str] = []
+    seen: set[str] = set()
+    for d, _role in referenced_objects(src, rec.top_hash, rec.sources):
+        if d not in seen:
+            seen.add(d)
+            digests.append(d)
+    root = digests.pop(0)  # the root goes last: once it is there, everything it names is
+    rep.objects_total = len(digests) + 1
+
+    done = 0
+
+    def tick(copied: bool, n: int) -> None:
+        nonlocal done
+        done += 1
+        if copied:
+            rep.objects_copied += 1
+            rep.bytes_copied += n
+        else:
+            rep.objects_present += 1
+        if progress:
+            progress(done, rep.bytes_copied)
+
+    if src.store is not dst.store and src.store.location != dst.store.location:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futs = [pool.submit(copy_object, src.store, dst.store, d) for d in digests]
+            try:
+                for f in _as_done(futs):
+                    tick(*f.result())
+            except BaseException:
+                for f in futs:
+                    f.cancel()
+                raise
+        tick(*copy_object(src.store, dst.store, root))
+    else:
+        for _ in range(rep.objects_total):
+            tick(False, 0)
+
+    # every object is in place: record the version, then move tags
+    existing = _find_record(dst, name, rec.top_hash)
+    if existing is None:
+        new = VersionRecord.from_json({**rec.to_json(), "package": name})
+        key = f"{PKG_PREFIX}{name}/versions/{stamp(rec.created)}-{rec.top_hash}.json"
+        rep.record_created = dst.meta.create(key, canonical_json(new.to_json()))
+        new.key = key
+        existing = new
+    before = _tag_value(dst, name, LATEST)
+    dst._advance_tag(name, LATEST, existing)
+    rep.latest_moved = before != _tag_value(dst, name, LATEST)
+    if copy_tags and as_name is None:
+        for t, h in sorted(src.tags(rec.package).items()):
+            if t == LATEST or h != rec.top_hash or t in tags:
+                continue
+            if _tag_value(dst, name, t) is None:
+                try:
+                    dst.set_tag(name, t, rec.top_hash, expected=None)
+                    rep.tags_set.append(t)
+                except ConcurrentUpdateError:
+                    pass  # someone created it meanwhile: theirs stands
+    for t in tags:
+        dst.set_tag(name, t, rec.top_hash, expected=tag_start[t])
+        rep.tags_set.append(t)
+    rep.seconds = round(time.time() - t0, 3)
+    return rep
+
+
+def _as_done(futs: list) -> Any:
+    """Yield futures as they finish; stop at the first failure (the rest are cancelled by the caller)."""
+    pending = set(futs)
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+        for f in finished:
+            yield f
+
+
+def _tag_value(reg: Registry, name: str, tag: str) -> Optional[str]:
+    doc = reg._tag_doc(name, tag)
+    return doc[0]["top_hash"] if doc else None
+
+
+def _run(src: Registry, dst: Registry, ref: str, verb: str, show_progress: bool, **kw: Any) -> TransferReport:
+    with progress_bar(f"{verb} {ref}", None, enabled=show_progress, unit="objects") as update:
+        return copy_version(src, dst, ref, progress=update, description=verb, **kw)
+
+
+def push(ref: str, to: str, *, registry: "Registry | str | None" = None, as_name: Optional[str] = None,
+         tags: tuple[str, ...] = (), workers: int = DEFAULT_WORKERS, show_progress: bool = False,
+         **options: Any) -> TransferReport:
+    """Push ``ref`` from ``registry`` (default: the configured one) to the registry ``to``
+    (``s3://bucket/prefix`` or a path). ``options``: endpoint_url, region, profile."""
+    src = _open(registry, options)
+    dst = _open(to, options)
+    return _run(src, dst, ref, "push", show_progress, as_name=as_name, tags=tags, workers=workers)
+
+
+def pull(ref: str, source: str, *, registry: "Registry | str | None" = None, as_name: Optional[str] = None,
+         tags: tuple[str, ...] = (), workers: int = DEFAULT_WORKERS, show_progress: bool = False,
+         **options: Any) -> TransferReport:
+    """Pull ``ref`` from the registry ``source`` into ``registry`` (default: the configured local one)."""
+    src = _open(source, options)
+    dst = _open(registry, options)
+    return _run(src, dst, ref, "pull", show_progress, as_name=as_name, tags=tags, workers=workers)
+
+
+def install(ref: str, source: Optional[str] = None, *, registry: "Registry | str | None" = None,
+            dest: Optional[str] = None, workers: int = DEFAULT_WORKERS, show_progress: bool = False,
+            **options: Any) -> TransferReport:
+    """Install ``ref``: pull it from ``source`` into the local registry (when ``source`` is
+    given), and with ``dest`` also lay it out as plain files in that folder."""
+    local = _open(registry, options)
+    if source:
+        src = _open(source, options)
+        rep = _run(src, local, ref, "install", show_progress, workers=workers)
+        ref = f"{rep.package}@{rep.top_hash}"
+    else:
+        rec = local.resolve(parse_ref(ref, allow_path=False))
+        rep = TransferReport(package=rec.package, top_hash=rec.top_hash, source=local.location, destination=local.location)
+        ref = f"{rec.package}@{rec.top_hash}"
+    if dest:
+        with progress_bar(f"layout {ref}", None, enabled=show_progress, unit="files") as update:
+            rep.files_written = layout(local, ref, dest, workers=workers, progress=update)
+        rep.destination = os.path.abspath(dest)
+    return rep
+
+
+MARKER = ".lakepkg-version.json"
+
+
+def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS,
+           progress: Optional[Progress] = None) -> int:
+    """Write a version as plain files: ``DEST/<table>/<fragment key>`` and ``DEST/<file key>``,
+    plus ``DEST/.lakepkg-version.json`` naming the version. Every file is hash-checked;
+    a re-run skips files already correct. Returns the number of files written."""
+    rec = reg.resolve(parse_ref(ref, allow_path=False))
+    dest = os.path.abspath(dest)
+    marker = os.path.join(dest, MARKER)
+    if os.path.isdir(dest) and os.listdir(dest):
+        held = None
+        if os.path.exists(marker):
+            with open(marker, "rb") as f:
+                held = json.loads(f.read() or b"{}").get("top_hash")
+        if held != rec.top_hash:
+            raise ConfigError(f"--dest {dest} is not empty and does not hold {rec.package}@{rec.top_hash[:10]}; choose an empty folder")
+    os.makedirs(dest, exist_ok=True)
+    store = reg.store
+    jobs: list[tuple[str, Entry]] = []
+    root = load_root(store, rec.top_hash)
+    for page in root.files:
+        for d in read_page_raw(store, page):
+            e = Entry.from_json(d)
+            jobs.append((safe_key(e.key), e))
+    for tname, h in sorted(root.tables.items()):
+        node = load_table_node(store, h)
+        for page in node.pages:
+            for d in read_page_raw(store, page):
+                e = Entry.from_json(d)
+                jobs.append((safe_key(f"{tname}/{e.key}"), e))
+    targets = set()
+    for rel, _ in jobs:
+        if rel in targets:
+            raise ConfigError(f"two entries of {rec.package} lay out to the same file {rel}; install without --dest")
+        targets.add(rel)
+    done = [0, 0]
+
+    def one(job: tuple[str, Entry]) -> int:
+        rel, e = job
+        out = os.path.join(dest, *rel.split("/"))
+        if os.path.exists(out) and os.path.getsize(out) == e.size and hash_file(out)[0] == e.object:
+            return 0
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        src = store.local_path(e.object)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(out))
+        os.close(fd)
+        try:
+            if src is None:
+                with open(tmp, "wb") as f:
+                    f.write(store.get_bytes(e.object))
+            else:
+                shutil.copyfile(src, tmp)
+            if hash_file(tmp)[0] != e.object:
+                raise IntegrityError(f"object {e.object[:12]} ({rel}) is corrupt in {store.location}; run `lakepkg verify`")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, out)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return 1
+
+    written = 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for n in pool.map(one, jobs):
+            written += n
+            done[0] += 1
+            if progress:
+                progress(done[0], 0)
+    with open(marker + ".tmp", "w") as f:
+        json.dump({"package": rec.package, "top_hash": rec.top_hash, "registry": reg.location,
+                   "files": len(jobs)}, f, indent=2)
+    os.replace(marker + ".tmp", marker)
+    return written
+
+
+__all__ = ["TransferReport", "copy_version", "copy_object", "push", "pull", "install", "layout"]

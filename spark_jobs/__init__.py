@@ -1,0 +1,1 @@
+"""Entry points for spark-submit: distributed snapshots and materialising tables back into the lake."""

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up (virtualenv + editable install with every extra) and run the whole test suite.
+# Starts the local PostgreSQL and MariaDB servers when they are down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -c 'import lakepkg, lakepkg_connectors, pyspark_lakepkg, pyspark, moto' # fail early on a broken install
+
+if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+fi
+if [ -x /usr/sbin/mariadbd ] && ! (echo > /dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+  for _ in $(seq 1 30); do (echo > /dev/tcp/127.0.0.1/3306) 2>/dev/null && break; sleep 1; done
+fi
+export LAKEPKG_NO_PROGRESS=1
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,82 @@
+"""The CLI: every command has --help and --json; errors are one line; the demo runs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+LAKEPKG = [sys.executable, "-m", "lakepkg.cli.__main__"]
+CORE = ["build", "ls", "log", "show", "cat", "diff", "tag", "verify", "gc", "demo"]
+
+
+def run(args, home, check=True):
+    env = {**os.environ, "LAKEPKG_HOME": str(home), "LAKEPKG_NO_PROGRESS": "1"}
+    env.pop("LAKEPKG_REGISTRY", None)
+    p = subprocess.run(LAKEPKG + args, capture_output=True, text=True, env=env)
+    if check and p.returncode != 0:
+        raise AssertionError(f"lakepkg {args} failed: {p.stderr}")
+    return p
+
+
+@pytest.mark.parametrize("cmd", CORE)
+def test_help_and_json_option(cmd, home):
+    p = run([cmd, "--help"], home)
+    assert "--json" in p.stdout
+
+
+def test_cli_end_to_end(home, tmp_path):
+    data = tmp_path / "orders"
+    for day in (1, 2):
+        (data / f"ds=2026-11-0{day}").mkdir(parents=True)
+        pq.write_table(pa.table({"id": [day * 10, day * 10 + 1]}), data / f"ds=2026-11-0{day}" / "p.parquet")
+    (tmp_path / "README.md").write_text("# orders\n")
+    v1 = json.loads(run(["build", "sales/orders", "--table", f"orders={data}", "--file", f"README.md={tmp_path/'README.md'}",
+                         "-m", "first", "--json"], home).stdout)
+    assert v1["created"] is True
+    again = json.loads(run(["build", "sales/orders", "--table", f"orders={data}", "--file", f"README.md={tmp_path/'README.md'}", "--json"], home).stdout)
+    assert again["created"] is False and again["top_hash"] == v1["top_hash"]
+    assert again["stats"]["orders"]["files_reused"] == 2 and again["stats"]["orders"]["files_read"] == 0
+    (data / "ds=2026-11-03").mkdir()
+    pq.write_table(pa.table({"id": [30]}), data / "ds=2026-11-03" / "p.parquet")
+    v2 = json.loads(run(["build", "sales/orders", "--table", f"orders={data}", "--json"], home).stdout)
+    assert v2["stats"]["orders"]["files_read"] == 1 and v2["stats"]["orders"]["files_reused"] == 2
+    assert [p["name"] for p in json.loads(run(["ls", "--json"], home).stdout)] == ["sales/orders"]
+    log = json.loads(run(["log", "sales/orders", "--json"], home).stdout)
+    assert [x["top_hash"] for x in log] == [v2["top_hash"], v1["top_hash"]]
+    show = json.loads(run(["show", f"sales/orders@{v1['top_hash'][:8]}", "--json"], home).stdout)
+    assert show["tables"][0]["rows"] == 4 and show["files"][0]["key"] == "README.md"
+    rows = json.loads(run(["cat", f"sales/orders@{v1['top_hash'][:8]}/orders", "--json"], home).stdout)
+    assert sorted(r["id"] for r in rows) == [10, 11, 20, 21]
+    d = json.loads(run(["diff", f"sales/orders@{v1['top_hash'][:8]}", f"sales/orders@{v2['top_hash'][:8]}", "--json"], home).stdout)
+    assert d["tables"][0]["partitions_added"] == ["ds=2026-11-03"] and d["files_removed"] == ["README.md"]
+    t = json.loads(run(["tag", "sales/orders", "prod", v1["top_hash"][:8], "--json"], home).stdout)
+    assert t["top_hash"] == v1["top_hash"]
+    assert json.loads(run(["verify", "--json"], home).stdout)["ok"] is True
+    assert json.loads(run(["gc", "--dry-run", "--json"], home).stdout)["removed"] == 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["show", "Sales/Orders"], "invalid package reference"),
+    (["show", "sales/none"], "not found"),
+    (["cat", "sales/x@zz"], "invalid version"),
+    (["build", "sales/x", "--table", "t=/no/such/dir"], "does not exist"),
+    (["build", "sales/x", "--file", "../x=/etc/hostname"], "escapes"),
+    (["tag", "sales/x", "bad tag"], "invalid tag"),
+])
+def test_errors_are_one_line(args, needle, home):
+    p = run(args, home, check=False)
+    assert p.returncode != 0
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in p.stderr
+
+
+def test_demo_runs(home, tmp_path):
+    out = json.loads(run(["demo", "--dir", str(tmp_path / "demo"), "--json"], home).stdout)
+    t = out["diff"]["tables"][0]
+    assert t["partitions_added"] == ["ds=2026-11-08"] and t["partitions_changed"] == ["ds=2026-11-03"]
+    assert out["leaf_rows"] == 20_000
