@@ -211,7 +211,7 @@ class FilesConnector:
     def _remote(self, name: str, loc: str, fs: pafs.FileSystem, path: str) -> TableSnapshot:
         from lakepkg.sources_local import _partition_of, _typed
 
-        infos = list_files(fs, path, f"table {name}")
+        infos = list_files(fs, path, f"table {name}", must_exist=False)  # on S3 an empty prefix does not exist
         base = path.rstrip("/") + "/"
         items = []
         for fi in infos:

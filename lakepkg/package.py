@@ -176,11 +176,12 @@ class Table:
                 break
         return pa.concat_tables(out) if out else self.schema.empty_table()
 
-    def to_spark(self, spark: Any) -> Any:
-        """A distributed Spark DataFrame of this table (``spark.read.format("pkg")``)."""
+    def to_spark(self, spark: Any, columns: Optional[list[str]] = None) -> Any:
+        """A distributed Spark DataFrame of this table (``spark.read.format("pkg")`` on this version),
+        reading only ``columns`` when given."""
         from .spark import table_to_spark
 
-        return table_to_spark(spark, self)
+        return table_to_spark(spark, self, columns=columns)
 
     def __repr__(self) -> str:
         return f"<Table {self.name} rows={self.rows} fragments={self.node.fragments} hash={self.hash[:10]}>"

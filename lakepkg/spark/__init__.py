@@ -1,11 +1,33 @@
-"""Spark integration: the ``pkg`` data source, ``to_spark`` and query reproduction."""
+"""Spark integration: the ``pkg`` data source, ``to_spark`` and query reproduction.
+
+    df = spark.read.format("pkg").load("sales/orders@3fa2c1/orders")
+    df = lakepkg.spark.read(spark, "sales/orders:prod/orders")
+    df = lakepkg.load("sales/orders@3fa2c1")["orders"].to_spark(spark)
+
+Importing this package does not import pyspark; its functions do.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 
-def table_to_spark(spark: Any, table: Any) -> Any:
-    """A Spark DataFrame of a package table (implemented in lakepkg.spark.reader)."""
+def register(spark: Any) -> None:
+    """Register the ``pkg`` data source in a session (installed lakepkg does it by itself)."""
+    from .reader import register as impl
+
+    impl(spark)
+
+
+def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional[list[str]] = None,
+         **options: str) -> Any:
+    """A package table as a Spark DataFrame: ``read(spark, "sales/orders@3fa2c1/orders")``."""
+    from .reader import read as impl
+
+    return impl(spark, ref, registry=registry, columns=columns, **options)
+
+
+def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None) -> Any:
+    """A Spark DataFrame of a loaded package table (what ``Table.to_spark`` calls)."""
     from .reader import table_to_spark as impl
 
-    return impl(spark, table)
+    return impl(spark, table, columns=columns)
