@@ -31,3 +31,12 @@ def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None) 
     from .reader import table_to_spark as impl
 
     return impl(spark, table, columns=columns)
+
+
+def use_snapshot(spark: Any, ref: Any, registry: Any = None,
+                 names: Optional[dict[str, str]] = None) -> Any:
+    """Make a package's tables answer to their original names (``sales.orders``) in ``spark``:
+    ``use_snapshot(spark, "sales/snap@3fa2c1").sql(query_text)`` (see lakepkg.spark.reproduce)."""
+    from .reproduce import use_snapshot as impl
+
+    return impl(spark, ref, registry=registry, names=names)
