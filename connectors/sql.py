@@ -45,6 +45,8 @@ log = logging.getLogger("lakepkg.sql")
 
 SECRET_PARAMS = re.compile(r"(pass|pwd|secret|token|key|credential|auth|signature|sig)", re.I)
 DEFAULT_BATCH_ROWS = 50_000
+CONNECT_TIMEOUT = 30          # seconds; a URL's own connect_timeout wins
+NET_WRITE_TIMEOUT = 3600      # MySQL: seconds the server waits for lakepkg to take the next rows
 METHODS = ("auto", "adbc", "dbapi", "sqlalchemy")
 
 
@@ -188,6 +190,21 @@ class Described:
     def schema(self) -> pa.Schema:
         return pa.schema([p.arrow_field() for p in self.plans])
 
+    @property
+    def checked(self) -> list[ColumnPlan]:
+        """Plans whose values are checked through a hidden extra column (see :meth:`Session.data_sql`)."""
+        return [p for p in self.plans if p.check_sql]
+
+    def verify(self, checks: Sequence[Any]) -> None:
+        """Fail when a hidden check column (Arrow array or list of bools) holds FALSE for some row."""
+        for plan, values in zip(self.checked, checks):
+            if isinstance(values, (pa.Array, pa.ChunkedArray)):
+                bad = pc.any(pc.invert(values)).as_py()
+            else:
+                bad = any(v is False or v == 0 for v in values if v is not None)
+            if bad:
+                raise SourceError(f"table {self.req.name!r}: column {plan.name!r} {plan.check_problem}")
+
 
 class Session:
     """A read-only, repeatable-read transaction on one database (base: any SQLAlchemy dialect)."""
@@ -215,6 +232,21 @@ class Session:
 
     def quote(self, ident: str) -> str:
         return self.engine.dialect.identifier_preparer.quote(ident)
+
+    def driver_connect(self, defaults: Mapping[str, Any]) -> Any:
+        """A DB-API connection of the URL's driver, opened directly (no SQLAlchemy pool).
+
+        SQLAlchemy only translates the URL into connect arguments; going around its pool keeps a
+        connection lost mid-stream from being "reset" by the pool (which logs a traceback).
+        ``defaults`` apply unless the URL sets them (e.g. a connect timeout)."""
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(self.url)  # never connects by itself
+        cargs, cparams = self.engine.dialect.create_connect_args(self.url)
+        cparams.pop("context", None)  # SQLAlchemy's own psycopg adapters: the driver defaults are wanted
+        for k, v in defaults.items():
+            cparams.setdefault(k, v)
+        return self.engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
 
     def open(self) -> None:
         from sqlalchemy import create_engine
@@ -309,6 +341,9 @@ class Session:
                 proj.append(f"{expr.format(c=c)} AS {c}")
             else:
                 proj.append(c)
+        for i, p in enumerate(d.checked):
+            need = True
+            proj.append(f"{p.check_sql.format(c=self.quote(p.name))} AS {self.quote(f'__lakepkg_check_{i}')}")  # type: ignore[union-attr]
         sel = ", ".join(proj) if need else "*"
         sql = f"SELECT {sel} FROM ({d.inner_sql}) AS lakepkg_q"
         if d.key:
@@ -320,16 +355,11 @@ class PgSession(Session):
     dialect = "postgresql"
 
     def open(self) -> None:
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
-
         try:
-            self.engine = create_engine(self.url, poolclass=NullPool)
-            self.raw = self.engine.raw_connection()
-            c = self.raw.driver_connection
-            c.rollback()
             import psycopg
 
+            c = self.driver_connect({"connect_timeout": CONNECT_TIMEOUT})
+            self.pg = c
             c.autocommit = False
             c.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             c.read_only = True
@@ -360,15 +390,9 @@ class PgSession(Session):
                 except Exception:
                     pass
         try:
-            self.pg.rollback()
+            self.pg.close()  # ends (rolls back) the read-only transaction
         except Exception:
             pass
-        try:
-            self.raw.close()
-        except Exception:
-            pass
-        if self.engine is not None:
-            self.engine.dispose()
 
     def _types(self, oids: list[int]) -> dict[int, tuple[str, str, Optional[str]]]:
         with self.pg.cursor() as cur:
@@ -421,6 +445,7 @@ class PgSession(Session):
     def stream(self, d: Described, sql: str) -> Iterator[pa.RecordBatch]:
         self._n += 1
         schema = d.schema
+        n = len(d.plans)
         with self.pg.cursor(name=f"lakepkg_{self._n}") as cur:
             cur.itersize = self.batch_rows
             cur.execute(sql)
@@ -429,7 +454,8 @@ class PgSession(Session):
                 if not rows:
                     break
                 cols = list(zip(*rows))
-                yield pa.RecordBatch.from_arrays([to_array(p, list(v)) for p, v in zip(d.plans, cols)], schema=schema)
+                d.verify(cols[n:])
+                yield pa.RecordBatch.from_arrays([to_array(p, list(v)) for p, v in zip(d.plans, cols[:n])], schema=schema)
 
     # -- ADBC path: binary COPY to Arrow on a second connection sharing the exported snapshot
     def _adbc_conn(self) -> Any:
@@ -439,7 +465,9 @@ class PgSession(Session):
             with self.pg.cursor() as cur:
                 cur.execute("SELECT pg_export_snapshot()")
                 self._snapshot_id = cur.fetchone()[0]
-            u = self.url.set(drivername="postgresql", query={k: v for k, v in self.url.query.items()})
+            q = dict(self.url.query)
+            q.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
+            u = self.url.set(drivername="postgresql", query=q)
             try:
                 conn = adbc.connect(u.render_as_string(hide_password=False), autocommit=True)
             except Exception as exc:
@@ -455,6 +483,7 @@ class PgSession(Session):
     def stream_adbc(self, d: Described, sql: str) -> Iterator[pa.RecordBatch]:
         conn = self._adbc_conn()
         schema = d.schema
+        n = len(d.plans)
         cur = conn.cursor()
         try:
             cur.execute(sql)
@@ -462,6 +491,7 @@ class PgSession(Session):
             for rb in reader:
                 if rb.num_rows == 0:
                     continue
+                d.verify([rb.column(i) for i in range(n, rb.num_columns)])
                 yield pa.RecordBatch.from_arrays([coerce_array(p, rb.column(i)) for i, p in enumerate(d.plans)],
                                                  schema=schema)
         finally:
@@ -475,17 +505,13 @@ class MySession(Session):
     dialect = "mysql"
 
     def open(self) -> None:
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
-
         try:
-            self.engine = create_engine(self.url, poolclass=NullPool)
-            self.raw = self.engine.raw_connection()
-            c = self.raw.driver_connection
-            c.rollback()
+            c = self.driver_connect({"connect_timeout": CONNECT_TIMEOUT})
             self.my = c
             with c.cursor() as cur:
                 cur.execute("SET SESSION time_zone = '+00:00'")
+                # an unbuffered result makes the server wait while lakepkg writes fragments: allow it
+                cur.execute(f"SET SESSION net_write_timeout = {NET_WRITE_TIMEOUT}")
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
                 cur.execute("SELECT NOW(6), DATABASE(), VERSION()")
@@ -503,15 +529,9 @@ class MySession(Session):
             return
         self.closed = True
         try:
-            self.my.rollback()
+            self.my.close()  # ends (rolls back) the read-only transaction
         except Exception:
             pass
-        try:
-            self.raw.close()
-        except Exception:
-            pass
-        if self.engine is not None:
-            self.engine.dispose()
 
     def describe(self, req: TableRequest) -> Described:
         qualified = None
@@ -555,6 +575,7 @@ class MySession(Session):
 
         schema = d.schema
         cur = self.my.cursor(pymysql.cursors.SSCursor)  # unbuffered: rows stream from the server
+        done = False
         try:
             cur.execute(sql)
             while True:
@@ -563,11 +584,28 @@ class MySession(Session):
                     break
                 cols = list(zip(*rows))
                 yield pa.RecordBatch.from_arrays([to_array(p, list(v)) for p, v in zip(d.plans, cols)], schema=schema)
+            done = True
         finally:
-            try:
+            if done:
                 cur.close()
-            except Exception:
-                pass
+            else:
+                self._abandon(cur)
+
+    def _abandon(self, cur: Any) -> None:
+        """Drop an unbuffered result that was not read to its end, and the connection with it.
+
+        Closing the cursor would read (and discard) every remaining row first, which for a large
+        table stopped early (an error) takes as long as the snapshot; and on a lost connection
+        pymysql would print tracebacks from ``__del__``. The transaction is read-only: nothing is lost."""
+        result = getattr(cur, "_result", None)
+        if result is not None:
+            result.unbuffered_active = False
+        cur.connection = None
+        self.closed = True
+        try:
+            self.my.close()
+        except Exception:
+            pass
 
 
 # -- the connector --------------------------------------------------------------------
@@ -662,6 +700,8 @@ class SqlConnector:
         sess.method = "adbc" if use_adbc else ("dbapi" if cls is not Session else "sqlalchemy")
         dialect = sess.dialect if cls is not Session else u.get_backend_name()
         remaining = [len(described)]
+        log.info("snapshot of %d table(s) from %s (%s %s) in one transaction (%s), read via %s", len(described),
+                 sess.safe, dialect, sess.info.get("server_version") or "", sess.info.get("isolation"), sess.method)
         snaps = []
         for d in described:
             key_cols = d.key
@@ -671,6 +711,12 @@ class SqlConnector:
                     sess.close()
                     raise ConfigError(f"key column(s) {', '.join(missing)} are not columns of table {d.req.name!r}; "
                                       f"columns are {', '.join(p.name for p in d.plans)}")
+            for k in key_cols or []:
+                t = next(p.arrow for p in d.plans if p.name == k)
+                if pa.types.is_nested(t):
+                    sess.close()
+                    raise ConfigError(f"key column {k!r} of table {d.req.name!r} is of type {d.schema.field(k).metadata[b'sql_type'].decode()}, "
+                                      "which cannot order and cut rows; give scalar key columns with --key")
             names = [p.name for p in d.plans]
             dups = sorted({n for n in names if names.count(n) > 1})
             if dups:
@@ -712,10 +758,11 @@ class _Batches:
         t0 = time.monotonic()
         rows = 0
         ok = False
+        stream: Any = None
+        it: Any = None
         try:
-            inner = sess.stream_adbc(d, sql) if self.adbc else sess.stream(d, sql)  # type: ignore[attr-defined]
-            if d.key:
-                inner = _check_unique(inner, d.key, d.req.name)
+            stream = sess.stream_adbc(d, sql) if self.adbc else sess.stream(d, sql)  # type: ignore[attr-defined]
+            inner = _check_unique(stream, d.key, d.req.name) if d.key else stream
             it = iter(inner)
             while True:
                 try:
@@ -740,6 +787,12 @@ class _Batches:
             self.snap.volatile["rows"] = rows if ok else None
             self.snap.volatile["read_seconds"] = round(time.monotonic() - t0, 3)
             self.remaining[0] -= 1
+            for g in (it, stream):  # stop the reader now (not at garbage collection), then the session
+                try:
+                    if g is not None and hasattr(g, "close"):
+                        g.close()
+                except Exception:
+                    pass
             if not ok or self.remaining[0] <= 0:
                 sess.close()
 
@@ -750,6 +803,9 @@ def _is_db_error(exc: BaseException) -> bool:
 
 
 def _read_error(sess: Session, d: Described, exc: BaseException) -> SourceError:
+    if type(exc).__name__ == "DataError":  # the driver cannot represent a value (e.g. psycopg and 'infinity')
+        return sess.error(exc, f"table {d.req.name!r}: a value has no faithful Arrow form",
+                          "cast the column in the query (see docs/sql.md, type mapping)")
     text = str(exc).lower()
     lost = any(s in text for s in ("terminat", "lost connection", "server closed", "connection is closed",
                                    "gone away", "connection reset", "broken pipe", "consuming input failed",

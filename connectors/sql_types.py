@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401
 
-TYPE_MAPPING_VERSION = "lakepkg-sql-types-v1"
+TYPE_MAPPING_VERSION = "lakepkg-sql-types-v2"
 UTC = "UTC"
 
 
@@ -29,6 +29,10 @@ class ColumnPlan:
     select_adbc: Optional[str] = None      # projection expression for the ADBC path
     convert: Optional[Callable[[list], list]] = None  # DB-API Python values -> values pa.array accepts
     extra: dict[str, str] = field(default_factory=dict)
+    #: a SQL boolean expression ({c} = quoted column), read as a hidden extra column: FALSE marks a
+    #: value the Arrow type cannot hold, which fails the snapshot with ``check_problem``
+    check_sql: Optional[str] = None
+    check_problem: str = ""
 
     def arrow_field(self) -> pa.Field:
         return pa.field(self.name, self.arrow, nullable=True, metadata={"sql_type": self.sql_type, **self.extra})
@@ -60,6 +64,20 @@ _INTERVAL_PARTS = ("CASE WHEN {c} IS NULL THEN NULL ELSE ARRAY[(extract(year fro
                    "+ extract(microseconds from {c}))::int8 * 1000] END")
 
 
+#: PostgreSQL arrays may have several dimensions and any lower bound; an Arrow list has one dimension
+#: starting at 1, so anything else fails the snapshot instead of being flattened (ADBC) or reshaped
+_ARRAY_CHECK = "(coalesce(array_ndims({c}), 1) = 1 AND coalesce(array_lower({c}, 1), 1) = 1)"
+_ARRAY_PROBLEM = ("holds a multi-dimensional array or one whose lower bound is not 1, which has no faithful "
+                  "Arrow list form; select array_to_json({name}) or {name}::text in the query")
+
+#: the PostgreSQL range (Julian day 0, i.e. 4714-11-24 BC, to 5874897-12-31) in days since 1970-01-01
+PG_MIN_DATE, PG_MAX_DATE = -2_440_588, 2_145_042_905
+#: PostgreSQL's earliest timestamp (4714-11-24 BC) in microseconds since 1970; a smaller value read
+#: by a binary reader is 'infinity', '-infinity' or a year past 292277 wrapped around int64
+PG_MIN_TIMESTAMP_US = -212_760_172_800_000_000
+DAY_US = 86_400_000_000
+
+
 def _interval_parts(values: list) -> list:
     return [None if v is None else {"months": v[0], "days": v[1], "nanoseconds": v[2]} for v in values]
 
@@ -72,12 +90,14 @@ def pg_column(name: str, typname: str, typtype: str, elem: Optional[str], precis
               scale: Optional[int]) -> ColumnPlan:
     """Plan for one PostgreSQL result column (``typname`` from pg_type; ``elem`` for arrays)."""
     if elem is not None:  # an array type
+        problem = _ARRAY_PROBLEM.format(name=name)
         if elem in _PG_ARRAY_NATIVE:
             item = _PG_SIMPLE[elem]
             return ColumnPlan(name, f"{elem}[]", pa.list_(item),
                               convert=(lambda vs: [None if v is None else [None if x is None else bytes(x) for x in v] for v in vs])
-                              if elem == "bytea" else None)
-        return ColumnPlan(name, f"{elem}[]", pa.list_(pa.string()), select_dbapi="{c}::text[]", select_adbc="{c}::text[]")
+                              if elem == "bytea" else None, check_sql=_ARRAY_CHECK, check_problem=problem)
+        return ColumnPlan(name, f"{elem}[]", pa.list_(pa.string()), select_dbapi="{c}::text[]", select_adbc="{c}::text[]",
+                          check_sql=_ARRAY_CHECK, check_problem=problem)
     if typname == "numeric":
         if precision is None or precision <= 0:
             return ColumnPlan(name, "numeric", pa.string(), select_dbapi="{c}::text", select_adbc="{c}::text",
@@ -117,7 +137,14 @@ _MY_TEXT = {_FT.VARCHAR, _FT.VAR_STRING, _FT.STRING, _FT.TINY_BLOB, _FT.MEDIUM_B
 
 
 def _to_bool(values: list) -> list:
-    return [None if v is None else bool(v) for v in values]
+    """tinyint(1) -> bool; any value other than 0/1 (tinyint(1) stores -128..127) fails: no silent loss."""
+    out = []
+    for v in values:
+        if v is None or v == 0 or v == 1:
+            out.append(None if v is None else bool(v))
+        else:
+            raise ValueError(f"tinyint(1) value {v} is not a boolean (0 or 1); cast the column with CAST(col AS SIGNED)")
+    return out
 
 
 def _my_temporal(kind: str) -> Callable[[list], list]:
@@ -149,7 +176,9 @@ def mysql_column(name: str, type_code: int, flags: int, length: int, scale: int,
         t = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
         return ColumnPlan(name, f"decimal({precision},{scale})" + (" unsigned" if unsigned else ""), t)
     if type_code == _FT.FLOAT:
-        return ColumnPlan(name, "float", pa.float32())
+        # the text protocol prints FLOAT with 6 significant digits (0.1234567 -> "0.123457"); read it
+        # widened to DOUBLE, which prints every digit, and narrow back to float32 exactly
+        return ColumnPlan(name, "float" + (" unsigned" if unsigned else ""), pa.float32(), select_dbapi="({c} + 0e0)")
     if type_code == _FT.DOUBLE:
         return ColumnPlan(name, "double", pa.float64())
     if type_code == _FT.YEAR:
@@ -199,11 +228,40 @@ def coerce_array(plan: ColumnPlan, arr: "pa.Array | pa.ChunkedArray") -> pa.Arra
         arr = arr.combine_chunks()
     if isinstance(arr.type, pa.ExtensionType):
         arr = arr.storage
-    if arr.type == plan.arrow:
-        return arr
     if arr.type == pa.month_day_nano_interval() and plan.arrow == INTERVAL:
         return _mdn_to_struct(arr)
-    return arr.cast(plan.arrow)
+    if arr.type != plan.arrow:
+        arr = arr.cast(plan.arrow)
+    check_pg_range(plan.name, arr)
+    return arr
+
+
+def check_pg_range(name: str, arr: pa.Array) -> None:
+    """Fail on dates, timestamps and times a binary reader produced outside PostgreSQL's range.
+
+    PostgreSQL's binary form stores ``infinity`` as the largest integer; converting it to the 1970
+    epoch wraps it around, so without this check it would become a wrong but valid-looking value."""
+    values = arr
+    while pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
+        values = values.flatten()
+    t = values.type
+    if pa.types.is_date32(t):
+        lo, hi, what = PG_MIN_DATE, PG_MAX_DATE, "date 'infinity' or '-infinity'"
+        ints = values.view(pa.int32())
+    elif pa.types.is_timestamp(t) and t.unit == "us":
+        lo, hi, what = PG_MIN_TIMESTAMP_US, None, "timestamp 'infinity', '-infinity' or beyond year 292277"
+        ints = values.view(pa.int64())
+    elif pa.types.is_time64(t) and t.unit == "us":
+        lo, hi, what = 0, DAY_US - 1, "time of 24:00:00"
+        ints = values.view(pa.int64())
+    else:
+        return
+    if len(ints) == 0 or ints.null_count == len(ints):
+        return
+    mm = pa.compute.min_max(ints)
+    low, high = mm["min"].as_py(), mm["max"].as_py()
+    if low < lo or (hi is not None and high > hi):
+        raise ValueError(f"column {name!r} holds a {what}, which Arrow cannot store")
 
 
 def _mdn_to_struct(arr: pa.Array) -> pa.Array:
