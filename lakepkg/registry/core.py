@@ -159,6 +159,11 @@ class Registry:
         if not hist:
             known = self.list_packages(r.name.split("/")[0] + "/")
             hint = f" (packages in {r.name.split('/')[0]}/: {', '.join(known[:5])})" if known else ""
+            inner = [k for k in known if r.name.startswith(k + "/")]
+            if inner and r.tag == LATEST and not r.path:  # "ns/name/table": a path needs a version selector
+                pkg = max(inner, key=len)
+                raise NotFoundError(f"package {r.name} not found; to name a node inside package {pkg}, give a "
+                                    f"version first: {pkg}:latest{r.name[len(pkg):]}")
             raise NotFoundError(f"package {r.name} not found in registry {self.location}{hint}; `lakepkg ls` lists packages")
         if r.hash_prefix:
             matches = {s.top_hash for s in hist if s.top_hash.startswith(r.hash_prefix)}

@@ -34,7 +34,7 @@ from pyspark.sql.datasource import (DataSource, DataSourceReader, EqualNullSafe,
                                     StringStartsWith)
 
 from ..errors import ConfigError, LakepkgError
-from .types import cast_for_spark, spark_arrow_schema, to_spark_schema
+from .types import cast_for_spark, to_spark_schema
 
 NAME = "pkg"
 PUSHDOWN_CONF = "spark.sql.python.filterPushdown.enabled"
@@ -115,14 +115,26 @@ class PkgDataSource(DataSource):
 
     def pinned(self) -> _Pinned:
         if self._pinned is None:
-            self._pinned = _pin(self.options)
+            try:
+                self._pinned = _pin(self.options)
+            except LakepkgError as exc:
+                raise _for_spark(exc) from None
         return self._pinned
 
     def schema(self) -> Any:
         p = self.pinned()
-        return to_spark_schema(p.schema, p.table)
+        try:
+            return to_spark_schema(p.schema, p.table)
+        except LakepkgError as exc:
+            raise _for_spark(exc) from None
 
     def reader(self, schema: Any) -> DataSourceReader:
+        try:
+            return self._reader(schema)
+        except LakepkgError as exc:
+            raise _for_spark(exc) from None
+
+    def _reader(self, schema: Any) -> DataSourceReader:
         p = self.pinned()
         columns = [f.name for f in schema.fields]
         missing = [c for c in columns if c not in p.schema.names]
@@ -132,8 +144,12 @@ class PkgDataSource(DataSource):
         opts = {k.lower(): v for k, v in self.options.items()}
         target = int(opts.get("maxpartitionbytes", DEFAULT_PARTITION_BYTES))
         verify = str(opts.get("verify", "false")).lower() == "true"
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        # exactly the Arrow schema Spark checks returned batches against
+        out = to_arrow_schema(schema, timezone="UTC").serialize().to_pybytes()
         cls = PkgPushdownReader if _pushdown_enabled() else PkgReader
-        return cls(p, columns, target, verify)
+        return cls(p, columns, out, target, verify)
 
 
 class _FragmentGroup(InputPartition):
@@ -147,9 +163,11 @@ class _FragmentGroup(InputPartition):
 class PkgReader(DataSourceReader):
     """Plans fragment groups and reads them as Arrow batches."""
 
-    def __init__(self, pinned: _Pinned, columns: list[str], target_bytes: int, verify: bool) -> None:
+    def __init__(self, pinned: _Pinned, columns: list[str], out_schema_ipc: bytes, target_bytes: int,
+                 verify: bool) -> None:
         self.pinned = pinned
         self.columns = columns
+        self.out_schema_ipc = out_schema_ipc
         self.target_bytes = max(1, target_bytes)
         self.verify = verify
         self.terms: list[tuple[str, str, Any]] = []  # pruning terms (AND), from pushed filters
@@ -181,8 +199,7 @@ class PkgReader(DataSourceReader):
         try:
             yield from self._read(partition)
         except LakepkgError as exc:
-            # Spark shows the worker's exception text: make its first line say what to do.
-            raise type(exc)(f"lakepkg could not read {self.pinned.ref}/{self.pinned.table}: {exc}") from None
+            raise _for_spark(exc, f"cannot read {self.pinned.ref}/{self.pinned.table}: ") from None
 
     def _read(self, partition: Any) -> Iterator[pa.RecordBatch]:
         import pyarrow.dataset as ds
@@ -192,7 +209,7 @@ class PkgReader(DataSourceReader):
         store = self.pinned.open_store()
         full = self.pinned.schema
         pcols = set(self.pinned.partition_columns)
-        target = spark_arrow_schema(pa.schema([full.field(c) for c in self.columns]))
+        target = pa.ipc.read_schema(pa.py_buffer(self.out_schema_ipc))
         data_cols = [c for c in self.columns if c not in pcols]
         data_terms = [t for t in self.terms if t[0] not in pcols]
         expr = to_expression(data_terms) if data_terms else None
@@ -222,6 +239,14 @@ class PkgPushdownReader(PkgReader):
             if term is not None:
                 self.terms.extend(term)
             yield f  # Spark re-checks every filter: pruning is only an optimisation
+
+
+def _for_spark(exc: LakepkgError, prefix: str = "") -> LakepkgError:
+    """A copy of ``exc`` raised with no traceback of lakepkg's frames: Spark prints a Python
+    worker's exception with its traceback, so the message itself must say what to do."""
+    from ..errors import one_line
+
+    return type(exc)(f"lakepkg: {prefix}{one_line(exc, 500)}")
 
 
 def _term(f: Any, names: set[str]) -> Optional[list[tuple[str, str, Any]]]:
@@ -296,12 +321,15 @@ def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional
     pinned = _pin({**opts, "path": ref})
     register(spark)
     r = spark.read.format(NAME).options(**opts)
-    if columns is not None:
-        full = to_spark_schema(pinned.schema, pinned.table)
+    if columns is None:
+        to_spark_schema(pinned.schema, pinned.table)  # a type Spark cannot hold: say so here
+    else:
+        pinned_cols = pa.schema([pinned.schema.field(c) for c in columns if c in pinned.schema.names])
+        full = to_spark_schema(pinned_cols, pinned.table)
         unknown = [c for c in columns if c not in full.names]
         if unknown:
             raise ConfigError(f"table {pinned.table!r} has no column(s) {', '.join(unknown)}; "
-                              f"its columns: {', '.join(full.names)}")
+                              f"its columns: {', '.join(pinned.schema.names)}")
         from pyspark.sql.types import StructType
 
         r = r.schema(StructType([full[c] for c in columns]))

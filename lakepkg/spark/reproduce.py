@@ -29,7 +29,7 @@ from ..errors import ConfigError, LakepkgError, NotFoundError, one_line
 from .rewrite import QueryError, Target, quote, rewrite_query, split_name
 
 __all__ = ["Snapshot", "SnapshotTable", "QueryError", "use_snapshot", "plan_tables", "original_name",
-           "load_packages"]
+           "load_packages", "register_views"]
 
 PackageRef = Union[str, Any]  # "ns/name@ref", "ns/name@ref/table", a lakepkg.package.Package or Table
 
@@ -249,10 +249,16 @@ def use_snapshot(spark: Any, ref: "PackageRef | Sequence[PackageRef]", registry:
     ``names``: ``{"original.name": "package table"}`` adds or replaces original names
     (the table may be written ``ns/name/table`` when several packages are given).
     Returns a :class:`Snapshot`; run queries with ``snapshot.sql(text)``."""
+    return register_views(spark, load_packages(ref, registry), names)
+
+
+def register_views(spark: Any, loaded: list[tuple[Any, list[Any]]], names: Optional[Mapping[str, str]] = None,
+                   tables: Optional[list[SnapshotTable]] = None) -> Snapshot:
+    """Register the temporary views of already loaded packages (:func:`load_packages`) in ``spark``;
+    ``tables``: the plan from :func:`plan_tables`, when it was made already."""
     from .reader import table_to_spark
 
-    loaded = load_packages(ref, registry)
-    tables = plan_tables(loaded, names)
+    tables = plan_tables(loaded, names) if tables is None else tables
     by_key = {(p.ref, t.name): t for p, ts in loaded for t in ts}
     snap = Snapshot(spark, tables, [p for p, _ in loaded])
     frames: dict[tuple[str, str], Any] = {}

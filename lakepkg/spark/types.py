@@ -109,7 +109,9 @@ def _decimals(dtype: Any) -> list[Any]:
 
 
 def cast_for_spark(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
-    """Cast ``batch`` column by column to ``target`` (see the table above)."""
+    """Cast ``batch`` column by column to ``target``, the Arrow schema Spark expects
+    (``to_arrow_schema`` of the Spark schema): the table above, plus large → regular
+    strings/lists, time zones → UTC."""
     cols = []
     for name, field in zip(target.names, target):
         col = batch.column(batch.schema.get_field_index(name))
@@ -122,8 +124,11 @@ def cast_for_spark(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
 def _cast(col: pa.Array, to: pa.DataType) -> pa.Array:
     if col.type == pa.month_day_nano_interval():
         vals = col.to_pylist()
-        return pa.array([None if v is None else {"months": v.months, "days": v.days, "nanoseconds": v.nanoseconds}
-                         for v in vals], INTERVAL_STRUCT)
+        col = pa.array([None if v is None else {"months": v.months, "days": v.days, "nanoseconds": v.nanoseconds}
+                        for v in vals], INTERVAL_STRUCT)
     if pa.types.is_dictionary(col.type):
         col = col.dictionary_decode()
+    if pa.types.is_timestamp(col.type) and col.type.unit == "ns":
+        # Spark holds microseconds: nanoseconds are truncated here (documented in docs/spark.md)
+        return col.cast(to, safe=False)
     return col.cast(to)
