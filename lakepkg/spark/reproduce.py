@@ -145,10 +145,9 @@ def plan_tables(loaded: list[tuple[Any, list[Any]]], names: Optional[Mapping[str
         while view in views:
             view, n = f"{_view_name(p.top_hash, orig)}_{n}", n + 1
         views.add(view)
-        bare = parts[-1] if bare_count[parts[-1].lower()] == 1 else None
-        if bare is None and len(parts) == 1:
-            raise ConfigError(f"two tables are both named {orig!r}; give them qualified names with "
-                              f"names={{'db.{orig}': '{t.name}'}} / --name db.{orig}={t.name}")
+        # a one-part name is its own bare name (unique: checked above); a qualified one gets its
+        # last part unless another table answers to that too
+        bare = parts[-1] if len(parts) == 1 or bare_count[parts[-1].lower()] == 1 else None
         out.append(SnapshotTable(orig, p.ref, t.name, view, bare))
     return out
 
