@@ -158,14 +158,22 @@ def test_pg_tables_are_consistent_as_of_one_moment(pg_url, registry, method):
     assert "repeatable read" in vol["isolation"] and "read only=on" in vol["isolation"]
 
 
-def test_pg_query_key_and_unkeyed(pg_url, registry):
+def test_pg_query_key_and_unkeyed(pg_url, registry, caplog):
     pg_exec(pg_url, "CREATE TABLE ev (id int, grp int, v text)",
             "INSERT INTO ev SELECT g, g % 3, 'x' || g FROM generate_series(1, 300) g")
+    caplog.set_level("INFO", logger="lakepkg.sql")
     res = snapshot_sql(pg_url, "t/q", queries={"keyed": "SELECT id, v FROM ev WHERE grp = 1",
                                               "whole": "SELECT grp, count(*) AS n FROM ev GROUP BY grp"},
                        key={"keyed": "id"}, registry=registry)
     assert res.tables["keyed"]["keyed"] and res.tables["keyed"]["rows"] == 100
+    # a query without a key: snapshotted whole, and said so (result, log, provenance, writer settings)
     assert not res.tables["whole"]["keyed"] and "no key" in res.tables["whole"]["note"]
+    assert res.tables["whole"]["rows"] == 3 and res.tables["whole"]["key_source"] == "none"
+    assert "table whole: no key; snapshotted whole" in caplog.text
+    whole = Package(registry, res.record.top_hash)["whole"].node
+    assert whole.provenance["key"] is None and whole.provenance["key_source"] == "none"
+    assert whole.writer["chunking"]["method"] == "fixed-rows" and "key" not in whole.writer
+    assert res.record.sources["whole"]["volatile"]["keyed"] is False
     ids = _table(registry, res.record.top_hash, "keyed")["id"].to_pylist()
     assert ids == sorted(ids)
     prov = Package(registry, res.record.top_hash)["keyed"].node.provenance
@@ -177,9 +185,19 @@ def test_pg_query_key_and_unkeyed(pg_url, registry):
     assert registry.history("t/dup") == []
     with pytest.raises(ConfigError, match="not columns"):
         snapshot_sql(pg_url, "t/dup", queries={"g": "SELECT grp FROM ev"}, key="nope", registry=registry)
+    # a non-unique primary-key-less table given a key whose duplicates sit far apart in the stream
+    pg_exec(pg_url, "CREATE TABLE d (id int, v int)", "INSERT INTO d SELECT g, g FROM generate_series(1, 5000) g",
+            "INSERT INTO d VALUES (4999, 0)")
+    with pytest.raises(SourceError, match=r"key \(id\) of table 'd' is not unique \(id=4999"):
+        snapshot_sql(pg_url, "t/dup", tables="public.d", key="id", batch_rows=1000, registry=registry)
+    pg_exec(pg_url, "CREATE TABLE iv (k interval PRIMARY KEY, v int)")
+    with pytest.raises(ConfigError, match="key column 'k' of table 'iv' is of type interval"):
+        snapshot_sql(pg_url, "t/dup", tables="public.iv", registry=registry)
+    assert registry.history("t/dup") == []
 
 
-@pytest.mark.parametrize("case", ["syntax", "missing_table", "missing_relation_in_query", "wrong_role", "closed_port"])
+@pytest.mark.parametrize("case", ["syntax", "missing_table", "missing_relation_in_query", "wrong_role", "closed_port",
+                                  "unknown_host", "missing_database"])
 def test_pg_bad_input_is_one_line_and_publishes_nothing(pg_url, registry, case):
     pg_exec(pg_url, "CREATE TABLE t (id int PRIMARY KEY)")
     url, opts = pg_url, {}
@@ -191,6 +209,10 @@ def test_pg_bad_input_is_one_line_and_publishes_nothing(pg_url, registry, case):
         opts = {"queries": {"x": "SELECT * FROM nope"}}
     elif case == "wrong_role":
         url, opts = pg_url.replace("postgres@", "no_such_role_lp@"), {"tables": "public.t"}
+    elif case == "unknown_host":
+        url, opts = "postgresql://postgres@no-such-host.invalid:5432/db", {"tables": "public.t"}
+    elif case == "missing_database":
+        url, opts = pg_url.rsplit("/", 1)[0] + "/no_such_db_lp", {"tables": "public.t"}
     else:
         import socket
 
@@ -207,11 +229,22 @@ def test_pg_bad_input_is_one_line_and_publishes_nothing(pg_url, registry, case):
     assert registry.history("t/bad") == []
 
 
-def test_pg_connection_dropped_mid_stream(pg_url, registry):
+def _with_password(url: str, pw: str) -> str:
+    """The test server uses trust auth: a password in the URL is accepted and ignored."""
+    return url.replace("postgres@", f"postgres:{pw}@")
+
+
+@pytest.mark.parametrize("method", ["dbapi", "adbc"])
+def test_pg_connection_dropped_mid_stream(pg_url, registry, method, caplog, capfd):
+    # ~40 MB of rows: several ADBC batches (about 16 MB each) and many small fragments
     pg_exec(pg_url, "CREATE TABLE big (id int PRIMARY KEY, v text)",
-            "INSERT INTO big SELECT g, repeat('x', 50) FROM generate_series(1, 20000) g")
+            "INSERT INTO big SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, 40000) g")
+    pw = f"Pw-{uuid.uuid4().hex}"
+    url = _with_password(pg_url, pw)
+    seen = {}
 
     class Killing:
+        """The real connector; after the first batch has been written, the server ends its backends."""
         name = "sql"
 
         def snapshot_tables(self, **o):
@@ -221,16 +254,89 @@ def test_pg_connection_dropped_mid_stream(pg_url, registry):
             def killed():
                 for i, b in enumerate(inner):
                     yield b
-                    if i == 1:
-                        pg_exec(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                    if i == 0:  # the consumer has cut and stored batch 0: fragments are written as rows come
+                        seen["objects"] = len(_objects(registry))
+                        killed_pids = pg_exec(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                        seen["killed"] = len(killed_pids)
             snaps[0].batches = killed()
             return snaps
 
-    with pytest.raises(SourceError, match="re-run") as ei:
-        snapshot(Killing(), "t/killed", registry=registry, url=pg_url, tables="public.big", method="dbapi", batch_rows=500)
-    assert "\n" not in str(ei.value)
+    caplog.set_level("DEBUG")
+    with pytest.raises(SourceError, match="failed while reading table 'big'.*re-run") as ei:
+        snapshot(Killing(), "t/killed", registry=registry, url=url, tables="public.big", method=method,
+                 batch_rows=500, chunking=SMALL)
+    msg = str(ei.value)
+    assert "\n" not in msg and pw not in msg and "postgres@127.0.0.1" in msg
+    assert seen["objects"] > 0 and seen["killed"] >= 1
     assert registry.history("t/killed") == []
+    # nothing but the one error: no pool or driver tracebacks logged or printed, no secret in a log line
+    assert pw not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= 30 and not r.name.startswith("lakepkg")]
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "Exception ignored" not in out + err
+
+
+@pytest.mark.parametrize("method", ["dbapi", "adbc"])
+@pytest.mark.parametrize("case", ["ts_infinity", "tstz_minus_infinity", "date_infinity", "date_array_infinity",
+                                  "time_24", "numeric_nan", "multi_dim_array", "array_lower_bound"])
+def test_pg_value_without_faithful_arrow_form_fails_loudly(pg_url, registry, method, case):
+    typ, val = {"ts_infinity": ("timestamp", "'infinity'"), "tstz_minus_infinity": ("timestamptz", "'-infinity'"),
+                "date_infinity": ("date", "'infinity'"), "date_array_infinity": ("date[]", "'{2024-01-01,infinity}'"),
+                "time_24": ("time", "'24:00:00'"), "numeric_nan": ("numeric(10,2)", "'NaN'"),
+                "multi_dim_array": ("int[]", "'{{1,2},{3,4}}'"), "array_lower_bound": ("text[]", "'[0:1]={a,b}'")}[case]
+    pg_exec(pg_url, f"CREATE TABLE x (id int PRIMARY KEY, v {typ})",
+            "INSERT INTO x SELECT g, NULL FROM generate_series(1, 2000) g", f"UPDATE x SET v = {val} WHERE id = 1500")
+    with pytest.raises(SourceError) as ei:
+        snapshot_sql(pg_url, "t/x", tables="public.x", method=method, batch_rows=700, registry=registry)
+    msg = str(ei.value)
+    assert "\n" not in msg and "'x'" in msg and ("no faithful" in msg or "cannot store" in msg), msg
+    assert "in the query" in msg
+    assert registry.history("t/x") == []
+    # the same values, given a faithful form in the query, snapshot fine
+    expr = "array_to_json(v)::text" if "array" in case else "v::text"
+    ok = snapshot_sql(pg_url, "t/x", queries={"x": f"SELECT id, {expr} AS v FROM x"}, key="id", method=method,
+                      registry=registry)
+    assert ok.created and ok.tables["x"]["rows"] == 2000
+
+
+def test_pg_far_dates_kept_exactly_by_adbc(pg_url, registry):
+    """Arrow holds dates/timestamps outside Python's years 1..9999; the ADBC path keeps them exactly."""
+    pg_exec(pg_url, "CREATE TABLE far (id int PRIMARY KEY, d date, ts timestamp)",
+            "INSERT INTO far VALUES (1, '4713-01-01 BC', '0044-03-15 12:00:00 BC'), (2, '5874897-12-31', '20000-01-01')")
+    res = snapshot_sql(pg_url, "t/far", tables="public.far", method="adbc", registry=registry)
+    t = _table(registry, res.record.top_hash, "far")
+    days = t["d"].combine_chunks().view(pa.int32()).to_pylist()
+    us = t["ts"].combine_chunks().view(pa.int64()).to_pylist()
+    want = pg_exec(pg_url, "SELECT d - date '1970-01-01', (extract(epoch FROM ts) * 1000000)::int8 FROM far ORDER BY id")
+    assert days == [w[0] for w in want] and us == [w[1] for w in want]
+    with pytest.raises(SourceError, match="no faithful Arrow form"):  # Python's datetime cannot: a loud error
+        snapshot_sql(pg_url, "t/far2", tables="public.far", method="dbapi", registry=registry)
+
+
+def test_pg_transaction_time_in_version_record_not_in_hashed_tree(pg_url, registry):
+    pg_exec(pg_url, "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t SELECT g, 'v' FROM generate_series(1, 1234) g")
+    first = snapshot_sql(pg_url, "t/when", queries={"t": "SELECT * FROM t"}, key="id", registry=registry)
+    import time
+
+    time.sleep(1.1)
+    other = snapshot_sql(pg_url, "t/when-again", queries={"t": "SELECT * FROM t"}, key="id", registry=registry)
+    assert other.created and other.record.top_hash == first.record.top_hash  # same state, later: same top hash
+    t1 = dt.datetime.fromisoformat(first.record.sources["t"]["volatile"]["snapshot_time"])
+    t2 = dt.datetime.fromisoformat(other.record.sources["t"]["volatile"]["snapshot_time"])
+    assert t1.utcoffset() == dt.timedelta(0) and t2 - t1 >= dt.timedelta(seconds=1)
+    server_now = pg_exec(pg_url, "SELECT now()")[0][0]
+    assert abs((server_now - t2).total_seconds()) < 120
+    vol = other.record.sources["t"]["volatile"]
+    assert vol["rows"] == 1234 and vol["keyed"] and vol["method"] == "adbc" and "repeatable read" in vol["isolation"]
+    node = Package(registry, first.record.top_hash)["t"].node
+    assert node.rows == 1234  # the row count is part of the hashed table node
+    assert "snapshot_time" not in json.dumps(node.to_json())
+    prov = node.provenance
+    assert prov["dialect"] == "postgresql" and prov["server_version"] and prov["database"] == pg_url.rsplit("/", 1)[1]
+    assert prov["query"] == "SELECT * FROM t" and prov["key"] == ["id"] and prov["key_source"] == "given"
+    assert prov["url"] == "postgresql+psycopg://postgres@127.0.0.1:5432/" + pg_url.rsplit("/", 1)[1]
+    assert node.writer["compression"] == "zstd" and node.writer["chunking"]["method"] == "key-cdc"
 
 
 def test_pg_no_secret_anywhere(pg_url, registry, home, caplog):
@@ -258,9 +364,14 @@ def test_pg_no_secret_anywhere(pg_url, registry, home, caplog):
             snapshot_sql(url, "sec/bad2", tables="public.missing", registry=registry)
         res = snapshot_sql(url, "sec/pkg2", tables="public.t", registry=registry)
         prov = Package(registry, res.record.top_hash)["t"].node.provenance
-        assert role in prov["url"] and "application_name" in prov["url"]
+        assert role in prov["url"] and "application_name" in prov["url"] and "sslpassword" not in prov["url"]
+        # log lines name the source (so this check is not vacuous), without the secrets
+        assert f"from postgresql+psycopg://{role}@127.0.0.1:5432/" in caplog.text
+        records = [json.dumps(registry.record(v.key).to_json(), default=str) for n in ("sec/pkg2", "sec/pkg")
+                   for v in registry.history(n)]
+        assert len(records) == 2 and all("snapshot_time" in r for r in records)  # the version records, explicitly
         texts = [ok.stdout, ok.stderr, bad.stdout, bad.stderr, str(ei.value), caplog.text,
-                 json.dumps(res.to_json(), default=str)]
+                 json.dumps(res.to_json(), default=str), *records]
         for root, _dirs, files in os.walk(home):  # every byte of the registry and store
             for f in files:
                 with open(os.path.join(root, f), "rb") as fh:
@@ -294,5 +405,10 @@ def test_pg_cli_several_tables_and_queries(pg_url, home):
     pkg = Package(open_registry(str(home / "registry")) if (home / "registry").exists() else open_registry(), out["top_hash"])
     assert sorted(pkg.tables) == ["orders", "per_a", "things"]
     assert pkg["orders"].node.provenance["qualified_name"] == "shop.orders"
+    p3 = subprocess.run([sys.executable, "-m", "lakepkg.cli", "snapshot", "sql", "--url", pg_url, "--to", "shop/nokey",
+                         "--query", "SELECT a, b FROM shop.orders WHERE a < 3", "--table-name", "few"],
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert p3.returncode == 0, p3.stderr
+    assert "few: 30 rows, NO KEY: snapshotted whole, no row-level dedup" in p3.stdout
     h = subprocess.run([sys.executable, "-m", "lakepkg.cli", "snapshot", "sql", "--help"], capture_output=True, text=True, env=env)
     assert "--table-name" in h.stdout and "--json" in h.stdout
