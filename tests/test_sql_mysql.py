@@ -108,17 +108,94 @@ def test_mysql_consistent_snapshot_and_dedup(mysql_url, registry):
     assert created and len(old) > 40 and 1 <= len(new - old) <= 6
 
 
-@pytest.mark.parametrize("case", ["syntax", "missing_table", "dup_key"])
+@pytest.mark.parametrize("case", ["syntax", "missing_table", "dup_key", "closed_port", "unknown_host", "missing_database"])
 def test_mysql_bad_input(mysql_url, registry, case):
     mysql_exec(mysql_url, "CREATE TABLE t (id int, v int)", "INSERT INTO t VALUES (1, 1), (1, 2), (2, 3)")
+    url = mysql_url
     opts = {"syntax": {"queries": {"x": "SELEC * FROM t"}}, "missing_table": {"tables": "nope"},
-            "dup_key": {"tables": "t", "key": "id"}}[case]
+            "dup_key": {"tables": "t", "key": "id"}}.get(case, {"tables": "t"})
+    if case == "closed_port":
+        import socket
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        url = f"mysql://root@127.0.0.1:{port}/db"
+    elif case == "unknown_host":
+        url = "mysql://root@no-such-host.invalid:3306/db"
+    elif case == "missing_database":
+        url = mysql_url.rsplit("/", 1)[0] + "/no_such_db_lp"
     with pytest.raises(SourceError) as ei:
-        snapshot_sql(mysql_url, "t/bad", registry=registry, **opts)
-    assert "\n" not in str(ei.value)
-    if case == "dup_key":
-        assert "not unique" in str(ei.value)
+        snapshot_sql(url, "t/bad", registry=registry, **opts)
+    msg = str(ei.value)
+    assert "\n" not in msg and len(msg) < 600
+    assert {"dup_key": "not unique", "syntax": "fix the query", "missing_table": "does not exist"}.get(case, "cannot connect") in msg
     assert registry.history("t/bad") == []
+
+
+def test_mysql_float_is_exact_and_tinyint1_is_a_strict_boolean(mysql_url, registry):
+    """MariaDB's text protocol prints FLOAT with 6 digits; a tinyint(1) may hold any tinyint: no silent loss."""
+    import numpy as np
+
+    mysql_exec(mysql_url, "CREATE TABLE f (id int PRIMARY KEY, f float, fk float, b tinyint(1))",
+               "INSERT INTO f VALUES (1, 0.1234567, 1.1, 1), (2, 3.4028234e38, 2.2, 0), (3, -1.17549435e-38, 3.3, NULL), "
+               "(4, NULL, 4.4, 1)")
+    res = snapshot_sql(mysql_url, "t/f", tables="f", registry=registry)
+    t = Package(registry, res.record.top_hash)["f"].to_arrow()
+    got = t["f"].to_numpy(zero_copy_only=False)
+    stored = [r[0] for r in mysql_exec(mysql_url, "SELECT CAST(f AS DOUBLE) FROM f ORDER BY id")]
+    assert [float(x) for x in got[:3]] == [float(np.float32(v)) for v in stored[:3]] and np.isnan(got[3])
+    assert got[0] == np.float32(0.1234567) and t["b"].to_pylist() == [True, False, None, True]
+    # a float key orders and cuts too (read through the same widening projection)
+    again = snapshot_sql(mysql_url, "t/fk", queries={"f": "SELECT fk, b FROM f"}, key="fk", registry=registry)
+    assert Package(registry, again.record.top_hash)["f"].to_arrow()["fk"].to_pylist() == \
+        [float(np.float32(x)) for x in (1.1, 2.2, 3.3, 4.4)]
+    mysql_exec(mysql_url, "UPDATE f SET b = 2 WHERE id = 4")
+    with pytest.raises(SourceError, match=r"tinyint\(1\) value 2 is not a boolean") as ei:
+        snapshot_sql(mysql_url, "t/f2", tables="f", registry=registry)
+    assert "\n" not in str(ei.value)
+    assert registry.history("t/f2") == []
+
+
+def test_mysql_connection_dropped_mid_stream(mysql_url, registry, caplog, capfd):
+    mysql_exec(mysql_url, "SET SESSION max_recursive_iterations = 100000", "CREATE TABLE big (id int PRIMARY KEY, v text)",
+               "INSERT INTO big WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 30000) "
+               "SELECT g, repeat(md5(g), 8) FROM s")
+    db = mysql_url.rsplit("/", 1)[1]
+    seen = {}
+
+    class Killing:
+        """The real connector; after the first batch has been written, the server kills the snapshot's connection."""
+        name = "sql"
+
+        def snapshot_tables(self, **o):
+            snaps = connector.snapshot_tables(**o)
+            inner = snaps[0].batches
+
+            def killed():
+                for i, b in enumerate(inner):
+                    yield b
+                    if i == 0:
+                        seen["objects"] = sum(1 for _ in registry.store.iter_objects())
+                        ids = mysql_exec(mysql_url, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = "
+                                                    f"'{db}' AND ID <> CONNECTION_ID()")
+                        seen["killed"] = len(ids)
+                        for (pid,) in ids:
+                            mysql_exec(mysql_url, f"KILL {pid}")
+            snaps[0].batches = killed()
+            return snaps
+
+    caplog.set_level("DEBUG")
+    small = ChunkingParams(mask_bits=6, min_rows=16, max_rows=512)
+    with pytest.raises(SourceError, match="failed while reading table 'big'.*re-run") as ei:
+        snapshot(Killing(), "t/killed", registry=registry, url=mysql_url, tables="big", batch_rows=500, chunking=small)
+    assert "\n" not in str(ei.value)
+    assert seen["objects"] > 0 and seen["killed"] == 1  # fragments were written as the rows came
+    assert registry.history("t/killed") == []
+    assert not [r for r in caplog.records if r.levelno >= 30 and not r.name.startswith("lakepkg")]
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "Exception ignored" not in out + err
 
 
 def test_mysql_password_never_leaks(mysql_url, registry, home, caplog):
