@@ -13,11 +13,12 @@ def progress_bar(description: str, total: Optional[int] = None, enabled: bool = 
     if not enabled or not sys.stderr.isatty():
         yield lambda done, nbytes=0: None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[size]}"), TimeElapsedColumn(), transient=True,
-                  console=None) as prog:
+                  console=Console(stderr=True)) as prog:  # stdout stays clean for data and --json
         task = prog.add_task(description, total=total, size="")
 
         def update(done: int, nbytes: int = 0) -> None:
