@@ -1,0 +1,65 @@
+"""The Spark side of a job's driver: the session, and the check that executors see the registry.
+
+``job_session`` builds (or reuses) the SparkSession a spark-submit job runs
+in; ``--metastore thrift://…`` turns on Hive support against that metastore.
+``check_executors`` runs one tiny task per executor slot before any real
+work: each opens the registry's object store itself and looks for a probe
+object the driver just stored, so a registry executors cannot reach (an S3
+endpoint or credentials only the driver has, a local folder that is not on a
+shared file system) fails in seconds with a message saying what executors
+need, instead of after the data has been read.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from lakepkg.errors import LakepkgError, StoreUnavailableError
+from lakepkg.registry import Registry
+
+from lakepkg_spark_jobs.executor_tasks import RegistryProbe
+from lakepkg_spark_jobs.job_errors import spark_call
+
+#: the bytes of the probe object (content-addressed: always the same object, harmless, removed by gc)
+PROBE = b"lakepkg: spark executors probe this object to check they see the registry\n"
+
+
+def job_session(app_name: str, metastore: Optional[str] = None) -> Any:
+    """A SparkSession for a job; with ``metastore`` (``thrift://host:port``) it has Hive support there."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    if metastore:
+        builder = builder.config("spark.hadoop.hive.metastore.uris", metastore).enableHiveSupport()
+    session = spark_call("starting Spark", builder.getOrCreate)
+    return session
+
+
+def has_catalog(spark: Any) -> bool:
+    """True when the session keeps tables in a persistent (Hive) catalog."""
+    return str(spark.conf.get("spark.sql.catalogImplementation", "in-memory")).lower() == "hive"
+
+
+def registry_location(registry: Registry) -> str:
+    """The location executors open: the local registry's absolute folder or its ``s3://bucket/prefix``."""
+    return str(registry.location)
+
+
+def check_executors(spark: Any, registry: Registry) -> None:
+    """Fail early, in one line, when executors cannot open the registry's store and see its objects."""
+    location = registry_location(registry)
+    probe = registry.store.put_bytes(PROBE)
+    sc = spark.sparkContext
+    n = max(1, min(int(sc.defaultParallelism), 64))
+    try:
+        seen = spark_call("checking that executors reach the registry",
+                          lambda: sc.parallelize(range(n), n).mapPartitions(RegistryProbe(location, probe)).collect())
+    except LakepkgError as exc:
+        raise StoreUnavailableError(
+            f"Spark executors cannot use the registry {location} ({exc}); executors store fragments themselves, "
+            f"so they need what the driver has: network access to the store, its endpoint "
+            f"(LAKEPKG_S3_ENDPOINT_URL, e.g. through spark.executorEnv) and AWS credentials (an instance role or "
+            f"the AWS_* environment)") from None
+    if not all(seen):
+        raise StoreUnavailableError(
+            f"Spark executors do not see the objects of the registry {location}; a local registry must be on a "
+            f"file system every executor shares (or use an s3:// registry)")
