@@ -50,6 +50,17 @@ __all__ = ["HiveConnector", "connector", "snapshot_hive", "HiveSnapshotResult", 
 
 PARTITION_PARAMS = ("transient_lastDdlTime", "numFiles", "totalSize", "numRows")
 TABLE_PARAMS = ("transient_lastDdlTime", "numFiles", "totalSize", "numRows", "EXTERNAL")
+# Parameters that record *when* the metastore last touched a table or partition, not *what* it holds:
+# they change on every DDL (ANALYZE, ALTER ... SET TBLPROPERTIES, re-adding a partition) even when the
+# data is the same, so they go to the version record (volatile), never into the hashed table node.
+VOLATILE_PARAMS = ("transient_lastDdlTime",)
+
+
+def _split_params(params: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``params`` -> (hashed, volatile): DDL timestamps are volatile (DESIGN invariant 5)."""
+    hashed = {k: v for k, v in sorted(params.items()) if k not in VOLATILE_PARAMS}
+    volatile = {k: v for k, v in sorted(params.items()) if k in VOLATILE_PARAMS}
+    return hashed, volatile
 
 
 # -- metastore connection ---------------------------------------------------------------------
@@ -499,15 +510,17 @@ def _table_snapshot(info: HiveTableInfo, name: str, metastore: str, where: Optio
         "format": info.format,
         "columns": [{"name": n, "type": ty} for n, ty in info.columns],
         "partition_keys": [{"name": n, "type": ty} for n, ty in info.partition_keys],
-        "parameters": {k: str(v) for k, v in sorted((t.parameters or {}).items()) if k in TABLE_PARAMS},
     }
+    table_params, table_volatile = _split_params({k: str(v) for k, v in (t.parameters or {}).items()
+                                                  if k in TABLE_PARAMS})
+    prov["parameters"] = table_params
     if info.provider:
         prov["spark_provider"] = info.provider
     if where:
         prov["partition_filter"] = where
     if info.partitions is not None:
         prov["partitions"] = [{"values": p.typed, "path": p.path, "location": redact(p.location),
-                               "parameters": p.parameters} for p in info.partitions]
+                               "parameters": _split_params(p.parameters)[0]} for p in info.partitions]
 
     def check_unchanged() -> None:
         """After the data was read: every listed file is still there, same size and mtime."""
@@ -524,8 +537,15 @@ def _table_snapshot(info: HiveTableInfo, name: str, metastore: str, where: Optio
                 raise SourceError(f"{qn}: file {_display(fs, p)} changed during the snapshot; nothing was "
                                   f"published — re-run it when the table is not being written")
 
-    volatile = {"listed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "files_listed": len(files)}
+    volatile: dict[str, Any] = {"listed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                "files_listed": len(files)}
+    if table_volatile:
+        volatile["parameters"] = table_volatile
+    if info.partitions is not None:
+        pvol = {p.path: _split_params(p.parameters)[1] for p in info.partitions}
+        pvol = {k: v for k, v in pvol.items() if v}
+        if pvol:
+            volatile["partition_parameters"] = pvol
     return TableSnapshot(name=name, schema=info.schema, partition_columns=list(info.partition_columns),
                          provenance=prov, volatile=volatile, files=files, on_finish=check_unchanged)
 

@@ -78,7 +78,11 @@ def test_partitioned_parquet_snapshot_schema_rows_provenance_and_determinism(met
     assert [p["values"] for p in prov["partitions"]] == [{"ds": d} for d in days]
     assert prov["partitions"][0]["location"] == "file:" + os.path.join(root, f"ds={days[0]}")
     pp = prov["partitions"][0]["parameters"]
-    assert pp["transient_lastDdlTime"] == "1" and pp["numFiles"] == "1" and pp["totalSize"] == str(os.path.getsize(src))
+    assert pp["numFiles"] == "1" and pp["totalSize"] == str(os.path.getsize(src))
+    # DDL timestamps are not hashed (DESIGN invariant 5): they are in the version record
+    assert "transient_lastDdlTime" not in pp and "transient_lastDdlTime" not in prov["parameters"]
+    vol = res.record.sources["orders"]["volatile"]
+    assert vol["partition_parameters"][f"ds={days[0]}"] == {"transient_lastDdlTime": "1"}
     # same source state -> same top hash, nothing new published
     again = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/orders", registry=registry)
     assert not again.created and again.record.top_hash == res.record.top_hash
@@ -300,3 +304,51 @@ def test_cli_snapshot_json_stats_and_errors(metastore, hdb, tmp_path, home):
     assert not d2["created"] and d2["stats"]["orders"]["files_reused"] == 3 and d2["top_hash"] == d["top_hash"]
     bad = subprocess.run(cmd[:5] + [f"{hdb}.nope"] + cmd[6:], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("lakepkg: error:")
+
+
+def test_metastore_ddl_time_change_with_same_data_keeps_the_top_hash(metastore, hdb, tmp_path, registry):
+    """Re-adding a partition (same location, same files) only moves its transient_lastDdlTime: the same
+    source state must give the same top hash (the new DDL time is a volatile fact)."""
+    root, days = _orders(metastore, hdb, tmp_path, n=3)
+    first = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/orders", registry=registry)
+    hms_drop_partition(metastore, hdb, "orders", [days[1]])
+    hms_add_partitions(metastore, hdb, "orders", [([days[1]], "file:" + os.path.join(root, f"ds={days[1]}"))])
+    (snap,) = connector.snapshot_tables(metastore=metastore, tables=[f"{hdb}.orders"])
+    assert snap.volatile["partition_parameters"][f"ds={days[1]}"] == {"transient_lastDdlTime": "2"}
+    again = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/orders", registry=registry,
+                          incremental=False)
+    assert again.record.top_hash == first.record.top_hash and not again.created
+
+
+def test_where_filter_runs_in_the_metastore_not_after_listing(metastore, hdb, tmp_path, registry, monkeypatch):
+    """The filter goes to get_partitions_by_filter: partitions it excludes are never fetched nor listed
+    (a missing location there does not matter), and a filter the metastore rejects fails with the
+    metastore's own message."""
+    import shutil
+
+    from hmsclient.hmsclient import HMSClient
+
+    root, days = _orders(metastore, hdb, tmp_path)
+    shutil.rmtree(os.path.join(root, f"ds={days[0]}"))  # excluded by the filter: must not be listed
+    calls = []
+    for meth in ("get_partitions_by_filter", "get_partition_names", "get_partitions", "get_partitions_by_names"):
+        orig = getattr(HMSClient, meth)
+
+        def spy(self, *a, _orig=orig, _m=meth):
+            calls.append((_m, a))
+            return _orig(self, *a)
+
+        monkeypatch.setattr(HMSClient, meth, spy)
+    res = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/recent", registry=registry,
+                        where="ds >= '2026-11-05'")
+    assert [c[0] for c in calls] == ["get_partitions_by_filter"]
+    assert calls[0][1] == (hdb, "orders", "ds >= '2026-11-05'", -1)
+    assert res.stats["orders"]["files_read"] == 2
+    assert len(lakepkg.load("sales/recent", registry)["orders"].provenance["partitions"]) == 2
+    with pytest.raises(SourceError, match="is not a partitioning key") as ei:  # the metastore's words
+        snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/bad", registry=registry, where="id = 3")
+    assert "\n" not in str(ei.value) and f"{hdb}.orders" in str(ei.value)
+    with pytest.raises(SourceError, match="Error parsing partition filter"):
+        snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/bad", registry=registry, where="ds >>= 1")
+    with pytest.raises(NotFoundError):
+        registry.resolve("sales/bad")
