@@ -198,3 +198,105 @@ def test_entry_lines_are_canonical_json_whatever_the_encoder():
     for e in cases:
         want = json.dumps(e.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode() + b"\n"
         assert e.line() == want
+
+
+# A checker written from docs/format.md alone. It runs in a separate interpreter started with
+# ``-I -S`` (no site-packages, so lakepkg cannot even be imported) and uses hashlib and json only.
+OUTSIDER = r'''
+import hashlib, json, os, sys
+root_dir, top = sys.argv[1], sys.argv[2]
+try:
+    import lakepkg  # noqa: F401
+    raise SystemExit("lakepkg must not be importable here")
+except ImportError:
+    pass
+
+def obj(d):
+    data = open(os.path.join(root_dir, "objects", d[:2], d), "rb").read()
+    if hashlib.sha256(data).hexdigest() != d:
+        raise SystemExit("MISMATCH " + d)
+    return data
+
+def canon(o):
+    return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+def node(d):
+    b = obj(d)
+    o = json.loads(b)
+    assert canon(o) == b, "node not canonical"
+    return o
+
+def walk_pages(refs):
+    keys, rows, size = [], 0, 0
+    for i, ref in enumerate(refs):
+        page = obj(ref["hash"])
+        assert page.endswith(b"\n")
+        lines = page[:-1].split(b"\n")
+        entries = [json.loads(l) for l in lines]
+        assert all(canon(e) == l for e, l in zip(entries, lines)), "entry not canonical"
+        assert len(entries) == ref["entries"]
+        assert entries[0]["key"] == ref["first"] and entries[-1]["key"] == ref["last"]
+        assert sum(e.get("rows", 0) for e in entries) == ref["rows"]
+        assert sum(e["size"] for e in entries) == ref["bytes"]
+        # content-defined boundaries: a page ends where the rule fires (>= 32 entries) or at 4096
+        for j, e in enumerate(entries[:-1]):
+            fires = hashlib.sha256(e["key"].encode("utf-8")).digest()[-1] == 0
+            assert not (fires and j + 1 >= 32), "page should have ended earlier"
+        if i < len(refs) - 1:
+            last = entries[-1]["key"]
+            assert len(entries) == 4096 or (len(entries) >= 32 and hashlib.sha256(last.encode()).digest()[-1] == 0)
+        for e in entries:
+            assert e["kind"] in ("fragment", "file") and not any(v is None for v in e.values())
+            assert not e["key"].startswith("/") and ".." not in e["key"].split("/")
+            assert len(obj(e["object"])) == e["size"]
+            keys.append(e["key"].encode("utf-8"))
+            rows += e.get("rows", 0)
+            size += e["size"]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    return len(keys), rows, size
+
+root = node(top)
+assert root["format"] == "lakepkg/1" and root["kind"] == "package"
+names = [t["name"] for t in root["tables"]]
+assert names == sorted(names)
+out = {"tables": {}, "files": walk_pages(root["files"])[0]}
+for t in root["tables"]:
+    tn = node(t["hash"])
+    assert tn["kind"] == "table" and tn["name"] == t["name"]
+    n, rows, size = walk_pages(tn["pages"])
+    assert (n, rows, size) == (tn["fragments"], tn["rows"], tn["bytes"])
+    out["tables"][t["name"]] = {"fragments": n, "rows": rows, "pages": len(tn["pages"])}
+print(json.dumps(out))
+'''
+
+
+def _outsider(root_dir, top):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-I", "-S", "-c", OUTSIDER, root_dir, top], capture_output=True, text=True)
+
+
+def test_outsider_recomputes_top_hash_without_lakepkg(registry, home):
+    n = 4000  # enough fragments for several content-defined pages
+    b = PackageBuilder(registry, meta={"owner": "team-a", "note": "é"})
+    b.add_table("orders", _df(n).assign(part=lambda d: d["id"] % 800), partition_cols=["part"])
+    b.add_table("small", _df(10))
+    b.add_file("README.md", b"# docs\n")
+    b.add_file("docs/a.txt", b"a")
+    rec = b.publish("t/outsider", "m")
+    root_dir = os.path.join(str(home), "registry")
+    p = _outsider(root_dir, rec.top_hash)
+    assert p.returncode == 0, p.stderr + p.stdout
+    out = json.loads(p.stdout)
+    assert out["tables"]["orders"]["fragments"] == 800 and out["tables"]["orders"]["rows"] == n
+    assert out["tables"]["orders"]["pages"] > 1 and out["files"] == 2
+    # a single flipped byte in one fragment is caught
+    frag = lakepkg.load("t/outsider", registry)["small"].fragments()[0].object
+    path = os.path.join(root_dir, "objects", frag[:2], frag)
+    os.chmod(path, 0o644)
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 1
+    open(path, "wb").write(bytes(data))
+    p = _outsider(root_dir, rec.top_hash)
+    assert p.returncode != 0 and f"MISMATCH {frag}" in p.stderr
