@@ -176,12 +176,13 @@ class Table:
                 break
         return pa.concat_tables(out) if out else self.schema.empty_table()
 
-    def to_spark(self, spark: Any, columns: Optional[list[str]] = None) -> Any:
-        """A distributed Spark DataFrame of this table (``spark.read.format("pkg")`` on this version),
-        reading only ``columns`` when given."""
+    def to_spark(self, spark: Any, columns: Optional[list[str]] = None, native: Optional[bool] = None) -> Any:
+        """A distributed Spark DataFrame of this exact version of the table, reading only ``columns``
+        when given. ``native``: Spark's own Parquet scan of a local registry (default when possible),
+        else the ``pkg`` data source (see :mod:`lakepkg.spark`)."""
         from .spark import table_to_spark
 
-        return table_to_spark(spark, self, columns=columns)
+        return table_to_spark(spark, self, columns=columns, native=native)
 
     def __repr__(self) -> str:
         return f"<Table {self.name} rows={self.rows} fragments={self.node.fragments} hash={self.hash[:10]}>"

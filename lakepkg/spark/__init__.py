@@ -26,11 +26,12 @@ def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional
     return impl(spark, ref, registry=registry, columns=columns, **options)
 
 
-def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None) -> Any:
+def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
+                   native: Optional[bool] = None) -> Any:
     """A Spark DataFrame of a loaded package table (what ``Table.to_spark`` calls)."""
     from .reader import table_to_spark as impl
 
-    return impl(spark, table, columns=columns)
+    return impl(spark, table, columns=columns, native=native)
 
 
 def use_snapshot(spark: Any, ref: Any, registry: Any = None,

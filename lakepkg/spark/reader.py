@@ -343,10 +343,29 @@ def registry_options(registry: Any) -> dict[str, str]:
     return {"endpoint_url": endpoint} if endpoint else {}
 
 
-def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None) -> Any:
-    """A Spark DataFrame of a loaded :class:`lakepkg.package.Table` (its exact version)."""
+def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
+                   native: Optional[bool] = None) -> Any:
+    """A Spark DataFrame of a loaded :class:`lakepkg.package.Table` (its exact version).
+
+    ``native`` (default: when the registry is a local folder and Spark runs ``local[...]``): scan
+    the fragments with Spark's own Parquet reader through a view (:mod:`lakepkg.spark.local_view`),
+    which prunes columns natively; otherwise read through the ``pkg`` data source."""
     pkg = table.package
     if not pkg.name:
         raise ConfigError("this table was not loaded through a package name; load it with lakepkg.load('ns/name@ref')")
+    if native is not False and str(spark.sparkContext.master).startswith("local"):
+        from .local_view import read_view, table_view
+
+        view = table_view(pkg.store, table)
+        if view is not None:
+            if columns is not None:
+                unknown = [c for c in columns if c not in table.schema.names]
+                if unknown:
+                    raise ConfigError(f"table {table.name!r} has no column(s) {', '.join(unknown)}; "
+                                      f"its columns: {', '.join(table.schema.names)}")
+            return read_view(spark, table, view, to_spark_schema(table.schema, table.name), columns)
+        if native:
+            raise ConfigError(f"table {table.name!r} cannot be read natively (registry {pkg.store.location} is not "
+                              f"a local folder, or a column type needs lakepkg's conversion); use native=False")
     return read(spark, f"{pkg.name}@{pkg.top_hash}/{table.name}", registry=pkg.registry.location,
                 columns=columns, **registry_options(pkg.registry))
