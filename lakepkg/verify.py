@@ -62,7 +62,16 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
     """Check the versions ``refs`` (default: every version of every package)."""
     rep = VerifyReport()
     users: dict[str, list[str]] = {}
-    records = refs if refs is not None else list(registry.iter_all_records())
+    if refs is not None:
+        records = refs
+    else:
+        records = []
+        for name in registry.list_packages():
+            for stub in registry.history(name):
+                try:
+                    records.append(registry.record(stub.key))
+                except (IntegrityError, MissingObjectError) as exc:  # a damaged record: name it, check the rest
+                    rep.errors.append(f"{name}@{stub.top_hash[:10]}: {exc}")
     for rec in records:
         rep.versions += 1
         label = f"{rec.package}@{rec.top_hash[:10]}"

@@ -135,3 +135,20 @@ def test_store_rejects_bad_digest_and_wrong_bytes(registry):
         registry.store.open("../../etc/passwd")
     with pytest.raises(IntegrityError):
         registry.store.put_bytes(b"abc", digest="0" * 64)
+
+
+def test_altered_version_record_is_refused_not_followed(registry):
+    """A record whose content names another tree than its key must not make name@<hash> load that tree."""
+    r1 = _pkg(registry, "t/rec", 30)
+    r2 = _pkg(registry, "t/rec", 60)
+    path = os.path.join(registry.meta.root, *r1.key.split("/"))
+    doc = json.loads(open(path, "rb").read())
+    doc["top_hash"] = r2.top_hash
+    open(path, "w").write(json.dumps(doc))
+    with pytest.raises(IntegrityError, match="altered") as e:
+        lakepkg.load(f"t/rec@{r1.top_hash[:8]}", registry)
+    assert "\n" not in str(e.value)
+    assert lakepkg.load("t/rec", registry)["orders"].rows == 60      # the intact version still reads
+    rep = verify_registry(registry)                                     # verify names it and checks the rest
+    assert not rep.ok and any(r1.top_hash[:10] in e and "altered" in e for e in rep.errors)
+    assert rep.versions == 1 and not rep.missing and not rep.corrupt

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
 from ..canonical import canonical_json, load_json
-from ..errors import AmbiguousRefError, ConcurrentUpdateError, NotFoundError
+from ..errors import AmbiguousRefError, ConcurrentUpdateError, IntegrityError, NotFoundError
 from ..names import Ref, parse_ref, validate_package_name, validate_tag
 from ..store.base import ObjectStore
 from .backend import MetaBackend
@@ -28,6 +28,7 @@ import re
 
 HEXISH = re.compile(r"^[0-9a-f]{4,64}$")
 PKG_PREFIX = "packages/"
+RECORD_KEY_RE = re.compile(r"^packages/(?P<name>.+)/versions/[0-9]{8}T[0-9]{6}\.[0-9]{6}Z-(?P<hash>[0-9a-f]{64})\.json$")
 LATEST = "latest"
 
 
@@ -127,7 +128,16 @@ class Registry:
         got = self.meta.read(key)
         if got is None:
             raise NotFoundError(f"version record {key} is missing from {self.location}")
-        return VersionRecord.from_json(load_json(got[0], f"version record {key}"), key=key)
+        doc = load_json(got[0], f"version record {key}")
+        if not isinstance(doc, dict):
+            raise IntegrityError(f"version record {key} in {self.location} is not a JSON object; it is corrupt, restore it from a copy of the registry")
+        rec = VersionRecord.from_json(doc, key=key)
+        m = RECORD_KEY_RE.match(key)
+        if m is None or rec.top_hash != m.group("hash") or rec.package != m.group("name"):
+            # the key names the version; a record that says otherwise would make name@<hash> load another tree
+            raise IntegrityError(f"version record {key} in {self.location} names {rec.package}@{str(rec.top_hash)[:12]}, "
+                                 f"not what its key says; it was altered, restore it from a copy of the registry")
+        return rec
 
     def versions(self, name: str) -> list[VersionRecord]:
         """Full records of every version of ``name``, oldest first."""
