@@ -152,3 +152,24 @@ def test_altered_version_record_is_refused_not_followed(registry):
     rep = verify_registry(registry)                                     # verify names it and checks the rest
     assert not rep.ok and any(r1.top_hash[:10] in e and "altered" in e for e in rep.errors)
     assert rep.versions == 1 and not rep.missing and not rep.corrupt
+
+
+def test_gc_spares_an_old_orphan_that_a_new_build_reuses(registry):
+    """Dedup onto an old unreferenced object (an earlier interrupted publish) must not let gc delete it
+    between the build and the publish."""
+    df = pd.DataFrame({"id": range(50)})
+    b = PackageBuilder(registry)
+    b.add_table("t", df)
+    built = b.build()                                   # interrupted: objects stored, nothing published
+    old = time.time() - 7200
+    for info in list(registry.store.iter_objects()):
+        os.utime(_obj_path(registry, info.digest), (old, old))
+    b = PackageBuilder(registry)                        # a new run dedups onto those objects...
+    b.add_table("t", df)
+    again = b.build()
+    assert again.top_hash == built.top_hash
+    rep = collect_garbage(registry, grace_seconds=3600)  # ...gc runs before it publishes
+    assert rep.removed == 0
+    registry.publish("t/reuse", again.top_hash)
+    assert verify_registry(registry).ok
+    assert lakepkg.load("t/reuse", registry)["t"].rows == 50

@@ -51,7 +51,7 @@ class LocalObjectStore(ObjectStore):
         if digest is not None and digest != actual:
             raise IntegrityError(f"bytes given for object {digest[:12]} hash to {actual[:12]}; refusing to store them")
         final = self._path(actual)
-        if os.path.exists(final):
+        if _refresh(final):
             return actual
         fd, tmp = self._tmp(os.path.dirname(final))
         try:
@@ -66,7 +66,7 @@ class LocalObjectStore(ObjectStore):
         return actual
 
     def put_file(self, path: str, digest: Optional[str] = None) -> tuple[str, int, bool]:
-        if digest is not None and os.path.exists(self._path(digest)):
+        if digest is not None and _refresh(self._path(digest)):
             return digest, os.path.getsize(self._path(digest)), False
         # copy into a temporary file while hashing, then rename under the hash
         fd, tmp = self._tmp(os.path.join(self.objects_dir, "tmp"))
@@ -87,7 +87,7 @@ class LocalObjectStore(ObjectStore):
             if digest is not None and digest != actual:
                 raise IntegrityError(f"file {path} changed while it was copied (hash {actual[:12]}, expected {digest[:12]}); re-run the snapshot")
             final = self._path(actual)
-            if os.path.exists(final):
+            if _refresh(final):
                 _unlink(tmp)
                 return actual, n, False
             os.makedirs(os.path.dirname(final), exist_ok=True)
@@ -105,7 +105,7 @@ class LocalObjectStore(ObjectStore):
             _unlink(tmp_path)
             return digest, n, written
         final = self._path(digest)
-        if os.path.exists(final):
+        if _refresh(final):
             _unlink(tmp_path)
             return digest, n, False
         os.makedirs(os.path.dirname(final), exist_ok=True)
@@ -154,6 +154,18 @@ class LocalObjectStore(ObjectStore):
 
     def clear_temporary(self, path: str) -> None:
         _unlink(path)
+
+
+def _refresh(path: str) -> bool:
+    """True when the object exists; its mtime is set to now, so gc's grace period protects an
+    old unreferenced object that a publish in flight has just deduplicated onto."""
+    try:
+        os.utime(path)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError:  # not ours to touch (read-only mount): it exists, dedup still holds
+        return os.path.exists(path)
 
 
 def _unlink(path: str) -> None:
