@@ -95,8 +95,9 @@ metastore_app = typer.Typer(help="Run a local Hive metastore (Thrift, embedded D
 @metastore_app.command("start")
 def metastore_start(
     port: int = typer.Option(9083, "--port", help="Port to listen on."),
-    directory: str = typer.Option(os.path.join(os.path.expanduser("~"), ".lakepkg", "metastore"), "--dir",
-                                  help="Folder for the Derby database, warehouse and log (kept across restarts)."),
+    directory: Optional[str] = typer.Option(None, "--dir",
+                                            help="Folder for the Derby database, warehouse and log, kept across "
+                                                 "restarts (default: $LAKEPKG_HOME/metastore)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Start a Hive metastore in the foreground (Ctrl-C stops it); prints its thrift:// URI."""
@@ -106,7 +107,9 @@ def metastore_start(
 
     from lakepkg_connectors.metastore_server import MetastoreServer
 
-    ms = MetastoreServer(directory, port=port)
+    from ..config import home
+
+    ms = MetastoreServer(directory or os.path.join(home(), "metastore"), port=port)
     ms.start()
     info = {"uri": ms.uri, "pid": ms.proc.pid if ms.proc else None, "dir": ms.directory,
             "warehouse": ms.warehouse, "log": ms.log_path}
