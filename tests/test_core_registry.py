@@ -137,3 +137,14 @@ def test_crash_before_publish_leaves_registry_unchanged(registry):
     b.build()  # objects written, process "dies" before publish
     assert [s.top_hash for s in registry.history("t/crash")] == [r1.top_hash]
     assert registry.resolve("t/crash").top_hash == r1.top_hash
+
+
+def test_nested_names_that_look_like_registry_folders(registry):
+    """Segments named like the registry's own folders (versions, tags) do not confuse listings."""
+    hashes = {n: _publish(registry, n, i).top_hash for i, n in enumerate(["a/versions", "a/b", "a/b/tags/x", "a/b/versions/y"])}
+    assert registry.list_packages() == sorted(hashes)
+    assert registry.list_packages("a/b/") == ["a/b/tags/x", "a/b/versions/y"]
+    assert registry.tags("a/b") == {"latest": hashes["a/b"]}
+    assert [s.top_hash for s in registry.history("a/b")] == [hashes["a/b"]]
+    for n, h in hashes.items():
+        assert registry.resolve(n).top_hash == h

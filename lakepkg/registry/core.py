@@ -103,8 +103,10 @@ class Registry:
         names = set()
         for key in self.meta.list(PKG_PREFIX + prefix):
             rest = key[len(PKG_PREFIX):]
-            if "/versions/" in rest:
-                names.add(rest.split("/versions/", 1)[0])
+            # <name>/versions/<record>.json; a name may itself hold a "versions" segment (a/versions/x)
+            name, sep, base = rest.rpartition("/versions/")
+            if sep and "/" not in base and base.endswith(".json") and name.startswith(prefix):
+                names.add(name)
         return sorted(names)
 
     def history(self, name: str) -> list[VersionStub]:
@@ -149,7 +151,7 @@ class Registry:
         prefix = f"{PKG_PREFIX}{name}/tags/"
         out = {}
         for key in self.meta.list(prefix):
-            if not key.endswith(".json"):
+            if not key.endswith(".json") or "/" in key[len(prefix):]:  # keys of a nested package (name/tags/x/...)
                 continue
             got = self.meta.read(key)
             if got:
