@@ -25,6 +25,7 @@ class GcReport:
     removed: int = 0
     bytes_removed: int = 0
     kept_young: int = 0
+    views_removed: int = 0
     dry_run: bool = False
     removed_digests: list[str] = field(default_factory=list)
 
@@ -57,6 +58,9 @@ def collect_garbage(registry: Registry, grace_seconds: float = DEFAULT_GRACE_SEC
         rep.removed_digests.append(info.digest)
         if not dry_run:
             registry.store.delete(info.digest)
+    from .spark.local_view import prune_views  # Spark's symlink views of table nodes (local registries)
+
+    rep.views_removed = prune_views(registry.store, live, cutoff, dry_run)
     temps = getattr(registry.store, "iter_temporaries", None)
     if temps is not None and not dry_run:
         for path, mtime in list(temps()):

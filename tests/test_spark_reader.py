@@ -253,3 +253,23 @@ def test_an_installed_wheel_registers_pkg_by_itself(pkg_home, tmp_path):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600,
                          cwd=str(tmp_path))
     assert "ROWS 20" in out.stdout, out.stderr[-3000:]
+
+
+def test_views_are_built_once_and_gc_removes_only_unreferenced_ones(tmp_path):
+    from lakepkg.gc import collect_garbage
+    from lakepkg.spark.local_view import VIEW_MARKER, table_view
+
+    reg = open_registry(str(tmp_path / "reg"))
+    b = PackageBuilder(reg)
+    b.add_table("orders", _orders(), partition_cols=["ds"], rows_per_fragment=30)
+    rec = b.publish("shop/views")
+    t = lakepkg.load(f"shop/views@{rec.top_hash}", reg)["orders"]
+    view = table_view(reg.store, t)
+    links = sorted(os.path.relpath(os.path.join(d, f), view) for d, _, fs in os.walk(view) for f in fs if f != VIEW_MARKER)
+    assert [p.split("/")[0] for p in links] == ["ds=2026-11-01"] * 1 + ["ds=2026-11-02"] * 1 + ["ds=2026-11-03"] * 1
+    assert all(os.path.realpath(os.path.join(view, p)).startswith(os.path.join(reg.store.root, "objects")) for p in links)
+    assert table_view(reg.store, t) == view  # reused, not rebuilt
+    stale = os.path.join(reg.store.root, "views", "0" * 64)
+    os.makedirs(stale)
+    rep = collect_garbage(reg, grace_seconds=0)
+    assert rep.views_removed == 1 and not os.path.exists(stale) and os.path.exists(os.path.join(view, VIEW_MARKER))

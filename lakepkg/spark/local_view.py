@@ -116,6 +116,25 @@ def table_view(store: Any, table: Any) -> Optional[str]:
     return final
 
 
+def prune_views(store: Any, live: set[str], cutoff: float, dry_run: bool = False) -> int:
+    """Remove views of table nodes no version references (and abandoned temporary views), older than
+    ``cutoff`` (seconds since the epoch), so ``gc`` never leaves links to deleted objects. Returns how many."""
+    root = getattr(store, "root", None)
+    folder = os.path.join(root, "views") if root else None
+    if not folder or not os.path.isdir(folder):
+        return 0
+    removed = 0
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        node = name.split(".tmp-", 1)[0]
+        if (node in live and ".tmp-" not in name) or os.lstat(path).st_mtime > cutoff:
+            continue
+        removed += 1
+        if not dry_run:
+            shutil.rmtree(path, ignore_errors=True)
+    return removed
+
+
 def read_view(spark: Any, table: Any, path: str, spark_schema: Any, columns: Optional[list[str]]) -> Any:
     """Spark's Parquet reader over a view, with the package's schema and column order."""
     df = (spark.read.schema(spark_schema)
