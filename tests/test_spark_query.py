@@ -262,3 +262,32 @@ def test_plan_tables_names_and_conflicts(registry):
     assert {t.name: t.package.split("@")[0] for t in plan} == {
         "orders": "sales/names", "orders_old": "sales/names", "new.orders": "sales/names2"}
     assert issubclass(QueryError, LakepkgError)
+
+
+# -- Iceberg through pyiceberg's SQL catalog ----------------------------------------------------
+
+def test_iceberg_table_answers_to_its_namespace_name(spark, registry, tmp_path):
+    import pyarrow.compute as pc
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    props = {"uri": f"sqlite:///{tmp_path}/catalog.db", "warehouse": f"file://{tmp_path}/warehouse"}
+    cat = SqlCatalog("lake", **props)
+    cat.create_namespace("sales")
+    data = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "amount": [1.5, 2.5, 4.0]})
+    tbl = cat.create_table("sales.orders", schema=data.schema)
+    tbl.append(data)
+
+    def live() -> list[tuple]:  # the query's answer on the live table, computed with Arrow
+        t = tbl.refresh().scan().to_arrow().filter(pc.field("id") >= 2)
+        return [(t.num_rows, pc.sum(t["amount"]).as_py())]
+
+    before = live()
+    rec, _ = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake",
+                      tables=["sales.orders"])
+    tbl.append(pa.table({"id": pa.array([4], pa.int64()), "amount": [10.0]}))
+    assert live() != before
+    # as a Spark session with an Iceberg catalog named "lake" would have run it
+    query = "SELECT count(*) AS n, sum(o.amount) AS total FROM lake.sales.orders AS o WHERE o.id >= 2"
+    with use_snapshot(spark, f"lake/orders@{rec.top_hash[:8]}", registry=registry) as snap:
+        assert [t.name for t in snap.tables] == ["sales.orders"]
+        assert rows(snap.sql(query)) == before == [(2, 6.5)]
