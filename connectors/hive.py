@@ -197,6 +197,13 @@ def _refuse(t: Any, qn: str) -> None:
                           f"(Parquet, ORC, text) can be snapshotted")
     if provider in ("delta", "hudi", "avro", "json", "jdbc", "text", "binaryfile"):
         raise SourceError(f"{qn} is a Spark {provider} table; lakepkg reads Parquet, ORC and CSV/text tables")
+    inp = ((t.sd.inputFormat if t.sd else None) or "").lower()
+    if "hoodie" in inp or "hudi" in inp:
+        raise SourceError(f"{qn} is a Hudi table ({t.sd.inputFormat}); its folder holds several versions of each "
+                          f"file — copy it to a plain Parquet table (CREATE TABLE ... AS SELECT) and snapshot that")
+    if "symlinktextinputformat" in inp:
+        raise SourceError(f"{qn} is a symlink-manifest table (Delta/Hudi manifest, {t.sd.inputFormat}); its folder "
+                          f"is not its data — copy it to a plain Parquet table (CREATE TABLE ... AS SELECT) and snapshot that")
 
 
 def _format_of(t: Any, provider: Optional[str], qn: str) -> str:
@@ -452,6 +459,14 @@ def _data_key(rel: str, fmt: str) -> str:
     return base + ".parquet"
 
 
+def _filesystem(location: str, storage_options: Optional[dict[str, Any]], what: str) -> tuple[pafs.FileSystem, str]:
+    """:func:`filesystem_for`, with errors naming the table or partition whose location it is."""
+    try:
+        return filesystem_for(location, storage_options)
+    except (SourceError, ConfigError) as exc:
+        raise type(exc)(f"{what}: {exc}") from None
+
+
 def _table_snapshot(info: HiveTableInfo, name: str, metastore: str, where: Optional[str],
                     storage_options: Optional[dict[str, Any]]) -> TableSnapshot:
     qn = info.qualified_name
@@ -462,13 +477,13 @@ def _table_snapshot(info: HiveTableInfo, name: str, metastore: str, where: Optio
         conv = _orc_converter(data_schema)
     else:
         conv = _text_converter(data_schema, info.serde_params, info.format)
-    fs, base_path = filesystem_for(info.location, storage_options)
+    fs, base_path = _filesystem(info.location, storage_options, f"table {qn}")
     locations: list[tuple[str, str, Optional[PartitionInfo]]] = []   # (fs path, logical prefix, partition)
     if info.partitions is None:
         locations.append((base_path, "", None))
     else:
         for p in info.partitions:
-            pfs, ppath = filesystem_for(p.location, storage_options)
+            pfs, ppath = _filesystem(p.location, storage_options, f"partition {p.path} of {qn}")
             if type(pfs) is not type(fs):
                 raise SourceError(f"{qn}: partition {p.path} is on another file system ({redact(p.location)}) "
                                   f"than the table; lakepkg reads one file system per table")

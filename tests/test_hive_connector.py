@@ -352,3 +352,34 @@ def test_where_filter_runs_in_the_metastore_not_after_listing(metastore, hdb, tm
         snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/bad", registry=registry, where="ds >>= 1")
     with pytest.raises(NotFoundError):
         registry.resolve("sales/bad")
+
+
+@pytest.mark.parametrize("inputformat,match", [
+    ("org.apache.hudi.hadoop.HoodieParquetInputFormat", "is a Hudi table"),
+    ("org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat", "symlink-manifest table"),
+])
+def test_hudi_and_manifest_tables_are_refused(metastore, hdb, tmp_path, registry, monkeypatch, inputformat, match):
+    """Their folders hold old file versions / are not the data: reading every Parquet file would give wrong rows."""
+    import tests.fixtures.metastore as fx
+
+    _, out, serde = fx.PARQUET
+    monkeypatch.setitem(fx.FORMATS, "odd", (inputformat, out, serde))
+    pq.write_table(pa.table({"id": [1]}), str(tmp_path / "f.parquet"))
+    hms_register_table(metastore, hdb, "odd", [("id", "bigint")], "file:" + str(tmp_path), fmt="odd")
+    with pytest.raises(SourceError, match=match) as ei:
+        snapshot_hive([f"{hdb}.odd"], metastore=metastore, to="x/odd", registry=registry)
+    assert f"{hdb}.odd" in str(ei.value) and "\n" not in str(ei.value)
+    assert registry.list_packages("") == []
+
+
+def test_partition_location_on_an_unreadable_file_system_names_the_partition(metastore, hdb, tmp_path):
+    """A location lakepkg cannot open (the test metastore cannot itself register such locations, so the
+    description is edited as in test_s3_table_location)."""
+    from lakepkg_connectors.hive import _table_snapshot, describe_tables
+
+    _orders(metastore, hdb, tmp_path, n=2)
+    (info,) = describe_tables(metastore, [f"{hdb}.orders"])
+    info.partitions[1].location = "wasb://container@acct/orders/ds=2026-11-02"
+    with pytest.raises(SourceError, match=f"partition ds=2026-11-02 of {hdb}.orders: cannot open location") as ei:
+        _table_snapshot(info, "orders", metastore, None, None)
+    assert "\n" not in str(ei.value)
