@@ -493,7 +493,9 @@ def _table_snapshot(info: HiveTableInfo, name: str, metastore: str, where: Optio
     listed: dict[str, tuple[int, Optional[float]]] = {}
     for path, prefix, part in locations:
         what = f"partition {part.path} of {qn}" if part else f"table {qn}"
-        infos = list_files(fs, path, what)
+        # an object store has no folders: an empty partition's prefix does not "exist" (as Hive and Spark
+        # read it: empty); on a file system a missing folder is a broken partition and an error
+        infos = list_files(fs, path, what, must_exist=not isinstance(fs, pafs.S3FileSystem))
         base = path.rstrip("/") + "/"
         for fi in infos:
             rel = fi.path[len(base):] if fi.path.startswith(base) else fi.base_name
