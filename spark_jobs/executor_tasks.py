@@ -1,4 +1,4 @@
-"""The work executors do: open the registry's object store themselves, write/copy/read fragments.
+"""The work executors do: open the registry's object store themselves, write or copy fragments.
 
 Everything here runs inside Spark's Python workers. Each task opens the
 registry with :func:`lakepkg.registry.open_registry` (a local folder, or
@@ -17,7 +17,6 @@ on a cluster is retried like any task failure).
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
@@ -33,8 +32,10 @@ MARKER = "lakepkg-task-error"
 ENTRY_DDL = "key string, line binary"
 ENTRY_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("line", pa.binary())])
 
-_STORES: dict[str, ObjectStore] = {}
+#: where executors find the registry: its location and the connection options they need (no secrets)
+Access = tuple[str, tuple[tuple[str, str], ...]]
 
+_STORES: dict[Access, ObjectStore] = {}
 
 class TaskError(Exception):
     """A task failure the driver turns back into lakepkg error class ``cls`` with ``message``."""
@@ -52,29 +53,30 @@ def task_error(exc: BaseException, what: str) -> TaskError:
     return TaskError("", f"{what}: {type(exc).__name__}: {one_line(exc, 300)}")
 
 
-def executor_store(location: str) -> ObjectStore:
+def executor_store(access: Access) -> ObjectStore:
     """The registry's object store, opened once per Python worker (boto3 clients are reused)."""
-    store = _STORES.get(location)
+    store = _STORES.get(access)
     if store is None:
         from lakepkg.registry import open_registry
 
-        store = open_registry(location).store
-        _STORES[location] = store
+        location, options = access
+        store = open_registry(location, **dict(options)).store
+        _STORES[access] = store
     return store
 
 
 class RegistryProbe:
     """``mapPartitions`` function: can this executor open the registry's store and see ``digest`` there?"""
 
-    def __init__(self, location: str, digest: str) -> None:
-        self.location = location
+    def __init__(self, access: Access, digest: str) -> None:
+        self.access = access
         self.digest = digest
 
     def __call__(self, _items: Iterable[Any]) -> Iterator[bool]:
         try:
-            yield executor_store(self.location).has(self.digest)
+            yield executor_store(self.access).has(self.digest)
         except Exception as exc:
-            raise task_error(exc, f"opening the registry {self.location}") from None
+            raise task_error(exc, f"opening the registry {self.access[0]}") from None
 
 
 def fragment_key(bucket: int, digest: str, repeat: int) -> str:
@@ -97,9 +99,9 @@ class QueryFragmentWriter:
     fragments depend only on that bucket's rows, never on how Spark split
     partitions or batches."""
 
-    def __init__(self, location: str, schema: pa.Schema, key: list[str], params: ChunkingParams,
+    def __init__(self, access: Access, schema: pa.Schema, key: list[str], params: ChunkingParams,
                  bucket_column: str, what: str) -> None:
-        self.location = location
+        self.access = access
         self.schema = schema
         self.key = key
         self.params = params
@@ -125,7 +127,7 @@ class QueryFragmentWriter:
         from lakepkg.fragments import write_fragment
 
         try:
-            store = executor_store(self.location)
+            store = executor_store(self.access)
             out: list[tuple[str, bytes]] = []
             for bucket, runs in itertools.groupby(self._runs(batches), key=lambda r: r[0]):
                 seen: dict[str, int] = {}
@@ -153,8 +155,8 @@ class FileIngester:
     the single-machine connector), other formats are converted, and unchanged files of the previous
     version are reused without being read. Yields one record per file and one per table share."""
 
-    def __init__(self, location: str, tables: list[dict[str, Any]]) -> None:
-        self.location = location
+    def __init__(self, access: Access, tables: list[dict[str, Any]]) -> None:
+        self.access = access
         self.tables = tables
 
     def __call__(self, items: Iterable[tuple[int, int, bytes, Optional[tuple]]]) -> Iterator[dict[str, Any]]:
@@ -165,7 +167,7 @@ class FileIngester:
 
         what = "copying source files"
         try:
-            store = executor_store(self.location)
+            store = executor_store(self.access)
             rows = sorted(items, key=lambda it: (it[0], it[1]))
             for ti, group in itertools.groupby(rows, key=lambda it: it[0]):
                 t = self.tables[ti]
@@ -185,50 +187,3 @@ class FileIngester:
                        "converted": ing.writer is not None}
         except Exception as exc:
             raise task_error(exc, what) from None
-
-
-class FragmentReader:
-    """``mapInArrow`` function: entries (JSON) in, the fragments' rows out, partition columns added.
-
-    Reads objects through the executor's own store (a local file, or an S3 object fetched and
-    hash-checked into the executor's cache) and casts them to the Spark schema's Arrow form; a
-    value Spark cannot hold (a nanosecond in a timestamp) stops the job with an error."""
-
-    def __init__(self, location: str, schema: pa.Schema, partition_columns: list[str], target: pa.Schema,
-                 what: str) -> None:
-        self.location = location
-        self.schema = schema
-        self.partition_columns = partition_columns
-        self.target = target
-        self.what = what
-
-    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow.parquet as pq
-
-        from lakepkg.filters import py_value
-
-        data_cols = [n for n in self.schema.names if n not in self.partition_columns]
-        try:
-            store = executor_store(self.location)
-            for b in batches:
-                for text in b.column(0).to_pylist():
-                    d = json.loads(text)
-                    path = store.local_path(d["object"])
-                    if path is None:
-                        raise LakepkgError(f"object {d['object'][:12]} of {self.what} has no local copy")
-                    part = d.get("partition") or {}
-                    for rb in pq.ParquetFile(path).iter_batches(batch_size=65_536, columns=data_cols):
-                        t = pa.Table.from_batches([rb])
-                        for c in self.partition_columns:
-                            f = self.schema.field(c)
-                            t = t.append_column(f, pa.array([py_value(f.type, part.get(c))] * t.num_rows, f.type))
-                        t = t.select(self.target.names)
-                        try:
-                            t = t.cast(self.target, safe=True)
-                        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                            raise TaskError("SchemaMismatchError",
-                                            f"{self.what}: fragment {d['key']} holds values Spark cannot hold "
-                                            f"({one_line(exc, 160)})") from None
-                        yield from t.combine_chunks().to_batches()
-        except Exception as exc:
-            raise task_error(exc, f"reading {self.what}") from None

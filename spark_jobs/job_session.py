@@ -16,7 +16,7 @@ from typing import Any, Optional
 from lakepkg.errors import LakepkgError, StoreUnavailableError
 from lakepkg.registry import Registry
 
-from lakepkg_spark_jobs.executor_tasks import RegistryProbe
+from lakepkg_spark_jobs.executor_tasks import Access, RegistryProbe
 from lakepkg_spark_jobs.job_errors import spark_call
 
 #: the bytes of the probe object (content-addressed: always the same object, harmless, removed by gc)
@@ -39,26 +39,29 @@ def has_catalog(spark: Any) -> bool:
     return str(spark.conf.get("spark.sql.catalogImplementation", "in-memory")).lower() == "hive"
 
 
-def registry_location(registry: Registry) -> str:
-    """The location executors open: the local registry's absolute folder or its ``s3://bucket/prefix``."""
-    return str(registry.location)
+def registry_access(registry: Registry) -> Access:
+    """What executors need to open ``registry`` themselves: its location (the local folder or
+    ``s3://bucket/prefix``) and the S3 endpoint the driver uses. Credentials are never passed:
+    executors take theirs from their own AWS environment or instance role."""
+    endpoint = getattr(getattr(registry.store, "conn", None), "endpoint_url", None)
+    return str(registry.location), ((("endpoint_url", str(endpoint)),) if endpoint else ())
 
 
 def check_executors(spark: Any, registry: Registry) -> None:
     """Fail early, in one line, when executors cannot open the registry's store and see its objects."""
-    location = registry_location(registry)
+    access = registry_access(registry)
+    location = access[0]
     probe = registry.store.put_bytes(PROBE)
     sc = spark.sparkContext
     n = max(1, min(int(sc.defaultParallelism), 64))
     try:
         seen = spark_call("checking that executors reach the registry",
-                          lambda: sc.parallelize(range(n), n).mapPartitions(RegistryProbe(location, probe)).collect())
+                          lambda: sc.parallelize(range(n), n).mapPartitions(RegistryProbe(access, probe)).collect())
     except LakepkgError as exc:
         raise StoreUnavailableError(
             f"Spark executors cannot use the registry {location} ({exc}); executors store fragments themselves, "
-            f"so they need what the driver has: network access to the store, its endpoint "
-            f"(LAKEPKG_S3_ENDPOINT_URL, e.g. through spark.executorEnv) and AWS credentials (an instance role or "
-            f"the AWS_* environment)") from None
+            f"so they need what the driver has: network access to the store and AWS "
+            f"credentials (an instance role, or the AWS_* environment, e.g. through spark.executorEnv)") from None
     if not all(seen):
         raise StoreUnavailableError(
             f"Spark executors do not see the objects of the registry {location}; a local registry must be on a "

@@ -41,7 +41,7 @@ from lakepkg_spark_jobs.driver_commit import SparkSnapshotResult, commit
 from lakepkg_spark_jobs.executor_tasks import ENTRY_DDL, QueryFragmentWriter
 from lakepkg_spark_jobs.job_errors import spark_call
 from lakepkg_spark_jobs.job_runner import add_common_options, run_job, split_columns, stop_quietly
-from lakepkg_spark_jobs.job_session import check_executors, job_session, registry_location
+from lakepkg_spark_jobs.job_session import check_executors, job_session, registry_access
 from lakepkg_spark_jobs.spark_schema import arrow_schema_for, key_columns_for, tie_breakers
 
 DEFAULT_BUCKETS = 32
@@ -97,7 +97,7 @@ def snapshot_query(spark: Any, query: str, *, to: str, table: str = "result",
     params = chunking or ChunkingParams()
     check_executors(spark, reg)
 
-    writer_fn = QueryFragmentWriter(registry_location(reg), schema, key_cols, params, BUCKET_COLUMN, what)
+    writer_fn = QueryFragmentWriter(registry_access(reg), schema, key_cols, params, BUCKET_COLUMN, what)
     out = bucketed_rows(df, key_cols, sort_cols, buckets).mapInArrow(writer_fn, ENTRY_DDL)
     rows = spark_call(f"snapshotting {what}", out.collect)
     sorter = EntrySorter(what)

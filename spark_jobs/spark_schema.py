@@ -1,14 +1,11 @@
-"""Spark schemas and Arrow schemas, both ways, with errors that name the column at fault.
+"""What a Spark query result looks like to lakepkg: its Arrow schema and its key.
 
 * :func:`arrow_schema_for` — the Arrow schema lakepkg stores for a Spark
   DataFrame (zoned timestamps labelled UTC whatever the session time zone,
-  no large types, no writer metadata).
-  A Spark type with no Arrow form (``interval``, ``variant``, user types) is a
+  no large types, no writer metadata). A Spark type with no Arrow form
+  (``interval``, ``variant``, user types) is a
   :class:`~lakepkg.errors.SchemaMismatchError` naming the column.
-* :func:`spark_schema_for` — the Spark schema of a package table. An Arrow
-  type Spark cannot hold (unsigned integers, ``float16``, month-day-nano
-  intervals …) is a :class:`~lakepkg.errors.SchemaMismatchError` naming the
-  column.
+  (The other way round, package table → Spark, is :mod:`lakepkg.spark.types`.)
 * :func:`key_columns_for` / :func:`orderable` — which columns can key the
   content-defined chunking and which can break ties in a sort.
 """
@@ -68,31 +65,6 @@ def arrow_schema_for(schema: Any, what: str) -> pa.Schema:
                 f"({one_line(exc, 120)}); cast it in the query, e.g. CAST({f.name} AS STRING)") from None
         fields.append(pa.field(f.name, t, f.nullable))
     return logical_schema(pa.schema(fields))
-
-
-def spark_schema_for(schema: pa.Schema, what: str) -> Any:
-    """The Spark ``StructType`` for an Arrow schema; an Arrow type Spark cannot hold is an error."""
-    from pyspark.sql.pandas.types import from_arrow_type
-
-    T = _spark_types()
-    out = []
-    for f in schema:
-        try:
-            dt = from_arrow_type(f.type, prefer_timestamp_ntz=True)
-        except Exception:
-            raise SchemaMismatchError(
-                f"{what}: column {f.name!r} has type {f.type}, which no Spark type can hold; cast it to a type "
-                f"Spark has (e.g. uint64 -> int64 or decimal(20,0), float16 -> float32) in a derived package, or "
-                f"read it with pandas (Table.to_pandas)") from None
-        out.append(T.StructField(f.name, dt, f.nullable))
-    return T.StructType(out)
-
-
-def arrow_target(spark_schema: Any) -> pa.Schema:
-    """The Arrow schema Spark expects back from ``mapInArrow`` for ``spark_schema``."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return to_arrow_schema(spark_schema, timezone=UTC)
 
 
 _KEY_TYPES = ("ByteType", "ShortType", "IntegerType", "LongType", "FloatType", "DoubleType", "DecimalType",
