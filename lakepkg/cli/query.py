@@ -100,6 +100,9 @@ def query(
 
     from ..spark.reproduce import register_views
 
+    import warnings
+
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
     spark = start_spark(master, confs)
     try:
         with register_views(spark, loaded, tables=planned) as snap:
