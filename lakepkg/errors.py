@@ -57,6 +57,10 @@ class ConfigError(LakepkgError):
     """A setting, option or location is missing or malformed."""
 
 
+class QueryError(LakepkgError, ValueError):
+    """A query cannot run against a snapshot: not a query, a syntax error, or Spark refused it."""
+
+
 class StoreUnavailableError(LakepkgError):
     """A remote store or registry cannot be reached or refuses the credentials."""
 

@@ -27,13 +27,9 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..errors import LakepkgError, NotFoundError, one_line
+from ..errors import NotFoundError, QueryError, one_line
 
 __all__ = ["QueryError", "Target", "rewrite_query", "split_name", "quote"]
-
-
-class QueryError(LakepkgError, ValueError):
-    """A query cannot run against a snapshot: not a query, a syntax error, or Spark refused it."""
 
 
 @dataclass(frozen=True)
