@@ -39,7 +39,6 @@ from lakepkg.chunking import ChunkingParams
 from lakepkg.errors import ConfigError, LakepkgError, SourceError, one_line
 from lakepkg.snapshot import TableSnapshot
 
-from .sql_prefetch import Prefetch
 from .sql_types import TYPE_MAPPING_VERSION, ColumnPlan, coerce_array, mysql_column, pg_column, to_array
 
 log = logging.getLogger("lakepkg.sql")
@@ -50,7 +49,6 @@ CONNECT_TIMEOUT = 30          # seconds; a URL's own connect_timeout wins
 NET_WRITE_TIMEOUT = 3600      # MySQL: seconds the server waits for lakepkg to take the next rows
 ADBC_ROW_BYTES = 256          # ADBC batch size hint per requested row (the driver counts bytes)
 ADBC_MIN_BATCH_BYTES = 1 << 20
-READ_AHEAD = 2                # batches read ahead of the fragment writer, in a background thread (0: off)
 METHODS = ("auto", "adbc", "dbapi", "sqlalchemy")
 
 
@@ -769,8 +767,6 @@ class _Batches:
         it: Any = None
         try:
             stream = sess.stream_adbc(d, sql) if self.adbc else sess.stream(d, sql)  # type: ignore[attr-defined]
-            if READ_AHEAD:
-                stream = Prefetch(stream, depth=READ_AHEAD)
             inner = _check_unique(stream, d.key, d.req.name) if d.key else stream
             it = iter(inner)
             while True:
