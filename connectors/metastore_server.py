@@ -115,13 +115,17 @@ class MetastoreServer:
                                      start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SourceError(f"the metastore exited with code {self.proc.returncode} while starting; "
-                                  f"see {self.log_path}")
-            if _port_open(self.host, self.port):
-                return self
-            time.sleep(0.5)
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise SourceError(f"the metastore exited with code {self.proc.returncode} while starting; "
+                                      f"see {self.log_path}")
+                if _port_open(self.host, self.port):
+                    return self
+                time.sleep(0.5)
+        except BaseException:  # Ctrl-C / SIGTERM while starting: the Java process (own session) must not outlive us
+            self.stop()
+            raise
         self.stop()
         raise SourceError(f"the metastore did not open port {self.port} within {timeout:.0f}s; see {self.log_path}")
 

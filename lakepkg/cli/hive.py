@@ -110,16 +110,21 @@ def metastore_start(
     from ..config import home
 
     ms = MetastoreServer(directory or os.path.join(home(), "metastore"), port=port)
-    ms.start()
-    info = {"uri": ms.uri, "pid": ms.proc.pid if ms.proc else None, "dir": ms.directory,
-            "warehouse": ms.warehouse, "log": ms.log_path}
-    if as_json:
-        emit_json(info)
-    else:
-        console().print(f"Hive metastore at {ms.uri} (warehouse {ms.warehouse}, log {ms.log_path}); Ctrl-C stops it")
-    sys.stdout.flush()
+    # SIGTERM stops the metastore too, also while it is starting (its Java process runs in its own session)
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
+        ms.start()
+    except KeyboardInterrupt:
+        return
+    try:
+        info = {"uri": ms.uri, "pid": ms.proc.pid if ms.proc else None, "dir": ms.directory,
+                "warehouse": ms.warehouse, "log": ms.log_path}
+        if as_json:
+            emit_json(info)
+        else:
+            console().print(f"Hive metastore at {ms.uri} (warehouse {ms.warehouse}, log {ms.log_path}); "
+                            f"Ctrl-C stops it")
+        sys.stdout.flush()
         while ms.proc is not None and ms.proc.poll() is None:
             time.sleep(1)
     except KeyboardInterrupt:
