@@ -19,14 +19,20 @@ from lakepkg.registry import Registry
 from lakepkg_spark_jobs.executor_tasks import Access, RegistryProbe
 from lakepkg_spark_jobs.job_errors import spark_call
 
+#: pyspark loggers that print a JVM stack trace for every query error
+QUIET_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 #: the bytes of the probe object (content-addressed: always the same object, harmless, removed by gc)
 PROBE = b"lakepkg: spark executors probe this object to check they see the registry\n"
 
 
 def job_session(app_name: str, metastore: Optional[str] = None) -> Any:
     """A SparkSession for a job; with ``metastore`` (``thrift://host:port``) it has Hive support there."""
+    import logging
+
     from pyspark.sql import SparkSession
 
+    for name in QUIET_LOGGERS:  # they log each analysis error with its JVM stack; the job reports it in one line
+        logging.getLogger(name).disabled = True
     builder = SparkSession.builder.appName(app_name)
     if metastore:
         builder = builder.config("spark.hadoop.hive.metastore.uris", metastore).enableHiveSupport()

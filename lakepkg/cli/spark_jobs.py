@@ -1,0 +1,244 @@
+"""``lakepkg spark snapshot-query | snapshot-table | materialise``: build and run the spark-submit jobs.
+
+Each command checks what it can without Spark (names, the package reference
+for ``materialise``), then runs ``spark-submit spark_jobs/<job>.py …`` with
+the registry resolved here, so driver and executors use the same one.
+``--print`` shows the command (and the environment it needs) instead of
+running it, to paste into a scheduler. ``--master`` and ``--conf`` go to
+spark-submit; Spark's log goes to stderr, the job's result to stdout.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import threading
+from typing import Any, List, Optional
+
+import typer
+
+from ._common import JsonOpt, RegistryOpt, emit_json
+
+spark_app = typer.Typer(help="Distributed snapshots and materialising with spark-submit (jobs in spark_jobs/).",
+                        no_args_is_help=True)
+
+ERROR_PREFIX = "lakepkg: error: "
+MasterOpt = typer.Option(None, "--master", help="Spark master for spark-submit, e.g. yarn, local[4] (default: spark-submit's).")
+ConfOpt = typer.Option([], "--conf", help="Spark setting KEY=VALUE passed to spark-submit. Repeatable.")
+PrintOpt = typer.Option(False, "--print", help="Print the spark-submit command instead of running it.")
+MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
+                            help="Thrift URI of the Hive metastore (or $LAKEPKG_METASTORE).")
+MessageOpt = typer.Option("", "--message", "-m", help="Version message.")
+TagOpt = typer.Option([], "--tag", help="Also set this tag. Repeatable.")
+
+
+def spark_home() -> str:
+    """``$SPARK_HOME``, else the Spark bundled in the installed pyspark wheel."""
+    from ..errors import ConfigError
+
+    if os.environ.get("SPARK_HOME"):
+        return os.environ["SPARK_HOME"]
+    try:
+        import pyspark
+    except ImportError:
+        raise ConfigError("Spark is not installed: pip install 'lakepkg[spark]', or set SPARK_HOME") from None
+    return os.path.dirname(pyspark.__file__)
+
+
+def submit_command(job: str, job_args: List[str], master: Optional[str], conf: List[str]) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment additions) of ``spark-submit`` running job ``job`` with ``job_args``."""
+    import lakepkg_spark_jobs
+
+    from ..errors import ConfigError
+
+    home = spark_home()
+    submit = os.path.join(home, "bin", "spark-submit")
+    if not os.path.exists(submit):
+        raise ConfigError(f"spark-submit not found at {submit}; set SPARK_HOME to a Spark installation")
+    script = os.path.join(os.path.dirname(lakepkg_spark_jobs.__file__), lakepkg_spark_jobs.JOBS[job])
+    cmd = [submit]
+    if master:
+        cmd += ["--master", master]
+    for c in conf:
+        if "=" not in c:
+            raise ConfigError(f"--conf {c!r}: use KEY=VALUE")
+        cmd += ["--conf", c]
+    if not any(c.startswith("spark.log.level=") for c in conf):
+        cmd += ["--conf", "spark.log.level=WARN"]
+    env = {"SPARK_HOME": home, "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON") or sys.executable}
+    return cmd + [script] + job_args, env
+
+
+def _forward(stream: Any) -> None:
+    for line in stream:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+
+
+def job_output(out: str) -> tuple[Optional[str], list[str]]:
+    """(the job's error message or None, the other lines) of a job's stdout.
+
+    spark-submit runs the Python driver with its stderr merged into stdout, so the job's
+    one-line error arrives on stdout, among its result and any warnings."""
+    error = None
+    rest = []
+    for line in out.splitlines():
+        if line.startswith(ERROR_PREFIX):
+            error = line[len(ERROR_PREFIX):].strip()
+        elif line.strip():
+            rest.append(line)
+    return error, rest
+
+
+def run_job(job: str, job_args: List[str], master: Optional[str], conf: List[str], show: bool, as_json: bool) -> None:
+    """Print or run the job; relay its result; its one-line error becomes this command's error."""
+    import json
+
+    from ..errors import LakepkgError, SourceError
+
+    cmd, env = submit_command(job, job_args + (["--json"] if as_json else []), master, conf)
+    if show:
+        if as_json:
+            emit_json({"command": cmd, "env": env})
+        else:
+            print(" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(cmd))
+        return
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **env})
+    t = threading.Thread(target=_forward, args=(proc.stderr,), daemon=True)
+    t.start()
+    out = proc.stdout.read() if proc.stdout else ""
+    rc = proc.wait()
+    t.join()
+    error, lines = job_output(out)
+    if error is not None:
+        raise LakepkgError(error)
+    if rc != 0:
+        sys.stderr.write("".join(l + "\n" for l in lines))
+        raise SourceError(f"spark-submit exited with code {rc} before the job reported a result; see Spark's log above")
+    if not as_json:
+        sys.stdout.write("".join(l + "\n" for l in lines))
+        return
+    docs = [l for l in lines if l.startswith("{")]
+    if not docs:
+        raise SourceError("the job printed no JSON result; see Spark's log above")
+    sys.stderr.write("".join(l + "\n" for l in lines if l is not docs[-1]))
+    emit_json(json.loads(docs[-1]))
+
+
+def _registry_arg(reg: Optional[str]) -> list[str]:
+    from ..config import registry_location
+
+    return ["--registry", registry_location(reg)]
+
+
+def _opt(flag: str, value: Any) -> list[str]:
+    return [] if value is None or value == "" else [flag, str(value)]
+
+
+@spark_app.command("snapshot-query")
+def snapshot_query(
+    to: str = typer.Option(..., "--to", help="Package name to publish, namespace/name."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", help="Spark SQL query whose result is snapshotted."),
+    query_file: Optional[str] = typer.Option(None, "--query-file", help="File holding the Spark SQL query."),
+    table_name: str = typer.Option("result", "--table-name", help="Name of the table in the package."),
+    key: Optional[str] = typer.Option(None, "--key", help="Comma-separated key columns (default: every flat column)."),
+    buckets: int = typer.Option(32, "--buckets", help="Fixed number of hash buckets; keep it fixed for a package."),
+    chunk_mask_bits: Optional[int] = typer.Option(None, "--chunk-mask-bits", help="Content-defined chunking: mask bits (default 14)."),
+    chunk_min_rows: Optional[int] = typer.Option(None, "--chunk-min-rows", help="Content-defined chunking: minimum rows (default 2048)."),
+    chunk_max_rows: Optional[int] = typer.Option(None, "--chunk-max-rows", help="Content-defined chunking: maximum rows (default 131072)."),
+    metastore: Optional[str] = MetastoreOpt,
+    message: str = MessageOpt,
+    tag: List[str] = TagOpt,
+    master: Optional[str] = MasterOpt,
+    conf: List[str] = ConfOpt,
+    show: bool = PrintOpt,
+    reg: Optional[str] = RegistryOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Snapshot a Spark SQL query result with spark-submit: executors write fragments, the driver commits."""
+    from ..errors import ConfigError
+    from ..names import validate_package_name, validate_table_name
+
+    validate_package_name(to)
+    validate_table_name(table_name)
+    if bool(query) == bool(query_file):
+        raise ConfigError("give the query as --query 'SELECT ...' or --query-file FILE (one of them)")
+    if buckets < 1:
+        raise ConfigError("--buckets must be at least 1")
+    args = ["--to", to, "--table-name", table_name, "--buckets", str(buckets)]
+    args += _opt("--query", query) + _opt("--query-file", os.path.abspath(query_file) if query_file else None)
+    args += _opt("--key", key) + _opt("--chunk-mask-bits", chunk_mask_bits) + _opt("--chunk-min-rows", chunk_min_rows)
+    args += _opt("--chunk-max-rows", chunk_max_rows) + _opt("--metastore", metastore) + _opt("--message", message)
+    for t in tag:
+        args += ["--tag", t]
+    run_job("snapshot-query", args + _registry_arg(reg), master, conf, show, as_json)
+
+
+@spark_app.command("snapshot-table")
+def snapshot_table(
+    tables: List[str] = typer.Argument(..., help="Tables as database.table, or patterns like 'sales.*'."),
+    to: str = typer.Option(..., "--to", help="Package name to publish, namespace/name."),
+    metastore: Optional[str] = MetastoreOpt,
+    where: Optional[str] = typer.Option(None, "--where", help="Partition filter pushed to the metastore."),
+    name: List[str] = typer.Option([], "--name", help="db.table=NAME: the package table name for one table. Repeatable."),
+    full: bool = typer.Option(False, "--full", help="Read every file again instead of reusing unchanged files."),
+    s3_endpoint: Optional[str] = typer.Option(None, "--s3-endpoint", envvar="AWS_ENDPOINT_URL",
+                                              help="S3 endpoint URL for s3:// table locations."),
+    slices: Optional[int] = typer.Option(None, "--slices", help="Spark tasks sharing the files (default: 2 x parallelism)."),
+    message: str = MessageOpt,
+    tag: List[str] = TagOpt,
+    master: Optional[str] = MasterOpt,
+    conf: List[str] = ConfOpt,
+    show: bool = PrintOpt,
+    reg: Optional[str] = RegistryOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Snapshot Hive metastore tables with spark-submit: the same package as `lakepkg snapshot hive`, files copied by executors."""
+    from ..errors import ConfigError
+    from ..names import validate_package_name
+
+    validate_package_name(to)
+    if not metastore:
+        raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
+    args = list(tables) + ["--to", to, "--metastore", metastore]
+    args += _opt("--where", where) + _opt("--s3-endpoint", s3_endpoint) + _opt("--slices", slices)
+    args += _opt("--message", message) + (["--full"] if full else [])
+    for n in name:
+        args += ["--name", n]
+    for t in tag:
+        args += ["--tag", t]
+    run_job("snapshot-table", args + _registry_arg(reg), master, conf, show, as_json)
+
+
+@spark_app.command("materialise")
+def materialise(
+    ref: str = typer.Argument(..., help="Package table, ns/name[@hash|:tag]/TABLE (or ns/name[@hash|:tag] with --table)."),
+    table: Optional[str] = typer.Option(None, "--table", "-t", help="Table of the package."),
+    location: str = typer.Option(..., "--location", help="Folder to write the Parquet table to (path or URI Spark can write)."),
+    register: Optional[str] = typer.Option(None, "--register", help="Also create this catalog table, database.table (needs --metastore)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace files already at --location."),
+    metastore: Optional[str] = MetastoreOpt,
+    master: Optional[str] = MasterOpt,
+    conf: List[str] = ConfOpt,
+    show: bool = PrintOpt,
+    reg: Optional[str] = RegistryOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Write a package table as a partitioned Parquet table with spark-submit, optionally registered in the catalog."""
+    from ..errors import ConfigError
+    from ..registry import open_registry
+    from lakepkg_spark_jobs.materialise import load_table, location_uri
+
+    if register and not metastore:
+        raise ConfigError(f"--register {register} needs a catalog: give --metastore thrift://host:9083")
+    if not show:
+        load_table(ref, table, open_registry(reg))  # a missing package, version or table: fail before Spark starts
+    args = [ref, "--location", location_uri(location)] + _opt("--table", table) + _opt("--register", register)
+    args += _opt("--metastore", metastore) + (["--overwrite"] if overwrite else [])
+    run_job("materialise", args + _registry_arg(reg), master, conf, show, as_json)
+
+
+def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:
+    app.add_typer(spark_app, name="spark")
