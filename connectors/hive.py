@@ -608,20 +608,6 @@ class HiveConnector:
 connector = HiveConnector()
 
 
-def _same_schema(previous: Any, snap: TableSnapshot) -> bool:
-    """Whether the previous version's table ``snap.name`` has exactly ``snap``'s schema (names, types,
-    field metadata such as ``hive_type``). Entries stored under another schema (before ``ADD COLUMNS``,
-    a type change) must not be reused: the files are read, and converted, again."""
-    if previous is None or snap.name not in previous.tables or snap.schema is None:
-        return False
-    old = previous[snap.name].schema
-
-    def sig(schema: pa.Schema) -> list[tuple[str, str, Any]]:
-        return [(f.name, str(f.type), dict(f.metadata or {})) for f in schema]
-
-    return sig(old) == sig(snap.schema)
-
-
 @dataclass
 class HiveSnapshotResult:
     """The outcome of :func:`snapshot_hive`."""
@@ -659,7 +645,7 @@ def snapshot_hive(tables: "str | Sequence[str]", *, metastore: str, to: str, whe
     prev = previous_version(reg, to) if incremental else None
     builder = PackageBuilder(reg, meta=meta, show_progress=show_progress)
     for s in snaps:
-        builder.add_snapshot(s, previous=prev if _same_schema(prev, s) else None)
+        builder.add_snapshot(s, previous=prev)  # the builder reuses nothing of a table whose schema changed
     built = builder.build()
     rec, created = reg.publish(to, built.top_hash, message=message or "snapshot via hive", author=author(),
                                run=collect(run, inputs), sources=built.sources, tags=tuple(tags))

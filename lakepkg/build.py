@@ -117,6 +117,8 @@ class PackageBuilder:
             if snap.files is not None:
                 prev = _previous_listing(previous, snap.name) if previous is not None else None
                 prev_schema = previous[snap.name].schema if prev else None
+                if prev_schema is not None and snap.schema is not None and not _same_schema(prev_schema, snap.schema):
+                    prev = prev_schema = None  # the table changed shape: entries of the old schema must not be reused
                 ing = ingest_files(self.store, snap, prev, progress=bar, previous_schema=prev_schema)
             elif snap.batches is not None:
                 ing = ingest_batches(self.store, snap, progress=bar)
@@ -178,6 +180,13 @@ class PackageBuilder:
             name, built.top_hash, message=message, author=author or default_author(), run=run,
             derived_from=derived_from, sources=built.sources, tags=tuple(tags))
         return rec
+
+
+def _same_schema(a: pa.Schema, b: pa.Schema) -> bool:
+    """Equal as lakepkg hashes schemas (writer metadata ignored)."""
+    from .schema_json import schema_to_json
+
+    return schema_to_json(a) == schema_to_json(b)
 
 
 def _previous_listing(previous: Any, table: str) -> Optional[dict[str, tuple[dict[str, Any], dict[str, Any]]]]:
