@@ -84,3 +84,21 @@ def test_demo_runs(home, tmp_path):
         assert out["leaf_rows"] == 20_000
         first = first or out
         assert (out["v1"], out["v2"]) == (first["v1"], first["v2"])  # deterministic top hashes
+
+
+def test_log_tags_the_version_record_not_every_record_with_its_hash(home, tmp_path):
+    """A, B, then A again: only the newest record of A is `latest`."""
+    from lakepkg.build import PackageBuilder
+    from lakepkg.registry import open_registry
+
+    reg = open_registry()
+    tops = []
+    for rows in ([1], [1, 2], [1]):
+        b = PackageBuilder(reg)
+        b.add_table("t", pa.table({"x": rows}))
+        tops.append(b.publish("ns/again").top_hash)
+    assert tops[0] == tops[2] != tops[1]
+    log = json.loads(run(["log", "ns/again", "--json"], home).stdout)
+    assert [r["top_hash"] for r in log] == [tops[2], tops[1], tops[0]]
+    assert [r["tags"] for r in log] == [["latest"], [], []]
+    assert run(["log", "ns/again"], home).stdout.count("(latest)") == 1

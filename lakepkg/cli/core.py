@@ -11,9 +11,10 @@ from ._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes, regi
 
 
 def _record_json(rec: Any, tags: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """A version record as JSON; ``tags``: tag → version record key (``Registry.tag_versions``)."""
     d = rec.to_json()
     if tags is not None:
-        d["tags"] = sorted(t for t, h in tags.items() if h == rec.top_hash)
+        d["tags"] = sorted(t for t, key in tags.items() if key == rec.key)
     return d
 
 
@@ -106,13 +107,13 @@ def log(
     recs = list(reversed(r.versions(name)))
     if not recs:
         raise NotFoundError(f"package {name} not found in {r.location}; `lakepkg ls` lists packages")
-    tags = r.tags(name)
+    tags = r.tag_versions(name)
     if as_json:
         emit_json([_record_json(x, tags) for x in recs])
         return
     c = console()
     for x in recs:
-        t = [k for k, h in tags.items() if h == x.top_hash]
+        t = [k for k, key in tags.items() if key == x.key]
         c.print(f"[yellow]{x.top_hash[:10]}[/yellow] {x.created_at}  {x.author}  {x.message}" + (f"  ({', '.join(sorted(t))})" if t else ""))
 
 

@@ -147,6 +147,14 @@ class Registry:
 
     def tags(self, name: str) -> dict[str, str]:
         """Tag name → top hash."""
+        return {t: doc["top_hash"] for t, doc in self._tag_docs(name).items()}
+
+    def tag_versions(self, name: str) -> dict[str, str]:
+        """Tag name → the key of the version record it names (the same top hash can be published
+        more than once: A, B, then A again)."""
+        return {t: doc["version"] for t, doc in self._tag_docs(name).items() if doc.get("version")}
+
+    def _tag_docs(self, name: str) -> dict[str, dict[str, Any]]:
         validate_package_name(name)
         prefix = f"{PKG_PREFIX}{name}/tags/"
         out = {}
@@ -155,7 +163,7 @@ class Registry:
                 continue
             got = self.meta.read(key)
             if got:
-                out[key[len(prefix):-5]] = load_json(got[0], f"tag {key}")["top_hash"]
+                out[key[len(prefix):-5]] = load_json(got[0], f"tag {key}")
         return out
 
     def _tag_doc(self, name: str, tag: str) -> Optional[tuple[dict[str, Any], str]]:
