@@ -13,7 +13,7 @@ are put in a deterministic layout before anything is written:
 1. each row goes to bucket ``pmod(xxhash64(key columns), buckets)`` — a fixed
    number of buckets, recorded in the table node's writer settings;
 2. each bucket is sorted by the key (then by every other orderable column,
-   so a non-unique key still gives one order);
+   maps by their sorted entries, so a non-unique key still gives one order);
 3. executors cut each bucket into fragments at content-defined boundaries of
    the key (:func:`lakepkg.chunking.cut`, the SQL connector's rule) and store
    them with the fixed Parquet settings; a fragment's key is its bucket and
@@ -56,14 +56,25 @@ def _col(name: str) -> Any:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
+def _sort_value(df: Any, name: str) -> Any:
+    """What a column sorts by: its value, or for a map its entries in key order (maps are not orderable)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import MapType
+
+    if isinstance(df.schema[name].dataType, MapType):
+        return F.array_sort(F.map_entries(_col(name)))
+    return _col(name)
+
+
 def bucketed_rows(df: Any, key: list[str], sort: list[str], buckets: int) -> Any:
     """``df`` with a bucket column, one shuffle partition per bucket, sorted by (bucket, sort columns)."""
     from pyspark.sql import functions as F
 
     bucket = F.pmod(F.xxhash64(*[_col(c) for c in key]), F.lit(buckets))
+    order = [_sort_value(df, c).asc_nulls_first() for c in sort]
     return (df.withColumn(BUCKET_COLUMN, bucket)
               .repartition(buckets, F.col(BUCKET_COLUMN))
-              .sortWithinPartitions(F.col(BUCKET_COLUMN).asc(), *[_col(c).asc_nulls_first() for c in sort]))
+              .sortWithinPartitions(F.col(BUCKET_COLUMN).asc(), *order))
 
 
 def snapshot_query(spark: Any, query: str, *, to: str, table: str = "result",

@@ -112,5 +112,14 @@ def key_columns_for(schema: Any, key: Optional[Sequence[str]], what: str) -> tup
 
 
 def tie_breakers(schema: Any, key: Sequence[str]) -> list[str]:
-    """Columns after the key that make the sort total when the key is not unique."""
-    return [f.name for f in schema.fields if f.name not in key and orderable(f.dataType)]
+    """Columns after the key that make the sort total when the key is not unique: every other
+    orderable column, and maps whose keys and values are orderable (sorted by their entries)."""
+    T = _spark_types()
+    out = []
+    for f in schema.fields:
+        if f.name in key:
+            continue
+        dt = f.dataType
+        if orderable(dt) or (isinstance(dt, T.MapType) and orderable(dt.keyType) and orderable(dt.valueType)):
+            out.append(f.name)
+    return out
