@@ -17,7 +17,7 @@ on a cluster is retried like any task failure).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -149,17 +149,18 @@ class QueryFragmentWriter:
 class FileIngester:
     """``mapPartitions`` function: store source files of lake tables as the single-machine path does.
 
-    Items are ``(table index, file index, pickled SourceFile, previous (listing, entry) or None)``.
-    Each table's share of files goes through :func:`lakepkg.ingest.ingest_files` — the very code
-    ``snapshot_hive`` runs — so Parquet files are copied byte for byte (an unchanged file dedups with
-    the single-machine connector), other formats are converted, and unchanged files of the previous
-    version are reused without being read. Yields one record per file and one per table share."""
+    Items are cloudpickled shares of ``(table index, file index, SourceFile, previous (listing, entry)
+    or None)``. Each table's files in a share go through :func:`lakepkg.ingest.ingest_files` — the very
+    code ``snapshot_hive`` runs — so Parquet files are copied byte for byte (an unchanged file dedups
+    with the single-machine connector), other formats are converted, and unchanged files of the
+    previous version are reused without being read. Yields one record per file and one per table
+    share."""
 
     def __init__(self, access: Access, tables: list[dict[str, Any]]) -> None:
         self.access = access
         self.tables = tables
 
-    def __call__(self, items: Iterable[tuple[int, int, bytes, Optional[tuple]]]) -> Iterator[dict[str, Any]]:
+    def __call__(self, shares: Iterable[bytes]) -> Iterator[dict[str, Any]]:
         from pyspark import cloudpickle
 
         from lakepkg.ingest import ingest_files
@@ -168,13 +169,13 @@ class FileIngester:
         what = "copying source files"
         try:
             store = executor_store(self.access)
-            rows = sorted(items, key=lambda it: (it[0], it[1]))
+            rows = sorted((t for blob in shares for t in cloudpickle.loads(blob)), key=lambda it: (it[0], it[1]))
             for ti, group in itertools.groupby(rows, key=lambda it: it[0]):
                 t = self.tables[ti]
                 what = f"copying files of table {t['name']!r}"
                 share = list(group)
-                files = [cloudpickle.loads(blob) for _, _, blob, _ in share]
-                previous = {sf.path: prev for sf, (_, _, _, prev) in zip(files, share) if prev is not None}
+                files = [sf for _, _, sf, _ in share]
+                previous = {sf.path: prev for _, _, sf, prev in share if prev is not None}
                 snap = TableSnapshot(name=t["name"], schema=t["schema"], partition_columns=t["partition_columns"],
                                      files=files)
                 ing = ingest_files(store, snap, previous or None, workers=2,

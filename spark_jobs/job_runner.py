@@ -3,7 +3,8 @@
 A job prints its result on stdout (one JSON document with ``--json``) and,
 on failure, exactly one line ``lakepkg: error: …`` on stderr with exit code 1
 (what ``lakepkg`` itself prints), never a Python traceback — unless
-``LAKEPKG_DEBUG=1`` asks for one.
+``LAKEPKG_DEBUG=1`` asks for one. (spark-submit merges the Python driver's
+stderr into its stdout, so both arrive there; ``lakepkg spark`` separates them.)
 """
 from __future__ import annotations
 

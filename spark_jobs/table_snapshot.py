@@ -38,9 +38,8 @@ STAT_KEYS = ("files_read", "files_reused", "bytes_read", "objects_written", "byt
 
 
 def _file_tasks(snaps: list[TableSnapshot], previous: Any) -> tuple[list[tuple], list[dict[str, Any]]]:
-    """(per-file tasks, per-table context) — SourceFiles pickled with cloudpickle (they carry openers)."""
-    from pyspark import cloudpickle
-
+    """(per-file tasks ``(table index, file index, SourceFile, previous (listing, entry) or None)``,
+    per-table context for executors)."""
     from lakepkg.build import _previous_listing
 
     tasks: list[tuple] = []
@@ -51,8 +50,17 @@ def _file_tasks(snaps: list[TableSnapshot], previous: Any) -> tuple[list[tuple],
         tables.append({"name": snap.name, "schema": snap.schema, "partition_columns": list(snap.partition_columns),
                        "previous_schema": previous[snap.name].schema if prev else None})
         for fi, sf in enumerate(snap.files or []):
-            tasks.append((ti, fi, cloudpickle.dumps(sf), prev.get(sf.path) if prev else None))
+            tasks.append((ti, fi, sf, prev.get(sf.path) if prev else None))
     return tasks, tables
+
+
+def _slices(tasks: list[tuple], n: int) -> list[bytes]:
+    """``n`` contiguous shares of the tasks, each pickled once with cloudpickle (source files carry
+    their openers and file systems, which plain pickle cannot send)."""
+    from pyspark import cloudpickle
+
+    size = -(-len(tasks) // n)
+    return [cloudpickle.dumps(tasks[i:i + size]) for i in range(0, len(tasks), size)]
 
 
 def _table_node(registry: Registry, snap: TableSnapshot,
@@ -111,8 +119,9 @@ def snapshot_tables(spark: Any, tables: "str | Sequence[str]", *, metastore: str
         sc = spark.sparkContext
         n = max(1, min(len(tasks), slices or 2 * int(sc.defaultParallelism)))
         ingester = FileIngester(registry_access(reg), contexts)
+        shares = _slices(tasks, n)
         records = spark_call("copying the tables' files",
-                             lambda: sc.parallelize(tasks, n).mapPartitions(ingester).collect())
+                             lambda: sc.parallelize(shares, len(shares)).mapPartitions(ingester).collect())
     nodes, sources, info = [], {}, {}
     for ti, snap in enumerate(snaps):
         if snap.on_finish is not None:
