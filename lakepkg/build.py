@@ -115,10 +115,7 @@ class PackageBuilder:
         validate_table_name(snap.name)
         with progress_bar(f"table {snap.name}", enabled=self.show_progress) as bar:
             if snap.files is not None:
-                prev = _previous_listing(previous, snap.name) if previous is not None else None
-                prev_schema = previous[snap.name].schema if prev else None
-                if prev_schema is not None and snap.schema is not None and not _same_schema(prev_schema, snap.schema):
-                    prev = prev_schema = None  # the table changed shape: entries of the old schema must not be reused
+                prev, prev_schema = reusable_entries(previous, snap)
                 ing = ingest_files(self.store, snap, prev, progress=bar, previous_schema=prev_schema)
             elif snap.batches is not None:
                 ing = ingest_batches(self.store, snap, progress=bar)
@@ -182,11 +179,21 @@ class PackageBuilder:
         return rec
 
 
-def _same_schema(a: pa.Schema, b: pa.Schema) -> bool:
-    """Equal as lakepkg hashes schemas (writer metadata ignored)."""
+def reusable_entries(previous: Any, snap: TableSnapshot) -> tuple[Optional[dict[str, Any]], Optional[pa.Schema]]:
+    """What an incremental re-snapshot of ``snap`` may reuse from ``previous`` (a loaded Package or None):
+    (source path -> (listing, entry JSON), the previous table's schema), or (None, None).
+
+    Nothing is reused when the table changed shape: entries stored under the old schema must not
+    enter a version of the new one. Every path that ingests files (the builder, the Spark job) asks here."""
     from .schema_json import schema_to_json
 
-    return schema_to_json(a) == schema_to_json(b)
+    prev = _previous_listing(previous, snap.name) if previous is not None else None
+    if prev is None:
+        return None, None
+    prev_schema = previous[snap.name].schema
+    if snap.schema is not None and schema_to_json(prev_schema) != schema_to_json(snap.schema):
+        return None, None
+    return prev, prev_schema
 
 
 def _previous_listing(previous: Any, table: str) -> Optional[dict[str, tuple[dict[str, Any], dict[str, Any]]]]:
@@ -210,5 +217,5 @@ def _previous_listing(previous: Any, table: str) -> Optional[dict[str, tuple[dic
     for l in listing:
         e = entries.get(l.get("key"))
         if e is not None:
-            out[l["source"]] = ({k: l.get(k) for k in ("source", "size", "mtime", "etag")}, e)
+            out[l["source"]] = ({k: l.get(k) for k in ("source", "size", "mtime", "etag", "converted")}, e)
     return out

@@ -87,16 +87,18 @@ def ingest_files(
     seen_schema: list[Optional[pa.Schema]] = [data_schema]
     converted = [False]
 
-    def one(sf: SourceFile) -> tuple[SourceFile, Entry, bool]:
+    def one(sf: SourceFile) -> tuple[SourceFile, Entry, bool, bool]:  # (file, entry, reused, converted)
         key = safe_key(sf.key)
         if previous is not None and sf.path in previous:
             prev_listing, prev_entry = previous[sf.path]
-            if prev_listing == sf.listing() and (sf.mtime is not None or sf.etag is not None):
+            now = sf.listing()
+            if {k: prev_listing.get(k) for k in now} == now and (sf.mtime is not None or sf.etag is not None):
                 e = Entry.from_json(prev_entry)
                 e.key = key
-                return sf, e, True
+                # a reused converted file keeps the table's writer settings (same source, same node)
+                return sf, e, True, bool(prev_listing.get("converted"))
         if sf.local_path is not None and sf.to_arrow is None:
-            return sf, _store_local_parquet(sf, key), False
+            return sf, _store_local_parquet(sf, key), False, False
         tmp = _copy_to_temp(sf)
         try:
             if sf.to_arrow is not None:
@@ -108,8 +110,7 @@ def ingest_files(
                     raise SourceError(f"cannot convert {sf.path} to Parquet: {one_line(exc)}") from None
                 seen_schema[0] = check_schema(snap.name, seen_schema[0], table.schema, f"file {sf.path}")
                 entry = write_fragment(store, table, key, partition=sf.partition or None)
-                converted[0] = True
-                return sf, entry, False
+                return sf, entry, False, True
             desc = describe_parquet(tmp, what=f"source file {sf.path}")
             seen_schema[0] = check_schema(snap.name, seen_schema[0], desc.schema, f"file {sf.path}")
             digest, size, written = store.put_file(tmp)
@@ -118,7 +119,7 @@ def ingest_files(
             stats.objects_written += int(written)
             stats.bytes_written += size if written else 0
             return sf, Entry(key=key, object=digest, size=size, rows=desc.rows,
-                             partition=sf.partition or None, stats=desc.stats or None), False
+                             partition=sf.partition or None, stats=desc.stats or None), False, False
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -140,9 +141,10 @@ def ingest_files(
     done = 0
     nbytes = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for sf, entry, reused in pool.map(one, snap.files):
+        for sf, entry, reused, was_converted in pool.map(one, snap.files):
             sorter.add(entry)
-            listing.append({**sf.listing(), "key": entry.key})
+            converted[0] = converted[0] or was_converted
+            listing.append({**sf.listing(), "key": entry.key, **({"converted": True} if was_converted else {})})
             if reused:
                 stats.files_reused += 1
             else:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Iterable, Optional, Sequence
 
+from lakepkg.build import reusable_entries
 from lakepkg.canonical import canonical_json
 from lakepkg.errors import ConfigError, SourceError
 from lakepkg.manifest import EntrySorter, TableNodeData, build_table_node
@@ -37,19 +38,6 @@ from lakepkg_spark_jobs.job_session import check_executors, job_session, registr
 STAT_KEYS = ("files_read", "files_reused", "bytes_read", "objects_written", "bytes_written")
 
 
-def _reusable(snap: TableSnapshot, previous: Any) -> tuple[Optional[dict[str, Any]], Any]:
-    """(source path -> (listing, entry), schema) of the latest version's table that may be reused —
-    exactly what ``PackageBuilder.add_snapshot`` reuses: nothing when the table changed shape."""
-    from lakepkg.build import _previous_listing
-    from lakepkg.schema_json import schema_to_json
-
-    prev = _previous_listing(previous, snap.name) if previous is not None else None
-    prev_schema = previous[snap.name].schema if prev else None
-    if prev_schema is not None and snap.schema is not None and schema_to_json(prev_schema) != schema_to_json(snap.schema):
-        return None, None  # entries of the old schema must not be reused
-    return prev, prev_schema
-
-
 def _file_tasks(snaps: list[TableSnapshot], previous: Any) -> tuple[list[tuple], list[dict[str, Any]]]:
     """(per-file tasks ``(table index, file index, SourceFile, previous (listing, entry) or None)``,
     per-table context for executors)."""
@@ -57,7 +45,7 @@ def _file_tasks(snaps: list[TableSnapshot], previous: Any) -> tuple[list[tuple],
     tables: list[dict[str, Any]] = []
     for ti, snap in enumerate(snaps):
         validate_table_name(snap.name)
-        prev, prev_schema = _reusable(snap, previous)
+        prev, prev_schema = reusable_entries(previous, snap)  # exactly what PackageBuilder reuses
         tables.append({"name": snap.name, "schema": snap.schema, "partition_columns": list(snap.partition_columns),
                        "previous_schema": prev_schema})
         for fi, sf in enumerate(snap.files or []):

@@ -106,11 +106,17 @@ def _json_args(cmd: str, w: dict) -> list[str]:
         "pull": ["pull", f"cli/orders@{v1[:8]}", "--from", remote, "--as", "cli/pulled"],
         "lock": ["lock", f"cli/orders@{v1[:8]}", "--file", str(base / "lakepkg.lock")],
         "install": ["install", f"cli/orders@{v1[:8]}", "--dest", str(base / "dest")],
+        # --print: the spark-submit command as JSON, without starting Spark (tests/test_spark_jobs.py runs them)
+        "spark snapshot-query": ["spark", "snapshot-query", "--to", "cli/q", "--query", "SELECT 1", "--print"],
+        "spark snapshot-table": ["spark", "snapshot-table", "db.t", "--to", "cli/t", "--metastore",
+                                 "thrift://127.0.0.1:9083", "--print"],
+        "spark materialise": ["spark", "materialise", f"cli/orders@{v1[:8]}/orders", "--location",
+                              str(base / "mat"), "--print"],
     }[cmd]
 
 
 JSON_ORDER = ["build", "ls", "log", "show", "cat", "diff", "tag", "verify", "gc", "push", "pull",
-              "lock", "install", "demo"]
+              "lock", "install", "demo", "spark snapshot-query", "spark snapshot-table", "spark materialise"]
 
 
 def test_every_command_has_a_json_check():

@@ -64,3 +64,20 @@ def test_resnapshot_of_1000_partitions_with_one_changed_reads_one_file(metastore
         snapshot_hive([f"{db}.big"], metastore=metastore, to="big/t", registry=registry, incremental=False)
     assert sorted(r.top_hash for r in registry.history("big/t")) == sorted([first.record.top_hash,
                                                                               second.record.top_hash])
+
+
+def test_unchanged_orc_table_resnapshots_to_the_same_top_hash(metastore, tmp_path, registry):
+    """Converted (ORC) files reused from the previous version keep the table's writer settings:
+    the same source state gives the same top hash and no new version (invariant 5)."""
+    import pyarrow.orc as po
+
+    db = "o" + uuid.uuid4().hex[:10]
+    d = tmp_path / "orc"
+    d.mkdir()
+    po.write_table(pa.table({"id": pa.array([1, 2], pa.int64())}), str(d / "a.orc"))
+    hms_register_table(metastore, db, "t", [("id", "bigint")], "file:" + str(d), fmt="orc")
+    first = snapshot_hive([f"{db}.t"], metastore=metastore, to="x/orc", registry=registry)
+    second = snapshot_hive([f"{db}.t"], metastore=metastore, to="x/orc", registry=registry)
+    assert second.stats["t"]["files_reused"] == 1
+    assert second.record.top_hash == first.record.top_hash and not second.created
+    assert lakepkg.load("x/orc", registry)["t"].node.writer is not None
