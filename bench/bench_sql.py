@@ -277,13 +277,13 @@ def main() -> None:
 
     with admin() as c:
         server = c.execute("SHOW server_version").fetchone()[0]
-    print(f"# SQL connector benchmark\n\nPostgreSQL {server}; {os.cpu_count()} cores; pyarrow {pyarrow.__version__}, "
+    print(f"PostgreSQL {server}; {os.cpu_count()} cores; pyarrow {pyarrow.__version__}, "
           f"adbc-driver-postgresql {adbc_driver_postgresql.__version__}, pandas {pandas.__version__}; "
           f"load average at start {loadavg()}\n")
     try:
         tp = throughput()
         base = tp[0]["seconds"]
-        print(f"## Throughput: {N:,}-row, 10-column table (median of {REPEATS}, round-robin)\n")
+        print(f"### Throughput: {N:,}-row, 10-column table (median of {REPEATS}, round-robin)\n")
         print("| path | seconds (median) | runs | rows/s | time / lakepkg ADBC | peak RSS MB | output MB |")
         print("|---|---:|---|---:|---:|---:|---:|")
         for r in tp:
@@ -299,7 +299,7 @@ def main() -> None:
         print(f"| pandas peak RSS / lakepkg (ADBC) peak RSS | {tp[2]['peak_rss_mb'] / tp[0]['peak_rss_mb']:.1f}x |")
 
         mem = memory()
-        print(f"\n## Peak memory: {N_BIG:,}-row table (one process, getrusage ru_maxrss)\n")
+        print(f"\n### Peak memory: {N_BIG:,}-row table (one process, getrusage ru_maxrss)\n")
         print("| run | rows | seconds | rows/s | peak RSS MB |\n|---|---:|---:|---:|---:|")
         for m in mem:
             secs = f"{m['seconds']:.1f}" if m["seconds"] else "-"
@@ -313,7 +313,7 @@ def main() -> None:
         for mask in MASKS:
             d = dedup(mask)
             days = d["days"]
-            print(f"\n## Dedup over {DAYS} days, chunking mask_bits={mask}"
+            print(f"\n### Dedup over {DAYS} days, chunking mask_bits={mask}"
                   f"{' (default)' if mask == 14 else ''}\n")
             print(f"First snapshot: {d['first']['rows']:,} rows, {d['first']['fragments']} fragments, "
                   f"store {d['full0'] / 1e6:.1f} MB. Re-snapshot unchanged: store grew {d['unchanged_growth']} bytes, "
