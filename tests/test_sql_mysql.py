@@ -230,3 +230,16 @@ def test_mysql_password_never_leaks(mysql_url, registry, home, caplog):
             cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
             cur.execute(f"DROP USER IF EXISTS '{user}'@'localhost'")
         c.close()
+
+
+def test_mariadb_uuid_and_inet6_as_canonical_text(mysql_url, registry):
+    version = mysql_exec(mysql_url, "SELECT VERSION()")[0][0]
+    if "mariadb" not in version.lower():
+        pytest.skip("uuid and inet6 are MariaDB types")
+    mysql_exec(mysql_url, "CREATE TABLE u (id int PRIMARY KEY, u uuid, i inet6)",
+               "INSERT INTO u VALUES (1, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '2001:DB8::1'), (2, NULL, NULL)")
+    res = snapshot_sql(mysql_url, "t/u", tables="u", registry=registry)
+    t = Package(registry, res.record.top_hash)["u"].to_arrow()
+    assert t.schema.field("u").type == pa.string() and t.schema.field("i").type == pa.string()
+    assert t.to_pylist() == [{"id": 1, "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "i": "2001:db8::1"},
+                             {"id": 2, "u": None, "i": None}]
