@@ -203,7 +203,7 @@ class Described:
             if isinstance(values, (pa.Array, pa.ChunkedArray)):
                 bad = pc.any(pc.invert(values)).as_py()
             else:
-                bad = any(v is False or v == 0 for v in values if v is not None)
+                bad = any(v is not None and not v for v in values)
             if bad:
                 raise SourceError(f"table {self.req.name!r}: column {plan.name!r} {plan.check_problem}")
 
