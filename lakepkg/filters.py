@@ -158,3 +158,11 @@ def py_value(t: pa.DataType, v: Any) -> Any:
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return str(v)
     return v
+
+
+def partition_array(t: pa.DataType, v: Any, n: int) -> pa.Array:
+    """A column of ``n`` copies of a partition value (JSON form), built in Arrow, not in Python."""
+    import numpy as np
+
+    one = pa.array([py_value(t, v)], t)
+    return one.take(pa.array(np.zeros(n, dtype=np.int32)))

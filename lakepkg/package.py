@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, Optional
 import pyarrow as pa
 
 from .errors import IntegrityError, NotFoundError
-from .filters import Filter, entry_may_match, normalise, py_value, to_expression
+from .filters import Filter, entry_may_match, normalise, partition_array, py_value, to_expression
 from .manifest import Entry, RootNodeData, TableNodeData, load_root, load_table_node, read_page_raw
 from .names import parse_ref
 from .registry import Registry, VersionRecord, open_registry
@@ -80,7 +80,7 @@ class Fragment(_Leaf):
             if columns is not None and c not in columns:
                 continue
             f = schema.field(c)
-            t = t.append_column(f, pa.array([py_value(f.type, self.partition.get(c))] * t.num_rows, f.type))
+            t = t.append_column(f, partition_array(f.type, self.partition.get(c), t.num_rows))
         return t
 
     def to_pandas(self, columns: Optional[list[str]] = None, verify: bool = False) -> Any:

@@ -204,7 +204,7 @@ class PkgReader(DataSourceReader):
     def _read(self, partition: Any) -> Iterator[pa.RecordBatch]:
         import pyarrow.dataset as ds
 
-        from ..filters import py_value, to_expression
+        from ..filters import partition_array, to_expression
 
         store = self.pinned.open_store()
         full = self.pinned.schema
@@ -222,8 +222,7 @@ class PkgReader(DataSourceReader):
                 arrays = []
                 for c in self.columns:
                     if c in pcols:
-                        f = full.field(c)
-                        arrays.append(pa.array([py_value(f.type, pvals.get(c))] * batch.num_rows, f.type))
+                        arrays.append(partition_array(full.field(c).type, pvals.get(c), batch.num_rows))
                     else:
                         arrays.append(batch.column(batch.schema.get_field_index(c)))
                 yield cast_for_spark(pa.RecordBatch.from_arrays(arrays, names=self.columns), target)
