@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import pyarrow as pa

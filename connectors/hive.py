@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fnmatch
-import os
 import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -39,7 +38,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from lakepkg.errors import ConfigError, LakepkgError, NotFoundError, SchemaMismatchError, SourceError, one_line
+from lakepkg.errors import ConfigError, NotFoundError, SchemaMismatchError, SourceError, one_line
 from lakepkg.snapshot import SourceFile, TableSnapshot
 
 from .files import filesystem_for, list_files, redact, source_file

@@ -27,9 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import pyarrow as pa
@@ -38,6 +36,7 @@ import pyarrow.compute as pc
 from lakepkg.chunking import ChunkingParams
 from lakepkg.errors import ConfigError, LakepkgError, SourceError, one_line
 from lakepkg.snapshot import TableSnapshot
+from lakepkg.snapshotting import SnapshotResult
 
 from .sql_types import TYPE_MAPPING_VERSION, ColumnPlan, coerce_array, mysql_column, pg_column, to_array
 
@@ -833,16 +832,7 @@ connector = SqlConnector()
 
 # -- Python API -------------------------------------------------------------------------
 
-@dataclass
-class SqlSnapshotResult:
-    """What :func:`snapshot_sql` did: the version record, whether it is new, and per-table facts."""
-
-    record: Any
-    created: bool
-    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.record.to_json(), "created": self.created, "tables": self.tables}
+SqlSnapshotResult = SnapshotResult  # what snapshot_sql returns
 
 
 class _Recording:

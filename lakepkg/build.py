@@ -11,20 +11,18 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import pyarrow as pa
 
 from .canonical import canonical_json
 from .errors import LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
-from .fragments import check_schema
 from .ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
-from .manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, load_root,
-                       load_table_node, read_page_raw, store_node, write_pages)
+from .manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, read_page_raw, store_node, write_pages)
 from .names import safe_key, validate_table_name
 from .progress import progress_bar
 from .registry import Registry, VersionRecord, open_registry
-from .snapshot import SourceFile, TableSnapshot
+from .snapshot import TableSnapshot
 from .store.base import ObjectStore
 
 

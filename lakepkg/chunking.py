@@ -33,7 +33,6 @@ from typing import Iterable, Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 HASH_VERSION = 2
 _M64 = (1 << 64) - 1

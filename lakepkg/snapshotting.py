@@ -9,6 +9,7 @@ Any error before publish leaves the registry untouched.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from .build import PackageBuilder
@@ -18,6 +19,24 @@ from .errors import NotFoundError
 from .names import validate_package_name
 from .registry import Registry, VersionRecord, open_registry
 from .run_context import collect
+
+
+@dataclass
+class SnapshotResult:
+    """What a snapshot did: the version record, whether it is new, and per-table facts."""
+
+    record: VersionRecord
+    created: bool                   # False: same top hash as the latest version (a retry minted nothing)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.record.to_json(), "created": self.created, "tables": self.tables}
+
+    def headline(self) -> str:
+        """``sales/orders@3fa2c1e0b4 published  top hash …`` (or ``unchanged``)."""
+        rec = self.record
+        verb = "published" if self.created else "unchanged (same top hash as latest)"
+        return f"{rec.package}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}"
 
 
 def previous_version(registry: Registry, name: str) -> Optional[Any]:

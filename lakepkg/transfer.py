@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
 from .canonical import canonical_json
-from .errors import ConcurrentUpdateError, ConfigError, IntegrityError, NotFoundError
+from .errors import ConcurrentUpdateError, ConfigError, IntegrityError
 from .manifest import Entry, load_root, load_table_node, read_page_raw
 from .names import parse_ref, safe_key, validate_package_name
 from .progress import progress_bar

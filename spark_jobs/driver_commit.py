@@ -9,7 +9,6 @@ leaves the registry as it was (stored objects are unreferenced until then).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from lakepkg.build import PackageBuilder
@@ -17,18 +16,10 @@ from lakepkg.config import author
 from lakepkg.manifest import TableNodeData
 from lakepkg.registry import Registry, VersionRecord
 from lakepkg.run_context import collect
+from lakepkg.snapshotting import SnapshotResult
 
 
-@dataclass
-class SparkSnapshotResult:
-    """What a distributed snapshot did: the version record, whether it is new, per-table facts."""
-
-    record: VersionRecord
-    created: bool
-    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.record.to_json(), "created": self.created, "tables": self.tables}
+SparkSnapshotResult = SnapshotResult  # what the distributed snapshot jobs return
 
 
 def commit(registry: Registry, to: str, tables: Iterable[tuple[str, TableNodeData]], *,

@@ -181,9 +181,7 @@ def _run(args: argparse.Namespace) -> SparkSnapshotResult:
 
 
 def _human(res: SparkSnapshotResult) -> str:
-    rec = res.record
-    verb = "published" if res.created else "unchanged (same top hash as latest)"
-    lines = [f"{rec.package}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}"]
+    lines = [res.headline()]
     for name, t in res.tables.items():
         lines.append(f"  {name}: {t['rows']:,} rows in {t['fragments']} fragments, key {', '.join(t['key'])} "
                      f"({t['key_source']}), {t['buckets']} buckets")

@@ -233,10 +233,15 @@ def test_an_unreachable_s3_registry_fails_with_what_lakepkg_needs(spark, tmp_pat
 def test_an_installed_wheel_registers_pkg_by_itself(pkg_home, tmp_path):
     """A fresh Spark with lakepkg installed from its wheel finds ``pkg`` with no register() call."""
     loc, top = pkg_home
+    import shutil
+
     site = tmp_path / "site"
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    src = tmp_path / "src"  # a clean copy: setuptools' build/ folder in the checkout may hold stale modules
+    shutil.copytree(repo, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "data",
+                                                             "__pycache__", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
-                    "--target", str(site), repo], check=True, capture_output=True, timeout=600)
+                    "--target", str(site), str(src)], check=True, capture_output=True, timeout=600)
     assert (site / "pyspark_lakepkg" / "__init__.py").is_file()
     script = textwrap.dedent(f"""
         import sys

@@ -1,7 +1,6 @@
 """``lakepkg snapshot hive``, ``lakepkg restore`` and ``lakepkg metastore start``: Hive metastore tables."""
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, List, Optional
 

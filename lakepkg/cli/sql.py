@@ -1,7 +1,6 @@
 """``lakepkg snapshot sql``: snapshot PostgreSQL / MySQL / MariaDB queries and tables into a package."""
 from __future__ import annotations
 
-import os
 from typing import List, Optional
 
 import typer

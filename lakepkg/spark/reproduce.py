@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from ..errors import ConfigError, LakepkgError, NotFoundError, one_line
-from .rewrite import QueryError, Target, quote, rewrite_query, split_name
+from .rewrite import QueryError, Target, rewrite_query, split_name
 
 __all__ = ["Snapshot", "SnapshotTable", "QueryError", "use_snapshot", "plan_tables", "original_name",
            "load_packages", "register_views"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import time
 from typing import BinaryIO, Iterator, Optional
 
 from ..errors import IntegrityError, MissingObjectError

@@ -23,12 +23,11 @@ import hashlib
 import io
 import os
 import threading
-import time
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable, Iterator, Optional
+from typing import Any, BinaryIO, Iterator, Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ConfigError, IntegrityError, LakepkgError, MissingObjectError, NotFoundError, StoreUnavailableError
+from ..errors import ConfigError, IntegrityError, MissingObjectError, StoreUnavailableError
 from .base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
 
 SMALL = 64 * 1024 * 1024       # files up to this size are read once (hash and body from one read)
