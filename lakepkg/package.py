@@ -317,12 +317,39 @@ class SubPackage:
         return b.publish(name, message or f"derived from {src}", derived_from=src, **kwargs)
 
 
-def load(ref: str, registry: "Registry | str | None" = None) -> Any:
-    """Load ``ns/name[@hash|:tag|@time][/table[/fragment]]``; a path returns that node."""
+def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str] = None) -> Any:
+    """Load ``ns/name[@hash|:tag|@time][/table[/fragment]]``; a path returns that node.
+
+    ``lock`` (else ``$LAKEPKG_LOCK`` or ``lock:`` in the config file): a lock file (``lakepkg lock``)
+    that pins a reference with no version selector (``ns/name``) to its exact top hash, the way a
+    requirements file pins a notebook's code; explicit ``@hash``, ``:tag`` and ``@time`` are kept."""
+    from .config import setting
+
     reg = registry if isinstance(registry, Registry) else open_registry(registry)
     r = parse_ref(ref)
-    rec = reg.resolve(r)
+    lock_path = setting("lock", lock)
+    if lock_path and "@" not in ref and ":" not in ref:
+        r = _pinned_by_lock(r, str(lock_path))
+    try:
+        rec = reg.resolve(r)
+    except NotFoundError as exc:
+        if r.hash_prefix and lock_path and "@" not in ref:
+            raise NotFoundError(f"{exc}; {lock_path} pins {r.name}@{r.hash_prefix[:12]}: install it with "
+                                f"`lakepkg install -r {lock_path}`") from None
+        raise
     pkg = Package(reg, rec.top_hash, rec)
     if r.path:
         return pkg[r.path]
     return pkg
+
+
+def _pinned_by_lock(r: Any, lock_path: str) -> Any:
+    """``r`` (a reference with no version selector) pinned to its lock file entry, if it has one."""
+    import dataclasses
+
+    from .lockfile import read_lockfile
+
+    for e in read_lockfile(lock_path):
+        if e.name == r.name:
+            return dataclasses.replace(r, tag=None, hash_prefix=e.top_hash)
+    return r

@@ -148,3 +148,31 @@ def test_nested_names_that_look_like_registry_folders(registry):
     assert [s.top_hash for s in registry.history("a/b")] == [hashes["a/b"]]
     for n, h in hashes.items():
         assert registry.resolve(n).top_hash == h
+
+
+def test_a_lock_file_pins_what_load_returns(registry, tmp_path, monkeypatch):
+    """Like a requirements file: with a lock, lakepkg.load("ns/name") is the locked version, not latest."""
+    import pyarrow as pa
+
+    from lakepkg.errors import NotFoundError
+    from lakepkg.lockfile import lock
+    from lakepkg.registry import open_registry
+
+    def publish(rows):
+        b = PackageBuilder(registry)
+        b.add_table("t", pa.table({"x": rows}))
+        return b.publish("nb/data").top_hash
+
+    v1 = publish([1])
+    lockfile = str(tmp_path / "lakepkg.lock")
+    lock(["nb/data"], registry, path=lockfile)
+    v2 = publish([1, 2])
+    assert lakepkg.load("nb/data", registry).top_hash == v2
+    assert lakepkg.load("nb/data", registry, lock=lockfile).top_hash == v1
+    monkeypatch.setenv("LAKEPKG_LOCK", lockfile)
+    assert len(lakepkg.load("nb/data", registry)["t"].to_pandas()) == 1
+    assert lakepkg.load("nb/data:latest", registry).top_hash == v2  # an explicit selector wins
+    assert lakepkg.load(f"nb/data@{v2[:8]}", registry).top_hash == v2
+    other = open_registry(str(tmp_path / "elsewhere"))
+    with pytest.raises(NotFoundError, match=r"install it with `lakepkg install -r .*lakepkg.lock`"):
+        lakepkg.load("nb/data", other)
