@@ -36,6 +36,30 @@ def test_put_is_write_once_and_carries_sha256(s3_bucket_url, s3_client, tmp_path
     assert store.get_bytes(d) == data and store.verify_object(d)
 
 
+def test_a_dedup_hit_on_an_old_object_renews_it_for_gc(s3_bucket_url, s3_client, tmp_path):
+    """An old unreferenced object that a publish reuses must not look old to gc: it is copied onto
+    itself on the server (no bytes sent), renewing LastModified; young objects cost one HEAD."""
+    import time
+
+    store = open_store(s3_bucket_url)
+    data = b"orphan left by an interrupted publish" * 50
+    d = store.put_bytes(data)
+    bucket, key = object_key(s3_bucket_url, d)
+    first = s3_client.head_object(Bucket=bucket, Key=key)["LastModified"]
+    time.sleep(1.2)
+    store.put_bytes(data)  # young: left alone
+    assert s3_client.head_object(Bucket=bucket, Key=key)["LastModified"] == first and store.stats.renewed == 0
+    store.keep_refresh_after = 1.0  # stands for the 12 hours of a real store
+    sent = store.stats.snapshot()["bytes_sent"]
+    f = tmp_path / "o.bin"
+    f.write_bytes(data)
+    assert store.put_file(str(f)) == (d, len(data), False)
+    head = s3_client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert head["LastModified"] > first and store.stats.renewed == 1
+    assert store.stats.snapshot()["bytes_sent"] == sent and store.get_bytes(d) == data
+    assert head.get("ChecksumSHA256") == b64_sha256(d)  # the server still holds its checksum
+
+
 def test_put_file_refuses_a_file_that_does_not_match_its_name(s3_bucket_url, tmp_path):
     store = open_store(s3_bucket_url)
     f = tmp_path / "x.bin"

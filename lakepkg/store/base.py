@@ -58,6 +58,12 @@ class ObjectStore(ABC):
     def has(self, digest: str) -> bool:
         """True when the object is stored."""
 
+    def keep(self, digest: str) -> bool:
+        """A dedup hit: True when the object is stored, and then its age is renewed as ``gc`` sees it,
+        so the grace period covers an old unreferenced object that a publish in flight has just
+        chosen not to write again. Backends whose age cannot be renewed just answer ``has``."""
+        return self.has(digest)
+
     @abstractmethod
     def put_bytes(self, data: bytes, digest: Optional[str] = None) -> str:
         """Store ``data`` (no-op if present) and return its digest."""

@@ -31,6 +31,9 @@ class LocalObjectStore(ObjectStore):
     def has(self, digest: str) -> bool:
         return os.path.exists(self._path(digest))
 
+    def keep(self, digest: str) -> bool:
+        return _refresh(self._path(digest))
+
     def local_path(self, digest: str) -> Optional[str]:
         p = self._path(digest)
         if not os.path.exists(p):

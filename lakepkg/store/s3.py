@@ -32,6 +32,7 @@ from .base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
 
 SMALL = 64 * 1024 * 1024       # files up to this size are read once (hash and body from one read)
 SINGLE_PUT_MAX = 5 * 1024 ** 3  # S3's limit for one PutObject
+KEEP_REFRESH_AFTER = 12 * 3600  # a dedup hit on an object older than this renews it (half gc's default grace)
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -65,6 +66,7 @@ class TransferStats:
     bytes_sent: int = 0
     gets: int = 0
     bytes_received: int = 0
+    renewed: int = 0  # dedup hits on old objects copied onto themselves (see S3ObjectStore.keep)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **kw: int) -> None:
@@ -175,6 +177,7 @@ class S3ObjectStore(ObjectStore):
         self.conn = conn
         self.location = conn.location
         self._cache = cache
+        self.keep_refresh_after: float = KEEP_REFRESH_AFTER
 
     @classmethod
     def from_url(cls, url: str, endpoint_url: Optional[str] = None, region: Optional[str] = None,
@@ -220,6 +223,28 @@ class S3ObjectStore(ObjectStore):
                 return False
             raise
 
+    def keep(self, digest: str) -> bool:
+        """A dedup hit. An object older than ``KEEP_REFRESH_AFTER`` is copied onto itself (a
+        server-side copy: no bytes sent) so its LastModified, which ``gc`` ages it by, is now: S3 has
+        no cheaper way to renew it. Younger objects are left alone, so a publish that reuses them
+        costs one HEAD as before."""
+        import datetime as dt
+
+        key = self._key(digest)
+        try:
+            head = self.conn.call("head_object", f"checking object {digest[:12]}", Key=key)
+        except S3Status as st:
+            if st.status == 404:
+                return False
+            raise
+        age = (dt.datetime.now(dt.timezone.utc) - head["LastModified"]).total_seconds()
+        if age > self.keep_refresh_after and int(head["ContentLength"]) <= SINGLE_PUT_MAX:
+            self.conn.call("copy_object", f"renewing object {digest[:12]}", Key=key,
+                           CopySource={"Bucket": self.conn.bucket, "Key": key}, MetadataDirective="REPLACE",
+                           ContentType="application/octet-stream", ChecksumAlgorithm="SHA256")
+            self.conn.stats.add(renewed=1)
+        return True
+
     def size(self, digest: str) -> int:
         try:
             r = self.conn.call("head_object", f"checking object {digest[:12]}", Key=self._key(digest))
@@ -237,7 +262,7 @@ class S3ObjectStore(ObjectStore):
         actual = hashlib.sha256(data).hexdigest()
         if digest is not None and digest != actual:
             raise IntegrityError(f"bytes given for object {digest[:12]} hash to {actual[:12]}; refusing to store them")
-        if not self.has(actual):
+        if not self.keep(actual):
             self._put(actual, data, len(data))
         return actual
 
@@ -245,7 +270,7 @@ class S3ObjectStore(ObjectStore):
         """Upload a local file unless present. The file is hashed first (the hash is its
         name and the checksum the server verifies), so corrupt source bytes never go up."""
         size = os.path.getsize(path)
-        if digest is not None and self.has(digest):
+        if digest is not None and self.keep(digest):
             return digest, size, False
         if size <= SMALL:
             with open(path, "rb") as f:
@@ -256,7 +281,7 @@ class S3ObjectStore(ObjectStore):
             actual, size = hash_file(path)
         if digest is not None and digest != actual:
             raise IntegrityError(f"file {path} hashes to {actual[:12]}, not {digest[:12]}; the local copy is corrupt or changed, run `lakepkg verify`")
-        if digest is None and self.has(actual):
+        if digest is None and self.keep(actual):
             return actual, size, False
         if data is not None:
             self._put(actual, data, size)
