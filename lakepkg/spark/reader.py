@@ -73,32 +73,25 @@ _STORES: dict[Any, Any] = {}
 
 
 def _pin(options: Any) -> _Pinned:
-    """Resolve ``options['path']`` to a pinned table (raises lakepkg errors)."""
-    from ..package import Package, Table
+    """Resolve ``options['path']`` to a pinned table (raises lakepkg errors), as ``lakepkg.load`` does."""
+    from ..package import Package, Table, load
     from ..registry import open_registry
 
     ref = options.get("path")
     if not ref:
         raise ConfigError('no package table given: spark.read.format("pkg").load("ns/name@ref/table")')
     reg_opts = tuple(sorted((k, str(options[k])) for k in _REGISTRY_OPTIONS if options.get(k)))
-    reg = open_registry(options.get("registry") or None, **dict(reg_opts))
-    from ..names import parse_ref
-
-    r = parse_ref(ref)
-    rec = reg.resolve(r)
-    pkg = Package(reg, rec.top_hash, rec)
-    if not r.path:
-        only = pkg.tables
-        if len(only) != 1:
-            raise ConfigError(f"{ref} has {len(only)} tables ({', '.join(only) or 'none'}); "
+    node = load(ref, open_registry(options.get("registry") or None, **dict(reg_opts)))
+    if isinstance(node, Package):
+        if len(node.tables) != 1:
+            raise ConfigError(f"{ref} has {len(node.tables)} tables ({', '.join(node.tables) or 'none'}); "
                               f"load one of them: {ref}/<table>")
-        node: Any = pkg.table(only[0])
-    else:
-        node = pkg[r.path]
+        node = node.table(node.tables[0])
     if not isinstance(node, Table):
         raise ConfigError(f"{ref} is a {type(node).__name__.lower()}, not a table; Spark reads package tables "
                           f"(read a single fragment or file with lakepkg.load(...).to_pandas())")
-    return _Pinned(reg.location, reg_opts, ref, pkg.top_hash, node.name, node.hash,
+    reg = node.package.registry
+    return _Pinned(reg.location, reg_opts, ref, node.package.top_hash, node.name, node.hash,
                    tuple(node.partition_columns), node.schema.serialize().to_pybytes())
 
 
