@@ -94,7 +94,7 @@ MANIFEST_STEP = r'''
 import os, sys, time, json, resource
 os.environ["LAKEPKG_HOME"] = sys.argv[2]
 from lakepkg.registry import open_registry
-from lakepkg.manifest import Entry, EntrySorter, build_table_node, RootNodeData, store_node
+from lakepkg.format.manifest import Entry, EntrySorter, build_table_node, RootNodeData, store_node
 import pyarrow as pa
 step, n = sys.argv[1], int(sys.argv[3])
 reg = open_registry()
@@ -126,7 +126,7 @@ elif step == "load":
     out["entries"] = cnt
 elif step == "diff":
     import lakepkg
-    from lakepkg.diff import diff_packages
+    from lakepkg.read.diff import diff_packages
     hist = reg.history("bench/million")
     d = diff_packages(lakepkg.load(f"bench/million@{hist[0].top_hash}"), lakepkg.load(f"bench/million@{hist[1].top_hash}"))
     t0 = d.tables[0]

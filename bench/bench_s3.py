@@ -83,7 +83,7 @@ def main() -> None:
     rows = []
     try:
         import lakepkg
-        from lakepkg import transfer
+        from lakepkg.maintain import transfer
         from lakepkg.registry import open_registry
 
         client = make_client(url)

@@ -85,7 +85,7 @@ def main() -> None:
     shutil.rmtree(home, ignore_errors=True)
     os.environ["LAKEPKG_HOME"] = home
     import lakepkg
-    from lakepkg.build import PackageBuilder
+    from lakepkg.write.build import PackageBuilder
 
     b = PackageBuilder()
     b.add_path("events", src)

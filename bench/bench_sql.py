@@ -206,9 +206,9 @@ def memory() -> list[dict]:
 DAY_CHILD = r"""
 import os, sys, json, time
 os.environ["LAKEPKG_HOME"] = sys.argv[1]
-from lakepkg.chunking import ChunkingParams
+from lakepkg.write.chunking import ChunkingParams
 from lakepkg_connectors.sql import snapshot_sql
-from lakepkg.package import Package
+from lakepkg.read.package import Package
 from lakepkg.registry import open_registry
 t0 = time.perf_counter()
 res = snapshot_sql(sys.argv[2], "bench/days", tables="public.orders_days", chunking=ChunkingParams(mask_bits=int(sys.argv[3])))

@@ -1,1 +1,1 @@
-"""Connectors: one module per source system; found through the `lakepkg.connectors` entry-point group."""
+"""Connectors: one module per source system; found through the `lakepkg.source.connectors` entry-point group."""

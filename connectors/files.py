@@ -2,13 +2,13 @@
 
 Connector ``files``::
 
-    lakepkg.snapshotting.snapshot("files", to="raw/events",
+    lakepkg.write.snapshotting.snapshot("files", to="raw/events",
                                   tables={"events": "s3://bucket/events/"},
                                   storage_options={"endpoint_url": "http://127.0.0.1:9000"})
 
 Each table is a file or folder of Parquet, CSV or ORC files; ``key=value``
-folders are partitions (values typed as in :mod:`lakepkg.sources_local`).
-Local paths go through :func:`lakepkg.sources_local.local_table_snapshot`.
+folders are partitions (values typed as in :mod:`lakepkg.source.local_files`).
+Local paths go through :func:`lakepkg.source.local_files.local_table_snapshot`.
 
 Helpers: :func:`filesystem_for` turns a location (``/path``, ``file:/path``,
 ``file:///path``, ``s3://``, ``s3a://``, ``s3n://``) into a pyarrow file
@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from lakepkg.errors import ConfigError, SourceError, one_line
-from lakepkg.names import safe_key
-from lakepkg.snapshot import SourceFile, TableSnapshot
+from lakepkg.format.names import safe_key
+from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
 
 __all__ = ["filesystem_for", "list_files", "redact", "connector", "FilesConnector", "source_file"]
 
@@ -201,7 +201,7 @@ class FilesConnector:
         for name, loc in tables.items():
             fs, path = filesystem_for(loc, storage_options)
             if isinstance(fs, pafs.LocalFileSystem) and not path.endswith(".orc") and not _has_orc(fs, path):
-                from lakepkg.sources_local import local_table_snapshot
+                from lakepkg.source.local_files import local_table_snapshot
 
                 out.append(local_table_snapshot(name, path))
                 continue
@@ -209,7 +209,7 @@ class FilesConnector:
         return out
 
     def _remote(self, name: str, loc: str, fs: pafs.FileSystem, path: str) -> TableSnapshot:
-        from lakepkg.sources_local import _partition_of, _typed
+        from lakepkg.source.local_files import _partition_of, _typed
 
         infos = list_files(fs, path, f"table {name}", must_exist=False)  # on S3 an empty prefix does not exist
         base = path.rstrip("/") + "/"
@@ -255,7 +255,7 @@ def _has_orc(fs: pafs.FileSystem, path: str) -> bool:
 def _sample_schema(fs: pafs.FileSystem, fi: pafs.FileInfo, kind: str) -> pa.Schema:
     import tempfile
 
-    from lakepkg.schema_json import logical_schema
+    from lakepkg.format.schema_json import logical_schema
 
     if kind == "parquet":
         import pyarrow.parquet as pq

@@ -7,7 +7,7 @@
 
 or through the generic entry point::
 
-    lakepkg.snapshotting.snapshot("hive", to="sales/orders", metastore=uri, tables=["sales.orders"])
+    lakepkg.write.snapshotting.snapshot("hive", to="sales/orders", metastore=uri, tables=["sales.orders"])
 
 For each table the connector reads the metastore (table, partitions — a
 ``where`` filter is pushed to the metastore with ``get_partitions_by_filter``),
@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from lakepkg.errors import ConfigError, NotFoundError, SchemaMismatchError, SourceError, one_line
-from lakepkg.snapshot import SourceFile, TableSnapshot
+from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
 
 from .files import filesystem_for, list_files, redact, source_file
 from .hive_types import (hive_schema, partition_path, partition_value, spark_json_to_arrow)
@@ -370,7 +370,7 @@ def conform(table: pa.Table, schema: pa.Schema, positional: bool = False) -> pa.
 
 
 def _logical_equal(a: pa.Schema, b: pa.Schema) -> bool:
-    from lakepkg.schema_json import logical_schema
+    from lakepkg.format.schema_json import logical_schema
 
     la = logical_schema(a)
     return [(f.name, f.type) for f in la] == [(f.name, f.type) for f in b]
@@ -630,12 +630,12 @@ def snapshot_hive(tables: "str | Sequence[str]", *, metastore: str, to: str, whe
 
     With ``incremental`` (default) files whose listing (path, size, mtime) equals the latest
     version's are reused without being read."""
-    from lakepkg.build import PackageBuilder
+    from lakepkg.write.build import PackageBuilder
     from lakepkg.config import author
-    from lakepkg.names import validate_package_name
+    from lakepkg.format.names import validate_package_name
     from lakepkg.registry import Registry, open_registry
-    from lakepkg.run_context import collect
-    from lakepkg.snapshotting import previous_version
+    from lakepkg.write.run_context import collect
+    from lakepkg.write.snapshotting import previous_version
 
     validate_package_name(to)
     reg = registry if isinstance(registry, Registry) else open_registry(registry)

@@ -105,7 +105,7 @@ def restore_table(ref: str, *, table: str, into: str, location: str, metastore: 
     from hmsclient.genthrift.hive_metastore.ttypes import (FieldSchema, Partition, SerDeInfo,
                                                            StorageDescriptor, Table)
 
-    from lakepkg.package import load
+    from lakepkg.read.package import load
     from lakepkg.progress import progress_bar
 
     db, dot, name = into.partition(".")

@@ -1,6 +1,6 @@
 """Iceberg connector: snapshot Apache Iceberg tables through pyiceberg catalogs.
 
-    lakepkg.snapshotting.snapshot("iceberg", to="sales/orders",
+    lakepkg.write.snapshotting.snapshot("iceberg", to="sales/orders",
         catalog={"type": "sql", "uri": "sqlite:///cat.db", "warehouse": "file:///wh"},
         tables=["sales.orders"], snapshot_id=None)
 
@@ -18,7 +18,7 @@ import fnmatch
 from typing import Any, Optional
 
 from lakepkg.errors import NotFoundError, SourceError, one_line
-from lakepkg.snapshot import SourceFile, TableSnapshot
+from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
 
 SECRET_KEYS = ("password", "secret", "token", "credential", "key")
 
@@ -139,7 +139,7 @@ class IcebergConnector:
             ))
         schema = None
         if not files:
-            from lakepkg.schema_json import logical_schema
+            from lakepkg.format.schema_json import logical_schema
 
             schema = logical_schema(tbl.schema().as_arrow())
         return TableSnapshot(name=table_name, schema=schema, provenance=provenance, files=files,

@@ -16,7 +16,7 @@ plain SQLAlchemy path, any other dialect) into package tables.
   transaction snapshot; memory stays bounded by the batch size.
 * Rows are ordered by a key (the primary key of a table, ``key=`` for a
   query) and cut into fragments at content-defined boundaries
-  (:mod:`lakepkg.chunking`); a non-unique key is an error. A query without a
+  (:mod:`lakepkg.write.chunking`); a non-unique key is an error. A query without a
   key is snapshotted whole into fixed-size fragments, and the result says so.
 * Provenance (hashed, deterministic): dialect, server version, database, the
   query, the key, the URL without password or secret parameters. The
@@ -33,10 +33,10 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakepkg.chunking import ChunkingParams
+from lakepkg.write.chunking import ChunkingParams
 from lakepkg.errors import ConfigError, LakepkgError, SourceError, one_line
-from lakepkg.snapshot import TableSnapshot
-from lakepkg.snapshotting import SnapshotResult
+from lakepkg.source.table_snapshot import TableSnapshot
+from lakepkg.write.snapshotting import SnapshotResult
 
 from .sql_types import TYPE_MAPPING_VERSION, ColumnPlan, coerce_array, mysql_column, pg_column, to_array
 
@@ -855,7 +855,7 @@ def snapshot_sql(url: str, to: str, *, tables: Any = None, queries: Any = None, 
 
     An unchanged source gives the same top hash and ``created=False``. Any error leaves the registry
     untouched."""
-    from lakepkg.snapshotting import snapshot
+    from lakepkg.write.snapshotting import snapshot
 
     rec_conn = _Recording()
     rec, created = snapshot(rec_conn, to, registry=registry, message=message or "snapshot via sql", run=run,

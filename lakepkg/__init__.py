@@ -8,30 +8,30 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import LakepkgError  # noqa: E402
+from lakepkg.errors import LakepkgError  # noqa: E402
 
 __all__ = ["__version__", "LakepkgError", "load", "PackageBuilder", "open_registry", "Package", "diff"]
 
 
 def __getattr__(name: str):  # lazy: `import lakepkg` stays cheap (the CLI and Spark workers import it)
     if name == "load":
-        from .package import load
+        from lakepkg.read.package import load
 
         return load
     if name == "Package":
-        from .package import Package
+        from lakepkg.read.package import Package
 
         return Package
     if name == "PackageBuilder":
-        from .build import PackageBuilder
+        from lakepkg.write.build import PackageBuilder
 
         return PackageBuilder
     if name == "open_registry":
-        from .registry import open_registry
+        from lakepkg.registry import open_registry
 
         return open_registry
     if name == "diff":
-        from .diff import diff_refs
+        from lakepkg.read.diff import diff_refs
 
         return diff_refs
     raise AttributeError(name)

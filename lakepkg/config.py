@@ -14,7 +14,7 @@ import os
 from functools import lru_cache
 from typing import Any, Optional
 
-from .errors import ConfigError
+from lakepkg.errors import ConfigError
 
 
 def home() -> str:

@@ -39,10 +39,10 @@ def _clear_demo_data(data: str) -> None:
 
 
 def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]:
-    from .build import PackageBuilder
-    from .config import registry_location
-    from .diff import diff_packages
-    from .package import load
+    from lakepkg.write.build import PackageBuilder
+    from lakepkg.config import registry_location
+    from lakepkg.read.diff import diff_packages
+    from lakepkg.read.package import load
 
     say = print if echo else (lambda *a, **k: None)
     data = os.path.join(os.path.abspath(folder), "orders")

@@ -1,8 +1,8 @@
 """The driver's last step: table nodes → root → publish, after every object is stored.
 
 Executors only store fragments; the driver writes pages and table nodes
-(:func:`lakepkg.manifest.build_table_node`), the root
-(:class:`lakepkg.build.PackageBuilder`, tables added with ``copy_table_from``)
+(:func:`lakepkg.format.manifest.build_table_node`), the root
+(:class:`lakepkg.write.build.PackageBuilder`, tables added with ``copy_table_from``)
 and then publishes with :meth:`lakepkg.registry.Registry.publish`, which
 creates the version record only when the root is stored. An error before that
 leaves the registry as it was (stored objects are unreferenced until then).
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from lakepkg.build import PackageBuilder
+from lakepkg.write.build import PackageBuilder
 from lakepkg.config import author
-from lakepkg.manifest import TableNodeData
+from lakepkg.format.manifest import TableNodeData
 from lakepkg.registry import Registry, VersionRecord
-from lakepkg.run_context import collect
-from lakepkg.snapshotting import SnapshotResult
+from lakepkg.write.run_context import collect
+from lakepkg.write.snapshotting import SnapshotResult
 
 
 SparkSnapshotResult = SnapshotResult  # what the distributed snapshot jobs return

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 
-from lakepkg.chunking import ChunkingParams, cut
+from lakepkg.write.chunking import ChunkingParams, cut
 from lakepkg.errors import LakepkgError, one_line
 from lakepkg.store.base import ObjectStore
 
@@ -94,8 +94,8 @@ class QueryFragmentWriter:
     """``mapInArrow`` function: rows sorted by (bucket, key, …) in, fragment entries out.
 
     Each bucket's rows are cut at content-defined boundaries of the key
-    (:func:`lakepkg.chunking.cut`, as the SQL connector does) and written with
-    :func:`lakepkg.fragments.write_fragment` (fixed Parquet settings). A bucket's
+    (:func:`lakepkg.write.chunking.cut`, as the SQL connector does) and written with
+    :func:`lakepkg.write.fragments.write_fragment` (fixed Parquet settings). A bucket's
     fragments depend only on that bucket's rows, never on how Spark split
     partitions or batches."""
 
@@ -124,7 +124,7 @@ class QueryFragmentWriter:
                     yield int(buckets[s]), piece
 
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from lakepkg.fragments import write_fragment
+        from lakepkg.write.fragments import write_fragment
 
         try:
             store = executor_store(self.access)
@@ -150,7 +150,7 @@ class FileIngester:
     """``mapPartitions`` function: store source files of lake tables as the single-machine path does.
 
     Items are cloudpickled shares of ``(table index, file index, SourceFile, previous (listing, entry)
-    or None)``. Each table's files in a share go through :func:`lakepkg.ingest.ingest_files` — the very
+    or None)``. Each table's files in a share go through :func:`lakepkg.write.ingest.ingest_files` — the very
     code ``snapshot_hive`` runs — so Parquet files are copied byte for byte (an unchanged file dedups
     with the single-machine connector), other formats are converted, and unchanged files of the
     previous version are reused without being read. Yields one record per file and one per table
@@ -163,8 +163,8 @@ class FileIngester:
     def __call__(self, shares: Iterable[bytes]) -> Iterator[dict[str, Any]]:
         from pyspark import cloudpickle
 
-        from lakepkg.ingest import ingest_files
-        from lakepkg.snapshot import TableSnapshot
+        from lakepkg.write.ingest import ingest_files
+        from lakepkg.source.table_snapshot import TableSnapshot
 
         what = "copying source files"
         try:

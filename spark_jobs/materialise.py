@@ -52,9 +52,9 @@ class MaterialiseResult:
 
 
 def load_table(ref: str, table: Optional[str], registry: Registry) -> Any:
-    """The :class:`lakepkg.package.Table` named by ``ref`` (``ns/name@hash/table``) or ``ref`` + ``table``."""
+    """The :class:`lakepkg.read.package.Table` named by ``ref`` (``ns/name@hash/table``) or ``ref`` + ``table``."""
     import lakepkg
-    from lakepkg.package import Package, Table
+    from lakepkg.read.package import Package, Table
 
     node = lakepkg.load(ref, registry)
     if isinstance(node, Package):

@@ -15,7 +15,7 @@ are put in a deterministic layout before anything is written:
 2. each bucket is sorted by the key (then by every other orderable column,
    maps by their sorted entries, so a non-unique key still gives one order);
 3. executors cut each bucket into fragments at content-defined boundaries of
-   the key (:func:`lakepkg.chunking.cut`, the SQL connector's rule) and store
+   the key (:func:`lakepkg.write.chunking.cut`, the SQL connector's rule) and store
    them with the fixed Parquet settings; a fragment's key is its bucket and
    the start of its content hash.
 
@@ -30,11 +30,11 @@ from __future__ import annotations
 import argparse
 from typing import Any, Iterable, Optional, Sequence
 
-from lakepkg.chunking import ChunkingParams
+from lakepkg.write.chunking import ChunkingParams
 from lakepkg.errors import ConfigError
-from lakepkg.fragments import writer_settings
-from lakepkg.manifest import EntrySorter, build_table_node
-from lakepkg.names import validate_package_name, validate_table_name
+from lakepkg.write.fragments import writer_settings
+from lakepkg.format.manifest import EntrySorter, build_table_node
+from lakepkg.format.names import validate_package_name, validate_table_name
 from lakepkg.registry import Registry, open_registry
 
 from lakepkg_spark_jobs.driver_commit import SparkSnapshotResult, commit

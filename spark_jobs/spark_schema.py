@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 import pyarrow as pa
 
 from lakepkg.errors import ConfigError, SchemaMismatchError, one_line
-from lakepkg.schema_json import logical_schema
+from lakepkg.format.schema_json import logical_schema
 
 UTC = "UTC"
 

@@ -10,7 +10,7 @@ The driver runs the single-machine Hive connector (:mod:`lakepkg_connectors.hive
 for everything but the bytes: tables, schemas, partitions (``where`` is pushed
 to the metastore), the file listing and the provenance. The files are then
 spread over executors, which store them with the single-machine ingest code
-(:func:`lakepkg.ingest.ingest_files`): Parquet byte for byte, ORC and text
+(:func:`lakepkg.write.ingest.ingest_files`): Parquet byte for byte, ORC and text
 converted, unchanged files of the latest version reused without being read.
 The driver checks that no listed file changed meanwhile, writes the manifest
 and publishes. The package is the one ``snapshot_hive`` makes of the same
@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 from typing import Any, Iterable, Optional, Sequence
 
-from lakepkg.build import reusable_entries
-from lakepkg.canonical import canonical_json
+from lakepkg.write.build import reusable_entries
+from lakepkg.format.canonical import canonical_json
 from lakepkg.errors import ConfigError, SourceError
-from lakepkg.manifest import EntrySorter, TableNodeData, build_table_node
-from lakepkg.names import validate_package_name, validate_table_name
+from lakepkg.format.manifest import EntrySorter, TableNodeData, build_table_node
+from lakepkg.format.names import validate_package_name, validate_table_name
 from lakepkg.registry import Registry, open_registry
-from lakepkg.snapshot import TableSnapshot
+from lakepkg.source.table_snapshot import TableSnapshot
 
 from lakepkg_spark_jobs.driver_commit import SparkSnapshotResult, commit
 from lakepkg_spark_jobs.executor_tasks import FileIngester
@@ -65,7 +65,7 @@ def _slices(tasks: list[tuple], n: int) -> list[bytes]:
 def _table_node(registry: Registry, snap: TableSnapshot,
                 records: list[dict[str, Any]]) -> tuple[str, TableNodeData, dict[str, Any], dict[str, int]]:
     """Pages and node of one table from its executors' records, as ``PackageBuilder`` builds them."""
-    from lakepkg.fragments import writer_settings
+    from lakepkg.write.fragments import writer_settings
 
     sorter = EntrySorter(f"table {snap.name!r}")
     listing: list[tuple[int, dict[str, Any]]] = []
@@ -103,7 +103,7 @@ def snapshot_tables(spark: Any, tables: "str | Sequence[str]", *, metastore: str
     Same options and same package as :func:`lakepkg_connectors.hive.snapshot_hive`; ``slices``: how
     many Spark tasks share the files (default: twice the default parallelism). Nothing is published
     on error; an unchanged table gives ``created=False``."""
-    from lakepkg.snapshotting import previous_version
+    from lakepkg.write.snapshotting import previous_version
     from lakepkg_connectors.hive import connector
 
     validate_package_name(to)

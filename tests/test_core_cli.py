@@ -88,7 +88,7 @@ def test_demo_runs(home, tmp_path):
 
 def test_log_tags_the_version_record_not_every_record_with_its_hash(home, tmp_path):
     """A, B, then A again: only the newest record of A is `latest`."""
-    from lakepkg.build import PackageBuilder
+    from lakepkg.write.build import PackageBuilder
     from lakepkg.registry import open_registry
 
     reg = open_registry()

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 
 import lakepkg
-from lakepkg.build import PackageBuilder
-from lakepkg import manifest
+from lakepkg.write.build import PackageBuilder
+from lakepkg.format import manifest
 
 
 def _df(n=1000, seed=0):
@@ -111,7 +111,7 @@ def test_entry_sorter_spills_and_merges(registry, monkeypatch):
 
 
 def test_schema_roundtrip_covers_lake_types():
-    from lakepkg.schema_json import schema_from_json, schema_to_json
+    from lakepkg.format.schema_json import schema_from_json, schema_to_json
 
     sch = pa.schema([
         ("a", pa.int8()), ("b", pa.uint64()), ("c", pa.decimal128(12, 3)), ("d", pa.timestamp("us", tz="UTC")),

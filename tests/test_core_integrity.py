@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import lakepkg
-from lakepkg.build import PackageBuilder
-from lakepkg.diff import diff_packages
+from lakepkg.write.build import PackageBuilder
+from lakepkg.read.diff import diff_packages
 from lakepkg.errors import IntegrityError, MissingObjectError, SchemaMismatchError, SourceError
-from lakepkg.gc import collect_garbage
-from lakepkg.verify import verify_registry
+from lakepkg.maintain.gc import collect_garbage
+from lakepkg.maintain.verify import verify_registry
 
 
 def _obj_path(registry, d):

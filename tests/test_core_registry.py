@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import lakepkg
-from lakepkg.build import PackageBuilder
+from lakepkg.write.build import PackageBuilder
 from lakepkg.errors import (AmbiguousRefError, ConcurrentUpdateError, InvalidNameError, InvalidRefError,
                             NotFoundError, UnsafePathError)
-from lakepkg.names import parse_ref, safe_key, validate_package_name
+from lakepkg.format.names import parse_ref, safe_key, validate_package_name
 
 
 def _publish(registry, name, value, msg=""):
@@ -82,7 +82,7 @@ def test_resolve_hash_tag_time_and_errors(registry):
 
 
 def test_ambiguous_prefix(registry):
-    from lakepkg.names import Ref
+    from lakepkg.format.names import Ref
 
     hashes = [_publish(registry, "t/amb", i).top_hash for i in range(40)]
     firsts = [h[0] for h in hashes]
@@ -155,7 +155,7 @@ def test_a_lock_file_pins_what_load_returns(registry, tmp_path, monkeypatch):
     import pyarrow as pa
 
     from lakepkg.errors import NotFoundError
-    from lakepkg.lockfile import lock
+    from lakepkg.maintain.lockfile import lock
     from lakepkg.registry import open_registry
 
     def publish(rows):

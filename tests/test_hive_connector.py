@@ -137,7 +137,7 @@ def test_incremental_resnapshot_reads_only_the_changed_partition_and_diff_shows_
     s = second.stats["events"]
     assert second.created
     assert s["files_read"] == 2 and s["files_reused"] == 38  # the changed and the added partition only
-    from lakepkg.diff import diff_refs
+    from lakepkg.read.diff import diff_refs
 
     d = diff_refs(f"ops/events@{first.record.top_hash}", f"ops/events@{second.record.top_hash}", registry)
     (td,) = d.tables
@@ -228,8 +228,8 @@ def test_bad_input_one_line_errors_and_nothing_published(metastore, hdb, tmp_pat
 
 
 def test_files_deleted_during_the_snapshot_publish_nothing(metastore, hdb, tmp_path, registry):
-    from lakepkg.build import PackageBuilder
-    from lakepkg.snapshotting import previous_version
+    from lakepkg.write.build import PackageBuilder
+    from lakepkg.write.snapshotting import previous_version
 
     root, days = _orders(metastore, hdb, tmp_path, n=3)
     # a file read during the snapshot disappears after listing
@@ -251,7 +251,7 @@ def test_files_deleted_during_the_snapshot_publish_nothing(metastore, hdb, tmp_p
 def test_s3_table_location(metastore, hdb, tmp_path, s3_bucket_url, s3_endpoint, registry):
     """Files listed and read from S3 (moto over HTTP). The test metastore has no hadoop-aws jar, so it cannot
     register s3a:// locations itself: the table is registered locally and its locations pointed at S3."""
-    from lakepkg.build import PackageBuilder
+    from lakepkg.write.build import PackageBuilder
     from lakepkg_connectors.files import filesystem_for
     from lakepkg_connectors.hive import _table_snapshot, describe_tables
 
@@ -283,7 +283,7 @@ def test_s3_table_location(metastore, hdb, tmp_path, s3_bucket_url, s3_endpoint,
     assert snap.provenance["partitions"][0]["location"].startswith("s3a://")
     t = lakepkg.load("s3/orders", registry)["orders"]
     assert sorted(t.to_pandas()["id"].tolist()) == [0, 1]
-    from lakepkg.snapshotting import previous_version
+    from lakepkg.write.snapshotting import previous_version
 
     rec2, stats2, _ = build(previous_version(registry, "s3/orders"))
     assert rec2.top_hash == rec.top_hash and stats2["files_reused"] == 2 and stats2["files_read"] == 0

@@ -11,7 +11,7 @@ import pytest
 
 import lakepkg
 from lakepkg.errors import SourceError
-from lakepkg.snapshotting import snapshot
+from lakepkg.write.snapshotting import snapshot
 from lakepkg_connectors.files import filesystem_for, redact
 
 

@@ -35,7 +35,7 @@ def test_resnapshot_after_add_columns_converts_old_files(metastore, tmp_path, re
 
 def test_generic_snapshot_path_also_rereads_after_a_schema_change(metastore, tmp_path, registry):
     """The check lives in the builder, so every connector gets it: here through snapshot("hive", ...)."""
-    from lakepkg.snapshotting import snapshot
+    from lakepkg.write.snapshotting import snapshot
 
     db = "g" + uuid.uuid4().hex[:10]
     d = tmp_path / "t"

@@ -8,7 +8,7 @@ import pytest
 
 import lakepkg
 from lakepkg.errors import NotFoundError, SourceError
-from lakepkg.snapshotting import snapshot
+from lakepkg.write.snapshotting import snapshot
 
 
 def _catalog(tmp_path, uri=None):

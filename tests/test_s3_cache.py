@@ -6,8 +6,8 @@ import os
 import time
 
 import lakepkg
-from lakepkg.cache import ObjectCache
-from lakepkg.package import Package
+from lakepkg.store.cache import ObjectCache
+from lakepkg.read.package import Package
 from lakepkg.registry import open_registry
 from lakepkg.registry.core import Registry
 from lakepkg.registry.s3 import S3MetaBackend

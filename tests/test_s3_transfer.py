@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import lakepkg
-from lakepkg import transfer
+from lakepkg.maintain import transfer
 from lakepkg.errors import ConcurrentUpdateError, IntegrityError, StoreUnavailableError
-from lakepkg.lockfile import lock, read_lockfile
+from lakepkg.maintain.lockfile import lock, read_lockfile
 from lakepkg.registry import open_registry
 from lakepkg.store.base import hash_file
-from lakepkg.verify import verify_registry
+from lakepkg.maintain.verify import verify_registry
 from tests.fixtures.s3 import new_bucket, start_moto_server, stop_moto_server
 from tests.s3_helpers import build, object_key, small_frame
 

@@ -231,7 +231,7 @@ def test_materialise_writes_a_partitioned_parquet_table_and_registers_it(spark, 
 # -- bad input: one-line lakepkg errors, in-process (no JVM start) -------------------------------------
 
 def test_bad_references_and_types_are_one_line_errors(spark, registry, tmp_path):
-    from lakepkg.build import PackageBuilder
+    from lakepkg.write.build import PackageBuilder
     from lakepkg_spark_jobs.materialise import materialise_table
     from lakepkg_spark_jobs.query_snapshot import snapshot_query
 

@@ -13,9 +13,9 @@ import uuid
 import pyarrow as pa
 import pytest
 
-from lakepkg.build import PackageBuilder
+from lakepkg.write.build import PackageBuilder
 from lakepkg.errors import ConfigError, LakepkgError, NotFoundError
-from lakepkg.snapshotting import snapshot
+from lakepkg.write.snapshotting import snapshot
 from lakepkg.spark import use_snapshot
 from lakepkg.spark.reproduce import QueryError, load_packages, plan_tables
 from lakepkg.spark.rewrite import Target, rewrite_query

@@ -15,7 +15,7 @@ import pytest
 
 import lakepkg
 import lakepkg.spark
-from lakepkg.build import PackageBuilder
+from lakepkg.write.build import PackageBuilder
 from lakepkg.errors import ConfigError, NotFoundError, SchemaMismatchError
 from lakepkg.registry import open_registry
 
@@ -261,7 +261,7 @@ def test_an_installed_wheel_registers_pkg_by_itself(pkg_home, tmp_path):
 
 
 def test_views_are_built_once_and_gc_removes_only_unreferenced_ones(tmp_path):
-    from lakepkg.gc import collect_garbage
+    from lakepkg.maintain.gc import collect_garbage
     from lakepkg.spark.local_view import VIEW_MARKER, table_view
 
     reg = open_registry(str(tmp_path / "reg"))

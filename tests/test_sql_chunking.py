@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from lakepkg.chunking import ChunkingParams, cut, key_hashes
+from lakepkg.write.chunking import ChunkingParams, cut, key_hashes
 
 M = (1 << 64) - 1
 

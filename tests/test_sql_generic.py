@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from lakepkg.package import Package
+from lakepkg.read.package import Package
 from lakepkg_connectors.sql import snapshot_sql
 from tests.fixtures.databases import pg_exec
 

@@ -10,10 +10,10 @@ import uuid
 import pyarrow as pa
 import pytest
 
-from lakepkg.chunking import ChunkingParams
+from lakepkg.write.chunking import ChunkingParams
 from lakepkg.errors import SourceError
-from lakepkg.package import Package
-from lakepkg.snapshotting import snapshot
+from lakepkg.read.package import Package
+from lakepkg.write.snapshotting import snapshot
 from lakepkg_connectors.sql import connector, snapshot_sql
 from tests.fixtures.databases import mysql_admin, mysql_exec
 

@@ -12,10 +12,10 @@ import uuid
 import pyarrow as pa
 import pytest
 
-from lakepkg.chunking import ChunkingParams
+from lakepkg.write.chunking import ChunkingParams
 from lakepkg.errors import ConfigError, LakepkgError, SourceError
-from lakepkg.package import Package
-from lakepkg.snapshotting import snapshot
+from lakepkg.read.package import Package
+from lakepkg.write.snapshotting import snapshot
 from lakepkg_connectors.sql import connector, snapshot_sql
 from lakepkg_connectors.sql_types import INTERVAL
 from tests.fixtures.databases import pg_exec

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from ..errors import LakepkgError, one_line
+from lakepkg.errors import LakepkgError, one_line
 
 app = typer.Typer(name="lakepkg", help="Immutable, versioned snapshots of data-lake tables.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)

@@ -1,3 +1,3 @@
-from . import main
+from lakepkg.cli import main
 
 main()

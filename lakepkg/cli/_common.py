@@ -13,7 +13,7 @@ JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on std
 
 
 def registry(location: Optional[str] = None) -> Any:
-    from ..registry import open_registry
+    from lakepkg.registry import open_registry
 
     return open_registry(location)
 

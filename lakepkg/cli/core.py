@@ -6,7 +6,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from ._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes, registry, show_progress
+from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes, registry, show_progress
 
 
 def _record_json(rec: Any, tags: Optional[dict[str, str]] = None) -> dict[str, Any]:
@@ -29,8 +29,8 @@ def build(
     as_json: bool = JsonOpt,
 ) -> None:
     """Build a package version from local files and publish it."""
-    from ..build import PackageBuilder
-    from ..errors import ConfigError
+    from lakepkg.write.build import PackageBuilder
+    from lakepkg.errors import ConfigError
 
     if not tables and not files:
         raise ConfigError("nothing to build: give --table NAME=PATH or --file KEY=PATH")
@@ -38,8 +38,8 @@ def build(
         md = json.loads(meta) if meta else {}
     except ValueError as exc:
         raise ConfigError(f"--meta is not valid JSON: {exc}") from None
-    from ..names import validate_package_name
-    from ..snapshotting import previous_version
+    from lakepkg.format.names import validate_package_name
+    from lakepkg.write.snapshotting import previous_version
 
     validate_package_name(name)
     b = PackageBuilder(registry(reg), meta=md, show_progress=show_progress(as_json))
@@ -55,8 +55,8 @@ def build(
             raise ConfigError(f"--file {spec!r}: use KEY=PATH")
         b.add_file(key, path)
     built = b.build()
-    from ..config import author
-    from ..run_context import collect
+    from lakepkg.config import author
+    from lakepkg.write.run_context import collect
 
     rec, created = b.registry.publish(name, built.top_hash, message=message, author=author(), run=collect(),
                                       sources=built.sources, tags=tuple(tag))
@@ -99,8 +99,8 @@ def log(
 ) -> None:
     """Show the version history of a package, newest first."""
     r = registry(reg)
-    from ..names import validate_package_name
-    from ..errors import NotFoundError
+    from lakepkg.format.names import validate_package_name
+    from lakepkg.errors import NotFoundError
 
     validate_package_name(name)
     recs = list(reversed(r.versions(name)))
@@ -122,8 +122,8 @@ def show(
     as_json: bool = JsonOpt,
 ) -> None:
     """Show a version: tree, schemas, sizes, row counts, provenance and run record."""
-    from ..package import Package
-    from ..names import parse_ref
+    from lakepkg.read.package import Package
+    from lakepkg.format.names import parse_ref
 
     r = registry(reg)
     pr = parse_ref(ref)
@@ -174,8 +174,8 @@ def cat(
     as_json: bool = JsonOpt,
 ) -> None:
     """Print the first rows of a table or fragment (or a plain file's text)."""
-    from ..errors import InvalidRefError
-    from ..package import File, Fragment, Table, load
+    from lakepkg.errors import InvalidRefError
+    from lakepkg.read.package import File, Fragment, Table, load
 
     node = load(ref, registry(reg))
     if isinstance(node, File):
@@ -207,9 +207,9 @@ def diff(
     as_json: bool = JsonOpt,
 ) -> None:
     """Show what changed between two versions: tables, partitions, fragments, files."""
-    from ..diff import diff_packages
-    from ..names import parse_ref
-    from ..package import load
+    from lakepkg.read.diff import diff_packages
+    from lakepkg.format.names import parse_ref
+    from lakepkg.read.package import load
 
     r = registry(reg)
     a = load(old, r)
@@ -279,9 +279,9 @@ def verify(
     as_json: bool = JsonOpt,
 ) -> None:
     """Re-hash every object versions reference; name missing or corrupt ones with their versions."""
-    from ..names import parse_ref
-    from ..progress import progress_bar
-    from ..verify import verify_registry
+    from lakepkg.format.names import parse_ref
+    from lakepkg.progress import progress_bar
+    from lakepkg.maintain.verify import verify_registry
 
     r = registry(reg)
     recs = None
@@ -313,7 +313,7 @@ def gc(
     as_json: bool = JsonOpt,
 ) -> None:
     """Remove objects no version references (older than the grace period)."""
-    from ..gc import collect_garbage
+    from lakepkg.maintain.gc import collect_garbage
 
     rep = collect_garbage(registry(reg), grace_seconds=grace * 3600, dry_run=dry_run)
     if as_json:
@@ -328,7 +328,7 @@ def demo(
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the main job end to end on the embedded default registry: build, show, change, rebuild, diff, read."""
-    from ..demo import run_demo
+    from lakepkg.demo import run_demo
 
     out = run_demo(folder, echo=not as_json)
     if as_json:

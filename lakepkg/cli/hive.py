@@ -6,7 +6,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from ._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes, show_progress
+from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes, show_progress
 
 MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
                             help="Thrift URI of the Hive metastore, e.g. thrift://127.0.0.1:9083 (or $LAKEPKG_METASTORE).")
@@ -32,8 +32,8 @@ def hive(
     as_json: bool = JsonOpt,
 ) -> None:
     """Snapshot Hive metastore tables (Parquet stored as is; ORC and text converted) into a package version."""
-    from ..errors import ConfigError
-    from ._common import registry
+    from lakepkg.errors import ConfigError
+    from lakepkg.cli._common import registry
     from lakepkg_connectors.hive import snapshot_hive
 
     if not metastore:
@@ -71,8 +71,8 @@ def restore(
     as_json: bool = JsonOpt,
 ) -> None:
     """Write a snapshotted table to a location and register it in the Hive metastore (rollback)."""
-    from ..errors import ConfigError
-    from ._common import registry
+    from lakepkg.errors import ConfigError
+    from lakepkg.cli._common import registry
     from lakepkg_connectors.hive_restore import restore_table
 
     if not metastore:
@@ -106,7 +106,7 @@ def metastore_start(
 
     from lakepkg_connectors.metastore_server import MetastoreServer
 
-    from ..config import home
+    from lakepkg.config import home
 
     ms = MetastoreServer(directory or os.path.join(home(), "metastore"), port=port)
     # SIGTERM stops the metastore too, also while it is starting (its Java process runs in its own session)

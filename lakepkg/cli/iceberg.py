@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import JsonOpt, RegistryOpt, console, emit_json, registry, show_progress
+from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, registry, show_progress
 
 
 def snapshot_iceberg(
@@ -21,7 +21,7 @@ def snapshot_iceberg(
     as_json: bool = JsonOpt,
 ) -> None:
     """Snapshot Iceberg tables into one package version (data files stored byte for byte)."""
-    from ..snapshotting import snapshot
+    from lakepkg.write.snapshotting import snapshot
 
     props = {k: v for k, v in {"uri": catalog_uri, "warehouse": warehouse, "type": catalog_type}.items() if v}
     rec, created = snapshot("iceberg", to, registry=registry(reg), message=message, catalog=props,

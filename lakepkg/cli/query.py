@@ -7,11 +7,11 @@ from typing import Any, List, Optional
 
 import typer
 
-from ._common import JsonOpt, RegistryOpt, console, emit_json
+from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json
 
 
 def _names(specs: List[str]) -> dict[str, str]:
-    from ..errors import ConfigError
+    from lakepkg.errors import ConfigError
 
     out = {}
     for spec in specs:
@@ -23,7 +23,7 @@ def _names(specs: List[str]) -> dict[str, str]:
 
 
 def _confs(specs: List[str]) -> dict[str, str]:
-    from ..errors import ConfigError
+    from lakepkg.errors import ConfigError
 
     out = {}
     for spec in specs:
@@ -36,7 +36,7 @@ def _confs(specs: List[str]) -> dict[str, str]:
 
 def start_spark(master: str, confs: dict[str, str]) -> Any:
     """A local Spark session for one query: no UI, no Hive catalog, workers on this Python."""
-    from ..errors import ConfigError
+    from lakepkg.errors import ConfigError
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
@@ -51,7 +51,7 @@ def start_spark(master: str, confs: dict[str, str]) -> Any:
     try:
         spark = b.getOrCreate()
     except Exception as exc:
-        from ..errors import SourceError, one_line
+        from lakepkg.errors import SourceError, one_line
 
         raise SourceError(f"cannot start Spark (master {master}): {one_line(exc, 200)}; "
                           f"check Java 17 and --master") from None
@@ -84,10 +84,10 @@ def query(
     as_json: bool = JsonOpt,
 ) -> None:
     """Run a Spark SQL query on snapshotted tables under their original names (sales.orders -> the package's orders)."""
-    from ..errors import ConfigError, LakepkgError
-    from ..spark.reproduce import load_packages, plan_tables, targets
-    from ..spark.rewrite import rewrite_query
-    from ._common import registry
+    from lakepkg.errors import ConfigError, LakepkgError
+    from lakepkg.spark.reproduce import load_packages, plan_tables, targets
+    from lakepkg.spark.rewrite import rewrite_query
+    from lakepkg.cli._common import registry
 
     if limit < 0:
         raise ConfigError("--limit must be 0 (all rows) or more")
@@ -98,7 +98,7 @@ def query(
     label = ", ".join(dict.fromkeys(t.package for t in planned))
     rewrite_query(sql, targets(planned), snapshot_label=f"snapshot {label}")
 
-    from ..spark.reproduce import register_views
+    from lakepkg.spark.reproduce import register_views
 
     import warnings
 

@@ -1,11 +1,11 @@
-"""Remote commands: push, pull, install, lock (a thin layer over lakepkg.transfer and lakepkg.lockfile)."""
+"""Remote commands: push, pull, install, lock (a thin layer over lakepkg.maintain.transfer and lakepkg.maintain.lockfile)."""
 from __future__ import annotations
 
 from typing import Any, List, Optional
 
 import typer
 
-from ._common import JsonOpt, console, emit_json, human_bytes, show_progress
+from lakepkg.cli._common import JsonOpt, console, emit_json, human_bytes, show_progress
 
 EndpointOpt = typer.Option(None, "--endpoint-url", help="S3 endpoint (MinIO, moto...); default $LAKEPKG_S3_ENDPOINT_URL or $AWS_ENDPOINT_URL.")
 RegionOpt = typer.Option(None, "--region", help="S3 region; default from the AWS config/environment.")
@@ -45,7 +45,7 @@ def push(
     as_json: bool = JsonOpt,
 ) -> None:
     """Push a version to another registry, sending only the objects it lacks; resumable."""
-    from ..transfer import push as do_push
+    from lakepkg.maintain.transfer import push as do_push
 
     rep = do_push(ref, to, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
                   show_progress=show_progress(as_json), **_opts(endpoint_url, region, profile))
@@ -65,7 +65,7 @@ def pull(
     as_json: bool = JsonOpt,
 ) -> None:
     """Pull a version from a remote registry into the local one, fetching only missing objects; resumable."""
-    from ..transfer import pull as do_pull
+    from lakepkg.maintain.transfer import pull as do_pull
 
     rep = do_pull(ref, source, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
                   show_progress=show_progress(as_json), **_opts(endpoint_url, region, profile))
@@ -85,9 +85,9 @@ def install(
     as_json: bool = JsonOpt,
 ) -> None:
     """Install a version (or every version of a lock file) into the local registry, optionally as plain files."""
-    from ..errors import ConfigError
-    from ..lockfile import install_lockfile
-    from ..transfer import install as do_install
+    from lakepkg.errors import ConfigError
+    from lakepkg.maintain.lockfile import install_lockfile
+    from lakepkg.maintain.transfer import install as do_install
 
     opts = _opts(endpoint_url, region, profile)
     if requirement and ref:
@@ -117,7 +117,7 @@ def lock(
     as_json: bool = JsonOpt,
 ) -> None:
     """Pin package versions by exact top hash in a lock file (install it with `lakepkg install -r`)."""
-    from ..lockfile import lock as do_lock
+    from lakepkg.maintain.lockfile import lock as do_lock
 
     entries = do_lock(list(refs), reg, path, **_opts(endpoint_url, region, profile))
     if as_json:

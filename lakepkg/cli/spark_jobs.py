@@ -18,7 +18,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from ._common import JsonOpt, RegistryOpt, emit_json
+from lakepkg.cli._common import JsonOpt, RegistryOpt, emit_json
 
 spark_app = typer.Typer(help="Distributed snapshots and materialising with spark-submit (jobs in spark_jobs/).",
                         no_args_is_help=True)
@@ -35,7 +35,7 @@ TagOpt = typer.Option([], "--tag", help="Also set this tag. Repeatable.")
 
 def spark_home() -> str:
     """``$SPARK_HOME``, else the Spark bundled in the installed pyspark wheel."""
-    from ..errors import ConfigError
+    from lakepkg.errors import ConfigError
 
     if os.environ.get("SPARK_HOME"):
         return os.environ["SPARK_HOME"]
@@ -50,7 +50,7 @@ def submit_command(job: str, job_args: List[str], master: Optional[str], conf: L
     """(argv, environment additions) of ``spark-submit`` running job ``job`` with ``job_args``."""
     import lakepkg_spark_jobs
 
-    from ..errors import ConfigError
+    from lakepkg.errors import ConfigError
 
     home = spark_home()
     submit = os.path.join(home, "bin", "spark-submit")
@@ -95,7 +95,7 @@ def run_job(job: str, job_args: List[str], master: Optional[str], conf: List[str
     """Print or run the job; relay its result; its one-line error becomes this command's error."""
     import json
 
-    from ..errors import LakepkgError, SourceError
+    from lakepkg.errors import LakepkgError, SourceError
 
     cmd, env = submit_command(job, job_args + (["--json"] if as_json else []), master, conf)
     if show:
@@ -128,7 +128,7 @@ def run_job(job: str, job_args: List[str], master: Optional[str], conf: List[str
 
 
 def _registry_arg(reg: Optional[str]) -> list[str]:
-    from ..config import registry_location
+    from lakepkg.config import registry_location
 
     return ["--registry", registry_location(reg)]
 
@@ -158,8 +158,8 @@ def snapshot_query(
     as_json: bool = JsonOpt,
 ) -> None:
     """Snapshot a Spark SQL query result with spark-submit: executors write fragments, the driver commits."""
-    from ..errors import ConfigError
-    from ..names import validate_package_name, validate_table_name
+    from lakepkg.errors import ConfigError
+    from lakepkg.format.names import validate_package_name, validate_table_name
 
     validate_package_name(to)
     validate_table_name(table_name)
@@ -196,8 +196,8 @@ def snapshot_table(
     as_json: bool = JsonOpt,
 ) -> None:
     """Snapshot Hive metastore tables with spark-submit: the same package as `lakepkg snapshot hive`, files copied by executors."""
-    from ..errors import ConfigError
-    from ..names import validate_package_name
+    from lakepkg.errors import ConfigError
+    from lakepkg.format.names import validate_package_name
 
     validate_package_name(to)
     if not metastore:
@@ -227,8 +227,8 @@ def materialise(
     as_json: bool = JsonOpt,
 ) -> None:
     """Write a package table as a partitioned Parquet table with spark-submit, optionally registered in the catalog."""
-    from ..errors import ConfigError
-    from ..registry import open_registry
+    from lakepkg.errors import ConfigError
+    from lakepkg.registry import open_registry
     from lakepkg_spark_jobs.materialise import load_table, location_uri
 
     if register and not metastore:

@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import JsonOpt, RegistryOpt, console, emit_json, show_progress
+from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, show_progress
 
 
 def sql(
@@ -26,7 +26,7 @@ def sql(
     as_json: bool = JsonOpt,
 ) -> None:
     """Snapshot SQL query results / tables (one consistent read-only transaction) into a package version."""
-    from ..errors import ConfigError
+    from lakepkg.errors import ConfigError
     from lakepkg_connectors.sql import snapshot_sql
 
     if len(query) != len(table_name):
@@ -53,7 +53,7 @@ def sql(
                 keys[n] = [c for c in cols.split(",") if c]  # type: ignore[index]
     if not url:
         raise ConfigError("give --url (or set LAKEPKG_SQL_URL), e.g. postgresql://user@host:5432/db")
-    from ._common import registry
+    from lakepkg.cli._common import registry
 
     res = snapshot_sql(url, to, tables=tables or None, queries=queries or None, key=keys, method=method,
                        batch_rows=batch_rows, registry=registry(reg), message=message, tags=tuple(tag),

@@ -8,18 +8,18 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from ..config import registry_location
-from ..store.local import LocalObjectStore
-from .backend import MetaBackend
-from .core import LATEST, Registry, VersionRecord, VersionStub
-from .local import LocalMetaBackend
+from lakepkg.config import registry_location
+from lakepkg.store.local import LocalObjectStore
+from lakepkg.registry.backend import MetaBackend
+from lakepkg.registry.core import LATEST, Registry, VersionRecord, VersionStub
+from lakepkg.registry.local import LocalMetaBackend
 
 
 def open_registry(location: Optional[str] = None, **options: object) -> Registry:
     """Open a registry: a local path (default ``$LAKEPKG_HOME/registry``) or ``s3://bucket/prefix``."""
     loc = registry_location(location)
     if loc.startswith("s3://"):
-        from .s3 import open_s3_registry  # optional backend, imported on demand
+        from lakepkg.registry.s3 import open_s3_registry  # optional backend, imported on demand
 
         return open_s3_registry(loc, **options)
     if loc.startswith("file://"):

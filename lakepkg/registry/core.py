@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
-from ..canonical import canonical_json, load_json
-from ..errors import AmbiguousRefError, ConcurrentUpdateError, IntegrityError, NotFoundError
-from ..names import Ref, parse_ref, validate_package_name, validate_tag
-from ..store.base import ObjectStore
-from .backend import MetaBackend
+from lakepkg.format.canonical import canonical_json, load_json
+from lakepkg.errors import AmbiguousRefError, ConcurrentUpdateError, IntegrityError, NotFoundError
+from lakepkg.format.names import Ref, parse_ref, validate_package_name, validate_tag
+from lakepkg.store.base import ObjectStore
+from lakepkg.registry.backend import MetaBackend
 
 import re
 
@@ -229,7 +229,7 @@ class Registry:
         retried task), no new version is minted and ``created`` is False.
         The caller must have stored every object the version names.
         """
-        from .. import __version__
+        from lakepkg import __version__
 
         validate_package_name(name)
         for t in tags:

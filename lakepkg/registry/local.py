@@ -13,7 +13,7 @@ import os
 import tempfile
 from typing import Iterator, Optional
 
-from .backend import MetaBackend
+from lakepkg.registry.backend import MetaBackend
 
 
 class LocalMetaBackend(MetaBackend):

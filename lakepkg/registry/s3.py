@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterator, Optional
 
-from ..store.s3 import S3Connection, S3ObjectStore, S3Status
-from .backend import MetaBackend
-from .core import Registry
+from lakepkg.store.s3 import S3Connection, S3ObjectStore, S3Status
+from lakepkg.registry.backend import MetaBackend
+from lakepkg.registry.core import Registry
 
 
 def _etag(data: bytes) -> str:

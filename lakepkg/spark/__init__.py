@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 def register(spark: Any) -> None:
     """Register the ``pkg`` data source in a session (installed lakepkg does it by itself)."""
-    from .reader import register as impl
+    from lakepkg.spark.reader import register as impl
 
     impl(spark)
 
@@ -21,7 +21,7 @@ def register(spark: Any) -> None:
 def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional[list[str]] = None,
          **options: str) -> Any:
     """A package table as a Spark DataFrame: ``read(spark, "sales/orders@3fa2c1/orders")``."""
-    from .reader import read as impl
+    from lakepkg.spark.reader import read as impl
 
     return impl(spark, ref, registry=registry, columns=columns, **options)
 
@@ -29,7 +29,7 @@ def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional
 def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
                    native: Optional[bool] = None) -> Any:
     """A Spark DataFrame of a loaded package table (what ``Table.to_spark`` calls)."""
-    from .reader import table_to_spark as impl
+    from lakepkg.spark.reader import table_to_spark as impl
 
     return impl(spark, table, columns=columns, native=native)
 
@@ -38,6 +38,6 @@ def use_snapshot(spark: Any, ref: Any, registry: Any = None,
                  names: Optional[dict[str, str]] = None) -> Any:
     """Make a package's tables answer to their original names (``sales.orders``) in ``spark``:
     ``use_snapshot(spark, "sales/snap@3fa2c1").sql(query_text)`` (see lakepkg.spark.reproduce)."""
-    from .reproduce import use_snapshot as impl
+    from lakepkg.spark.reproduce import use_snapshot as impl
 
     return impl(spark, ref, registry=registry, names=names)

@@ -78,7 +78,7 @@ def _native_type(t: pa.DataType) -> bool:
 
 
 def table_view(store: Any, table: Any) -> Optional[str]:
-    """The view folder of ``table`` (a :class:`lakepkg.package.Table`), built if needed;
+    """The view folder of ``table`` (a :class:`lakepkg.read.package.Table`), built if needed;
     None when the store is not a local folder or the partition types cannot round-trip."""
     root = getattr(store, "root", None)
     if root is None or not os.path.isdir(getattr(store, "objects_dir", "")):
@@ -98,7 +98,7 @@ def table_view(store: Any, table: Any) -> Optional[str]:
                 made.add(folder)
             target = store.local_path(d["object"])
             if target is None:
-                from ..errors import MissingObjectError
+                from lakepkg.errors import MissingObjectError
 
                 raise MissingObjectError(f"object {d['object'][:12]} ({d['key']}) of table {table.name!r} is missing "
                                          f"from {store.location}; run `lakepkg verify`")

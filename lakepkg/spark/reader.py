@@ -33,8 +33,8 @@ from pyspark.sql.datasource import (DataSource, DataSourceReader, EqualNullSafe,
                                     GreaterThanOrEqual, In, InputPartition, LessThan, LessThanOrEqual,
                                     StringStartsWith)
 
-from ..errors import ConfigError, LakepkgError
-from .types import cast_for_spark, to_spark_schema
+from lakepkg.errors import ConfigError, LakepkgError
+from lakepkg.spark.types import cast_for_spark, to_spark_schema
 
 NAME = "pkg"
 PUSHDOWN_CONF = "spark.sql.python.filterPushdown.enabled"
@@ -59,7 +59,7 @@ class _Pinned:
         """The registry's object store, opened once per process (executors reuse it across tasks)."""
         key = (self.registry, self.registry_options)
         if key not in _STORES:
-            from ..registry import open_registry
+            from lakepkg.registry import open_registry
 
             _STORES[key] = open_registry(self.registry, **dict(self.registry_options)).store
         return _STORES[key]
@@ -74,8 +74,8 @@ _STORES: dict[Any, Any] = {}
 
 def _pin(options: Any) -> _Pinned:
     """Resolve ``options['path']`` to a pinned table (raises lakepkg errors), as ``lakepkg.load`` does."""
-    from ..package import Package, Table, load
-    from ..registry import open_registry
+    from lakepkg.read.package import Package, Table, load
+    from lakepkg.registry import open_registry
 
     ref = options.get("path")
     if not ref:
@@ -166,8 +166,8 @@ class PkgReader(DataSourceReader):
         self.terms: list[tuple[str, str, Any]] = []  # pruning terms (AND), from pushed filters
 
     def partitions(self) -> list[InputPartition]:
-        from ..manifest import load_table_node, read_page_raw
-        from ..filters import entry_may_match
+        from lakepkg.format.manifest import load_table_node, read_page_raw
+        from lakepkg.read.filters import entry_may_match
 
         store = self.pinned.open_store()
         node = load_table_node(store, self.pinned.node_hash)
@@ -197,7 +197,7 @@ class PkgReader(DataSourceReader):
     def _read(self, partition: Any) -> Iterator[pa.RecordBatch]:
         import pyarrow.dataset as ds
 
-        from ..filters import partition_array, to_expression
+        from lakepkg.read.filters import partition_array, to_expression
 
         store = self.pinned.open_store()
         full = self.pinned.schema
@@ -236,7 +236,7 @@ class PkgPushdownReader(PkgReader):
 def _for_spark(exc: LakepkgError, prefix: str = "") -> LakepkgError:
     """A copy of ``exc`` raised with no traceback of lakepkg's frames: Spark prints a Python
     worker's exception with its traceback, so the message itself must say what to do."""
-    from ..errors import one_line
+    from lakepkg.errors import one_line
 
     return type(exc)(f"lakepkg: {prefix}{one_line(exc, 500)}")
 
@@ -261,8 +261,8 @@ def _term(f: Any, names: set[str]) -> Optional[list[tuple[str, str, Any]]]:
 
 
 def _local_copy(store: Any, entry: dict[str, Any], verify: bool) -> str:
-    from ..errors import IntegrityError, NotFoundError
-    from ..store.base import hash_file
+    from lakepkg.errors import IntegrityError, NotFoundError
+    from lakepkg.store.base import hash_file
 
     path = store.local_path(entry["object"])
     if path is None:
@@ -307,7 +307,7 @@ def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional
     """``spark.read.format("pkg").load(ref)``, with the reference resolved here first: a missing
     package, version or table is a one-line lakepkg error rather than a Spark planning error, and
     the DataFrame reads the version current now, whatever its tags do later."""
-    from ..names import parse_ref
+    from lakepkg.format.names import parse_ref
 
     opts = {k: v for k, v in {"registry": registry, **options}.items() if v is not None}
     pinned = _pin({**opts, "path": ref})
@@ -337,7 +337,7 @@ def registry_options(registry: Any) -> dict[str, str]:
 
 def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
                    native: Optional[bool] = None) -> Any:
-    """A Spark DataFrame of a loaded :class:`lakepkg.package.Table` (its exact version).
+    """A Spark DataFrame of a loaded :class:`lakepkg.read.package.Table` (its exact version).
 
     ``native`` (default: when the registry is a local folder and Spark runs ``local[...]``): scan
     the fragments with Spark's own Parquet reader through a view (:mod:`lakepkg.spark.local_view`),
@@ -346,7 +346,7 @@ def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
     if not pkg.name:
         raise ConfigError("this table was not loaded through a package name; load it with lakepkg.load('ns/name@ref')")
     if native is not False and str(spark.sparkContext.master).startswith("local"):
-        from .local_view import read_view, table_view
+        from lakepkg.spark.local_view import read_view, table_view
 
         view = table_view(pkg.store, table)
         if view is not None:

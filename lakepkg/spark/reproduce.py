@@ -25,13 +25,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from ..errors import ConfigError, LakepkgError, NotFoundError, one_line
-from .rewrite import QueryError, Target, rewrite_query, split_name
+from lakepkg.errors import ConfigError, LakepkgError, NotFoundError, one_line
+from lakepkg.spark.rewrite import QueryError, Target, rewrite_query, split_name
 
 __all__ = ["Snapshot", "SnapshotTable", "QueryError", "use_snapshot", "plan_tables", "original_name",
            "load_packages", "register_views"]
 
-PackageRef = Union[str, Any]  # "ns/name@ref", "ns/name@ref/table", a lakepkg.package.Package or Table
+PackageRef = Union[str, Any]  # "ns/name@ref", "ns/name@ref/table", a lakepkg.read.package.Package or Table
 
 # bare view name -> the Snapshot that registered it, per Spark session (so closing an older
 # snapshot does not drop a newer snapshot's view of the same name)
@@ -76,8 +76,8 @@ def load_packages(refs: "PackageRef | Sequence[PackageRef]", registry: Any = Non
     """Load (and so pin) each referenced version: [(package, its tables)].
 
     A reference naming a table (``ns/name@ref/orders``) contributes that table only."""
-    from ..package import Package, Table, load
-    from ..registry import Registry, open_registry
+    from lakepkg.read.package import Package, Table, load
+    from lakepkg.registry import Registry, open_registry
 
     items = [refs] if isinstance(refs, (str, Package, Table)) else list(refs)
     if not items:
@@ -255,7 +255,7 @@ def register_views(spark: Any, loaded: list[tuple[Any, list[Any]]], names: Optio
                    tables: Optional[list[SnapshotTable]] = None) -> Snapshot:
     """Register the temporary views of already loaded packages (:func:`load_packages`) in ``spark``;
     ``tables``: the plan from :func:`plan_tables`, when it was made already."""
-    from .reader import table_to_spark
+    from lakepkg.spark.reader import table_to_spark
 
     tables = plan_tables(loaded, names) if tables is None else tables
     by_key = {(p.ref, t.name): t for p, ts in loaded for t in ts}

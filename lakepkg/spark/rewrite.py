@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..errors import NotFoundError, QueryError, one_line
+from lakepkg.errors import NotFoundError, QueryError, one_line
 
 __all__ = ["QueryError", "Target", "rewrite_query", "split_name", "quote"]
 
@@ -102,7 +102,7 @@ def _tokens(query: str) -> list[_Tok]:
         from sqlglot.dialects.spark import Spark
         from sqlglot.errors import SqlglotError
     except ImportError:  # pragma: no cover - depends on the install
-        from ..errors import ConfigError
+        from lakepkg.errors import ConfigError
 
         raise ConfigError("query reproduction needs sqlglot; install it with `pip install 'lakepkg[spark]'`") from None
     try:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import SchemaMismatchError, one_line
+from lakepkg.errors import SchemaMismatchError, one_line
 
 SPARK_MAX_DECIMAL_DIGITS = 38
 INTERVAL_STRUCT = pa.struct([("months", pa.int32()), ("days", pa.int32()), ("nanoseconds", pa.int64())])

@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Optional
 
-from ..canonical import is_digest
-from ..errors import IntegrityError, InvalidRefError
+from lakepkg.format.canonical import is_digest
+from lakepkg.errors import IntegrityError, InvalidRefError
 
 CHUNK = 4 * 1024 * 1024
 

@@ -11,8 +11,8 @@ import os
 import tempfile
 from typing import BinaryIO, Iterator, Optional
 
-from ..errors import IntegrityError, MissingObjectError
-from .base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
+from lakepkg.errors import IntegrityError, MissingObjectError
+from lakepkg.store.base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
 
 
 class LocalObjectStore(ObjectStore):

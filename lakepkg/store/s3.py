@@ -6,7 +6,7 @@ server refuses bytes that do not match; an object already present (HEAD) is
 not sent again. Nothing depends on bucket versioning: a key's bytes never
 change, so an unversioned bucket is as safe as a versioned one.
 
-Reading goes through the local :class:`~lakepkg.cache.ObjectCache`: every
+Reading goes through the local :class:`~lakepkg.store.cache.ObjectCache`: every
 downloaded object is hash-checked before use, and a second read of the same
 object does no network I/O. ``verify_object`` bypasses the cache and re-hashes
 the remote bytes.
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ConfigError, IntegrityError, MissingObjectError, StoreUnavailableError
-from .base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
+from lakepkg.errors import ConfigError, IntegrityError, MissingObjectError, StoreUnavailableError
+from lakepkg.store.base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
 
 SMALL = 64 * 1024 * 1024       # files up to this size are read once (hash and body from one read)
 SINGLE_PUT_MAX = 5 * 1024 ** 3  # S3's limit for one PutObject
@@ -196,7 +196,7 @@ class S3ObjectStore(ObjectStore):
     @property
     def cache(self) -> Any:
         if self._cache is None:
-            from ..cache import default_cache
+            from lakepkg.store.cache import default_cache
 
             args = getattr(self, "_cache_args", (None, None))
             self._cache = default_cache(*args)

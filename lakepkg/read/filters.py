@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import LakepkgError
+from lakepkg.errors import LakepkgError
 
 OPS = {"==", "=", "!=", "<", "<=", ">", ">=", "in", "not in"}
 Filter = Sequence[Any]

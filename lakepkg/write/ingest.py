@@ -3,7 +3,7 @@
 Files: Parquet is stored byte-for-byte (an unchanged file dedups); other
 formats go through the snapshot's converter. A previous version's listing
 (path, size, mtime, etag) lets an unchanged file reuse its entry without
-being read. Batches: cut into fragments (:mod:`lakepkg.chunking`) and written
+being read. Batches: cut into fragments (:mod:`lakepkg.write.chunking`) and written
 with fixed settings.
 """
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any, Callable, Iterator, Optional
 
 import pyarrow as pa
 
-from .chunking import ChunkingParams, cut
-from .errors import IntegrityError, LakepkgError, SourceError, one_line
-from .fragments import check_schema, describe_parquet, write_fragment, writer_settings
-from .manifest import Entry, EntrySorter
-from .names import safe_key
-from .snapshot import SourceFile, TableSnapshot
-from .store.base import ObjectStore
+from lakepkg.write.chunking import ChunkingParams, cut
+from lakepkg.errors import IntegrityError, LakepkgError, SourceError, one_line
+from lakepkg.write.fragments import check_schema, describe_parquet, write_fragment, writer_settings
+from lakepkg.format.manifest import Entry, EntrySorter
+from lakepkg.format.names import safe_key
+from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
+from lakepkg.store.base import ObjectStore
 
 Progress = Callable[[int, int], None]  # (items done, bytes done)
 
@@ -248,7 +248,7 @@ def ingest_arrow(
             sorter.add(e)
             stats.objects_written += 1
             stats.bytes_written += e.size
-    from .schema_json import logical_schema
+    from lakepkg.format.schema_json import logical_schema
 
     return IngestedTable(TableSnapshot(name=name, partition_columns=pcols), logical_schema(table.schema), sorter, [],
                          writer_settings(), stats)

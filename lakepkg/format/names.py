@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
-from .errors import InvalidNameError, InvalidRefError, UnsafePathError
+from lakepkg.errors import InvalidNameError, InvalidRefError, UnsafePathError
 
 SEGMENT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

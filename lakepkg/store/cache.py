@@ -29,9 +29,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from .config import home, setting
-from .errors import ConfigError, IntegrityError
-from .store.base import CHUNK, check_digest
+from lakepkg.config import home, setting
+from lakepkg.errors import ConfigError, IntegrityError
+from lakepkg.store.base import CHUNK, check_digest
 
 DEFAULT_MAX_BYTES = 10 * 1024 ** 3
 DEFAULT_MIN_AGE = 30.0

@@ -30,16 +30,16 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
-from .canonical import canonical_json
-from .errors import ConcurrentUpdateError, ConfigError, IntegrityError
-from .manifest import Entry, load_root, load_table_node, read_page_raw
-from .names import parse_ref, safe_key, validate_package_name
-from .progress import progress_bar
-from .registry import LATEST, Registry, VersionRecord, open_registry
-from .registry.core import PKG_PREFIX, stamp
-from .store.base import ObjectStore, hash_file
-from .store.local import LocalObjectStore
-from .verify import referenced_objects
+from lakepkg.format.canonical import canonical_json
+from lakepkg.errors import ConcurrentUpdateError, ConfigError, IntegrityError
+from lakepkg.format.manifest import Entry, load_root, load_table_node, read_page_raw
+from lakepkg.format.names import parse_ref, safe_key, validate_package_name
+from lakepkg.progress import progress_bar
+from lakepkg.registry import LATEST, Registry, VersionRecord, open_registry
+from lakepkg.registry.core import PKG_PREFIX, stamp
+from lakepkg.store.base import ObjectStore, hash_file
+from lakepkg.store.local import LocalObjectStore
+from lakepkg.maintain.verify import referenced_objects
 
 DEFAULT_WORKERS = 8
 Progress = Callable[[int, int], None]
@@ -75,7 +75,7 @@ def _open(reg: "Registry | str | None", options: dict[str, Any]) -> Registry:
 
 def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> tuple[bool, int]:
     """Copy one object unless ``dst`` has it; returns (copied, bytes). Bytes are verified on the way."""
-    from .store.s3 import S3ObjectStore
+    from lakepkg.store.s3 import S3ObjectStore
 
     if dst.keep(digest):  # a dedup hit the version being copied relies on: gc must not take it now
         return False, 0

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .errors import IntegrityError, SchemaMismatchError
+from lakepkg.errors import IntegrityError, SchemaMismatchError
 
 _SIMPLE = {
     "null": pa.null(), "bool": pa.bool_(),

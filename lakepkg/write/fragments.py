@@ -17,10 +17,10 @@ from typing import Any, Optional
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import IntegrityError, SchemaMismatchError
-from .manifest import Entry
-from .schema_json import logical_schema
-from .store.base import ObjectStore
+from lakepkg.errors import IntegrityError, SchemaMismatchError
+from lakepkg.format.manifest import Entry
+from lakepkg.format.schema_json import logical_schema
+from lakepkg.store.base import ObjectStore
 
 #: the writer settings every fragment lakepkg writes uses; recorded in the table node
 WRITER_SETTINGS: dict[str, Any] = {

@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from .canonical import is_digest
-from .errors import ConfigError, InvalidRefError
-from .names import parse_ref, validate_package_name
-from .registry import Registry, open_registry
+from lakepkg.format.canonical import is_digest
+from lakepkg.errors import ConfigError, InvalidRefError
+from lakepkg.format.names import parse_ref, validate_package_name
+from lakepkg.registry import Registry, open_registry
 
 DEFAULT_LOCKFILE = "lakepkg.lock"
 HEADER = "# lakepkg.lock: exact package versions (top hashes); install with `lakepkg install -r lakepkg.lock`\n"
@@ -124,7 +124,7 @@ def install_lockfile(path: str = DEFAULT_LOCKFILE, *, source: Optional[str] = No
     """Install every version the lock file pins (``pip install -r``). Each entry comes from its
     own registry, else ``source``, else is expected in the local registry already.
     With ``dest`` each package is laid out as plain files in ``DEST/<name>/``."""
-    from .transfer import install
+    from lakepkg.maintain.transfer import install
 
     reports = []
     for e in read_lockfile(path):

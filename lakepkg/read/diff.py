@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
-from .manifest import PageRef, read_page_raw
+from lakepkg.format.manifest import PageRef, read_page_raw
 
 
 @dataclass
@@ -188,6 +188,6 @@ def diff_packages(a: Any, b: Any) -> PackageDiff:
 
 def diff_refs(old: str, new: str, registry: Any = None) -> PackageDiff:
     """Diff two references (``ns/name@a`` and ``ns/name@b``)."""
-    from .package import load
+    from lakepkg.read.package import load
 
     return diff_packages(load(old, registry), load(new, registry))

@@ -11,9 +11,9 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
-from .errors import SourceError
-from .names import safe_key
-from .snapshot import SourceFile, TableSnapshot
+from lakepkg.errors import SourceError
+from lakepkg.format.names import safe_key
+from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
 
 DATA_EXT = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv"}
 
@@ -106,7 +106,7 @@ def local_table_snapshot(name: str, path: str, fmt: Optional[str] = None) -> Tab
 def _schema_with_partitions(sample: SourceFile, kind: str, pcols: list[str], ptypes: dict[str, pa.DataType]) -> pa.Schema:
     import pyarrow.parquet as pq
 
-    from .schema_json import logical_schema
+    from lakepkg.format.schema_json import logical_schema
 
     if kind == "parquet":
         data = pq.read_schema(sample.path)

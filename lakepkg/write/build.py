@@ -15,15 +15,15 @@ from typing import Any, Iterable, Optional
 
 import pyarrow as pa
 
-from .canonical import canonical_json
-from .errors import LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
-from .ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
-from .manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, read_page_raw, store_node, write_pages)
-from .names import safe_key, validate_table_name
-from .progress import progress_bar
-from .registry import Registry, VersionRecord, open_registry
-from .snapshot import TableSnapshot
-from .store.base import ObjectStore
+from lakepkg.format.canonical import canonical_json
+from lakepkg.errors import LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
+from lakepkg.write.ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
+from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, read_page_raw, store_node, write_pages)
+from lakepkg.format.names import safe_key, validate_table_name
+from lakepkg.progress import progress_bar
+from lakepkg.registry import Registry, VersionRecord, open_registry
+from lakepkg.source.table_snapshot import TableSnapshot
+from lakepkg.store.base import ObjectStore
 
 
 @dataclass
@@ -101,7 +101,7 @@ class PackageBuilder:
         """Add a table from a local Parquet or CSV file or a folder of them (``key=value`` folders are partitions).
 
         ``previous`` (a loaded Package): files whose path, size and mtime match its listing are not read again."""
-        from .sources_local import local_table_snapshot
+        from lakepkg.source.local_files import local_table_snapshot
 
         snap = local_table_snapshot(name, path, fmt=fmt)
         return self.add_snapshot(snap, previous=previous, meta=meta)
@@ -168,7 +168,7 @@ class PackageBuilder:
                 run: Optional[dict[str, Any]] = None, tags: Iterable[str] = (),
                 derived_from: Optional[str] = None) -> VersionRecord:
         """Build and publish as the newest version of ``name``."""
-        from .config import author as default_author
+        from lakepkg.config import author as default_author
 
         built = self.build()
         rec, _created = self.registry.publish(
@@ -183,7 +183,7 @@ def reusable_entries(previous: Any, snap: TableSnapshot) -> tuple[Optional[dict[
 
     Nothing is reused when the table changed shape: entries stored under the old schema must not
     enter a version of the new one. Every path that ingests files (the builder, the Spark job) asks here."""
-    from .schema_json import schema_to_json
+    from lakepkg.format.schema_json import schema_to_json
 
     prev = _previous_listing(previous, snap.name) if previous is not None else None
     if prev is None:

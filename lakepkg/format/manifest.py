@@ -28,11 +28,11 @@ from typing import Any, Iterable, Iterator, Optional
 
 import pyarrow as pa
 
-from .canonical import canonical_json, load_json
-from .errors import IntegrityError, SchemaMismatchError
-from .names import safe_key, validate_table_name
-from .schema_json import schema_from_json, schema_to_json
-from .store.base import ObjectStore
+from lakepkg.format.canonical import canonical_json, load_json
+from lakepkg.errors import IntegrityError, SchemaMismatchError
+from lakepkg.format.names import safe_key, validate_table_name
+from lakepkg.format.schema_json import schema_from_json, schema_to_json
+from lakepkg.store.base import ObjectStore
 
 FORMAT = "lakepkg/1"
 PAGE_MASK = 0xFF        # average 256 entries per page

@@ -1,7 +1,7 @@
 """What a connector hands the core: a description of one table snapshot.
 
 A connector reads its source and returns :class:`TableSnapshot` objects; it
-never writes the store or the registry. The core (:mod:`lakepkg.ingest`)
+never writes the store or the registry. The core (:mod:`lakepkg.write.ingest`)
 copies or converts the files, or cuts the record batches into fragments.
 
 * ``files``: source data files (Parquet stored byte-for-byte; other formats
@@ -51,4 +51,4 @@ class TableSnapshot:
     batches: Optional[Iterable[pa.RecordBatch]] = None
     key_columns: Optional[list[str]] = None
     on_finish: Optional[Callable[[], None]] = None  # called after the data has been consumed (e.g. check nothing changed)
-    chunking: Optional[Any] = None              # lakepkg.chunking.ChunkingParams for batches (None: the default)
+    chunking: Optional[Any] = None              # lakepkg.write.chunking.ChunkingParams for batches (None: the default)

@@ -1,11 +1,11 @@
-"""Connector discovery: source systems plug in through the ``lakepkg.connectors`` entry-point group.
+"""Connector discovery: source systems plug in through the ``lakepkg.source.connectors`` entry-point group.
 
 A connector is an object with a ``name`` and a ``snapshot_tables(**options)``
-method returning :class:`lakepkg.snapshot.TableSnapshot` objects. It only
-reads its source; :func:`lakepkg.snapshotting.snapshot` stores and publishes.
+method returning :class:`lakepkg.source.table_snapshot.TableSnapshot` objects. It only
+reads its source; :func:`lakepkg.write.snapshotting.snapshot` stores and publishes.
 A third party registers one in its own pyproject::
 
-    [project.entry-points."lakepkg.connectors"]
+    [project.entry-points."lakepkg.source.connectors"]
     mysource = "my_pkg.lakepkg_connector:connector"
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
-from .errors import ConfigError, one_line
-from .snapshot import TableSnapshot
+from lakepkg.errors import ConfigError, one_line
+from lakepkg.source.table_snapshot import TableSnapshot
 
-GROUP = "lakepkg.connectors"
+GROUP = "lakepkg.source.connectors"
 
 
 @runtime_checkable

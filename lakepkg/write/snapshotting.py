@@ -1,6 +1,6 @@
 """Snapshot a source through a connector and publish the result — the step that ends an ETL run.
 
-    from lakepkg.snapshotting import snapshot
+    from lakepkg.write.snapshotting import snapshot
     rec = snapshot("sql", to="sales/orders", url="postgresql://...", tables={"orders": "public.orders"})
 
 The previous version of ``to`` (if any) is the base of an incremental
@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from .build import PackageBuilder
-from .config import author as default_author
-from .connectors import Connector, get_connector
-from .errors import NotFoundError
-from .names import validate_package_name
-from .registry import Registry, VersionRecord, open_registry
-from .run_context import collect
+from lakepkg.write.build import PackageBuilder
+from lakepkg.config import author as default_author
+from lakepkg.source.connectors import Connector, get_connector
+from lakepkg.errors import NotFoundError
+from lakepkg.format.names import validate_package_name
+from lakepkg.registry import Registry, VersionRecord, open_registry
+from lakepkg.write.run_context import collect
 
 
 @dataclass
@@ -41,7 +41,7 @@ class SnapshotResult:
 
 def previous_version(registry: Registry, name: str) -> Optional[Any]:
     """The latest version of ``name`` as a Package, or None."""
-    from .package import Package
+    from lakepkg.read.package import Package
 
     try:
         rec = registry.resolve(name)

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from .errors import IntegrityError
+from lakepkg.errors import IntegrityError
 
 HASH_NAME = "sha256"
 HEX_LEN = 64

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import LakepkgError
-from .registry import Registry
-from .verify import referenced_objects
+from lakepkg.errors import LakepkgError
+from lakepkg.registry import Registry
+from lakepkg.maintain.verify import referenced_objects
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
 
@@ -58,7 +58,7 @@ def collect_garbage(registry: Registry, grace_seconds: float = DEFAULT_GRACE_SEC
         rep.removed_digests.append(info.digest)
         if not dry_run:
             registry.store.delete(info.digest)
-    from .spark.local_view import prune_views  # Spark's symlink views of table nodes (local registries)
+    from lakepkg.spark.local_view import prune_views  # Spark's symlink views of table nodes (local registries)
 
     rep.views_removed = prune_views(registry.store, live, cutoff, dry_run)
     temps = getattr(registry.store, "iter_temporaries", None)

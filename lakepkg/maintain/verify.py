@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
-from .errors import IntegrityError, LakepkgError, MissingObjectError
-from .manifest import load_root, load_table_node, read_page_raw
-from .registry import Registry, VersionRecord
+from lakepkg.errors import IntegrityError, LakepkgError, MissingObjectError
+from lakepkg.format.manifest import load_root, load_table_node, read_page_raw
+from lakepkg.registry import Registry, VersionRecord
 
 
 @dataclass

@@ -13,12 +13,12 @@ from typing import Any, Callable, Iterator, Optional
 
 import pyarrow as pa
 
-from .errors import IntegrityError, NotFoundError
-from .filters import Filter, entry_may_match, normalise, partition_array, py_value, to_expression
-from .manifest import Entry, RootNodeData, TableNodeData, load_root, load_table_node, read_page_raw
-from .names import parse_ref
-from .registry import Registry, VersionRecord, open_registry
-from .store.base import ObjectStore
+from lakepkg.errors import IntegrityError, NotFoundError
+from lakepkg.read.filters import Filter, entry_may_match, normalise, partition_array, py_value, to_expression
+from lakepkg.format.manifest import Entry, RootNodeData, TableNodeData, load_root, load_table_node, read_page_raw
+from lakepkg.format.names import parse_ref
+from lakepkg.registry import Registry, VersionRecord, open_registry
+from lakepkg.store.base import ObjectStore
 
 
 class _Leaf:
@@ -38,7 +38,7 @@ class _Leaf:
         if p is None:
             raise NotFoundError(f"object {self.entry.object[:12]} has no local copy; install the package first")
         if verify:
-            from .store.base import hash_file
+            from lakepkg.store.base import hash_file
 
             if hash_file(p)[0] != self.entry.object:
                 raise IntegrityError(f"object {self.entry.object[:12]} ({self.entry.key}) is corrupt; run `lakepkg verify`")
@@ -180,7 +180,7 @@ class Table:
         """A distributed Spark DataFrame of this exact version of the table, reading only ``columns``
         when given. ``native``: Spark's own Parquet scan of a local registry (default when possible),
         else the ``pkg`` data source (see :mod:`lakepkg.spark`)."""
-        from .spark import table_to_spark
+        from lakepkg.spark import table_to_spark
 
         return table_to_spark(spark, self, columns=columns, native=native)
 
@@ -274,8 +274,8 @@ class Package:
         return SubPackage(self, keep, partitions)
 
     def diff(self, other: "Package") -> Any:
-        """Changes from ``self`` to ``other`` (see :func:`lakepkg.diff.diff_packages`)."""
-        from .diff import diff_packages
+        """Changes from ``self`` to ``other`` (see :func:`lakepkg.read.diff.diff_packages`)."""
+        from lakepkg.read.diff import diff_packages
 
         return diff_packages(self, other)
 
@@ -293,8 +293,8 @@ class SubPackage:
 
     def publish(self, name: str, message: str = "", **kwargs: Any) -> VersionRecord:
         """Publish the selection as a new package recording ``derived_from`` = the source version."""
-        from .build import PackageBuilder
-        from .manifest import EntrySorter
+        from lakepkg.write.build import PackageBuilder
+        from lakepkg.format.manifest import EntrySorter
 
         b = PackageBuilder(self.source.registry, meta={**self.source.meta, "derived_from": self.source.top_hash})
         for n in self.table_names:
@@ -302,7 +302,7 @@ class SubPackage:
             if self.partitions is None:
                 b.copy_table_from(t.hash, t.node)
                 continue
-            from .manifest import build_table_node
+            from lakepkg.format.manifest import build_table_node
 
             sorter = EntrySorter(f"table {n!r}")
             for d in t.iter_entries(self.partitions):
@@ -323,7 +323,7 @@ def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str]
     ``lock`` (else ``$LAKEPKG_LOCK`` or ``lock:`` in the config file): a lock file (``lakepkg lock``)
     that pins a reference with no version selector (``ns/name``) to its exact top hash, the way a
     requirements file pins a notebook's code; explicit ``@hash``, ``:tag`` and ``@time`` are kept."""
-    from .config import setting
+    from lakepkg.config import setting
 
     reg = registry if isinstance(registry, Registry) else open_registry(registry)
     r = parse_ref(ref)
@@ -347,7 +347,7 @@ def _pinned_by_lock(r: Any, lock_path: str) -> Any:
     """``r`` (a reference with no version selector) pinned to its lock file entry, if it has one."""
     import dataclasses
 
-    from .lockfile import read_lockfile
+    from lakepkg.maintain.lockfile import read_lockfile
 
     for e in read_lockfile(lock_path):
         if e.name == r.name:

@@ -1,0 +1,1 @@
+"""Moving and keeping versions: push/pull (transfer), verify, gc, lock files."""

@@ -1,0 +1,1 @@
+"""Reading a version: Package/Table/Fragment, filters and pruning, the read plan, diff."""

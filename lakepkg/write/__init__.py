@@ -1,0 +1,1 @@
+"""Writing a version: ingest, chunking, fragments, the builder, and the one publish path."""
