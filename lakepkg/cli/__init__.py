@@ -7,6 +7,7 @@ commands; the core commands live in ``core.py``, connectors add
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import pkgutil
 import sys
@@ -100,6 +101,8 @@ def run(argv: Optional[list[str]] = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     out = make_output(_json_mode(args))
+    # the Thrift client logs each refused connection to stderr before raising; the error says it once
+    logging.getLogger("thrift").setLevel(logging.CRITICAL)
     _load_commands()
     try:
         rc = app(args=args, prog_name="lakepkg", standalone_mode=False)
