@@ -38,7 +38,6 @@ from lakepkg.progress import progress_bar
 from lakepkg.registry import LATEST, Registry, VersionRecord, open_registry
 from lakepkg.registry.core import PKG_PREFIX, stamp
 from lakepkg.store.base import ObjectStore, hash_file
-from lakepkg.store.local import LocalObjectStore
 from lakepkg.maintain.verify import referenced_objects
 
 DEFAULT_WORKERS = 8
@@ -74,41 +73,8 @@ def _open(reg: "Registry | str | None", options: dict[str, Any]) -> Registry:
 
 
 def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> tuple[bool, int]:
-    """Copy one object unless ``dst`` has it; returns (copied, bytes). Bytes are verified on the way."""
-    from lakepkg.store.s3 import S3ObjectStore
-
-    if dst.keep(digest):  # a dedup hit the version being copied relies on: gc must not take it now
-        return False, 0
-    if isinstance(dst, LocalObjectStore):
-        if isinstance(src, S3ObjectStore):
-            tmpdir = os.path.join(dst.objects_dir, "tmp")
-            os.makedirs(tmpdir, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=tmpdir)
-            os.close(fd)
-            try:
-                n = src.download_to(digest, tmp)  # hash-checked while streamed
-                got, _, _ = dst.put_stream_file(tmp)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            if got != digest:  # pragma: no cover - download_to already checked
-                raise IntegrityError(f"object {digest[:12]} changed while it was copied; re-run")
-            return True, n
-        path = src.local_path(digest)
-        if path is None:
-            data = src.get_bytes(digest)
-            dst.put_bytes(data, digest)
-            return True, len(data)
-        got, n, written = dst.put_file(path, digest)
-        return written, n if written else 0
-    # remote destination: a verified local copy (local store file or cache), then upload with its checksum
-    path = src.local_path(digest)
-    if path is None:
-        data = src.get_bytes(digest)
-        dst.put_bytes(data, digest)
-        return True, len(data)
-    _, n, written = dst.put_file(path, digest)
-    return written, n if written else 0
+    """Copy one object unless ``dst`` has it (renewing it then); returns (copied, bytes). Verified on the way."""
+    return dst.copy_from(src, digest)
 
 
 def _find_record(reg: Registry, name: str, top_hash: str) -> Optional[VersionRecord]:
