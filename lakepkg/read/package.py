@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterator, Optional
 
 import pyarrow as pa
 
-from lakepkg.errors import IntegrityError, NotFoundError
-from lakepkg.read.filters import Filter, entry_may_match, normalise, partition_array, py_value, to_expression
+from lakepkg.errors import ConfigError, IntegrityError, NotFoundError
+from lakepkg.read.filters import Filter, check_filters, entry_may_match, normalise, partition_array, py_value, to_expression
 from lakepkg.format.manifest import Entry, RootNodeData, TableNodeData, load_root, load_table_node, read_page_raw
 from lakepkg.format.names import parse_ref
 from lakepkg.registry import Registry, VersionRecord, open_registry
@@ -157,6 +157,10 @@ class Table:
     def to_arrow(self, filters: Optional[Filter] = None, columns: Optional[list[str]] = None,
                  verify: bool = False) -> pa.Table:
         """Rows matching ``filters`` (pruned by partition and stats, then filtered row by row)."""
+        check_filters(filters, self.schema)
+        unknown = [c for c in (columns or []) if c not in self.schema.names]
+        if unknown:
+            raise ConfigError(f"table {self.name!r} has no column(s) {', '.join(unknown)}; its columns: {', '.join(self.schema.names)}")
         dataset = self.to_arrow_dataset(filters, verify)
         return dataset.to_table(filter=to_expression(filters), columns=columns)
 
