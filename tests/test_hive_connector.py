@@ -95,7 +95,7 @@ def test_where_is_pushed_to_the_metastore_and_bad_filters_fail(metastore, hdb, t
     res = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/recent", registry=registry,
                         where="ds >= '2026-11-05'")
     t = lakepkg.load("sales/recent", registry)["orders"]
-    assert sorted(p["ds"] for p in t.partitions()) == ["2026-11-05", "2026-11-06"]
+    assert sorted(p["ds"] for p in t.partitions) == ["2026-11-05", "2026-11-06"]
     assert res.stats["orders"]["files_read"] == 2
     assert t.provenance["partition_filter"] == "ds >= '2026-11-05'"
     with pytest.raises(SourceError, match="partition filter") as ei:
