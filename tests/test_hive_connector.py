@@ -137,7 +137,7 @@ def test_incremental_resnapshot_reads_only_the_changed_partition_and_diff_shows_
     s = second.stats["events"]
     assert second.created
     assert s["files_read"] == 2 and s["files_reused"] == 38  # the changed and the added partition only
-    from lakepkg.read.diff import diff_refs
+    from lakepkg.read.package import diff_refs
 
     d = diff_refs(f"ops/events@{first.record.top_hash}", f"ops/events@{second.record.top_hash}", registry)
     (td,) = d.tables
