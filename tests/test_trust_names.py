@@ -125,8 +125,8 @@ def test_manifest_with_unsafe_key_is_refused_on_read(registry, tmp_path, bad):
 
     forged = Package(registry, top, None)
     with pytest.raises(IntegrityError, match="unsafe logical key"):
-        list(forged.files())
-    assert [f.key for f in pkg.files()] == ["README.md"]
+        list(forged.files)
+    assert [f.key for f in pkg.files] == ["README.md"]
 
 
 def test_manifest_with_unsafe_table_name_is_refused_on_read(registry):
