@@ -155,7 +155,7 @@ def test_ingest_schema_check_is_not_lost_between_threads(registry, tmp_path):
     same = tmp_path / "same"
     same.mkdir()
     for i in range(40):
-        pq.write_table(pa.table({"id": pa.array([i], pa.int64())}), same / f"f{i:03d}.parquet")
+        pq.write_table(pa.table({"id": pa.array([i + 1000], pa.int64())}), same / f"f{i:03d}.parquet")
     b = PackageBuilder(registry)
     b.add_table("t", str(same))
     built = b.build()
