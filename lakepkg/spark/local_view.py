@@ -80,8 +80,8 @@ def _native_type(t: pa.DataType) -> bool:
 def table_view(store: Any, table: Any) -> Optional[str]:
     """The view folder of ``table`` (a :class:`lakepkg.read.package.Table`), built if needed;
     None when the store is not a local folder or the partition types cannot round-trip."""
-    root = getattr(store, "root", None)
-    if root is None or not os.path.isdir(getattr(store, "objects_dir", "")):
+    root = store.local_root()
+    if root is None:
         return None
     if not supports(table.schema, table.partition_columns):
         return None
@@ -119,7 +119,7 @@ def table_view(store: Any, table: Any) -> Optional[str]:
 def prune_views(store: Any, live: set[str], cutoff: float, dry_run: bool = False) -> int:
     """Remove views of table nodes no version references (and abandoned temporary views), older than
     ``cutoff`` (seconds since the epoch), so ``gc`` never leaves links to deleted objects. Returns how many."""
-    root = getattr(store, "root", None)
+    root = store.local_root()
     folder = os.path.join(root, "views") if root else None
     if not folder or not os.path.isdir(folder):
         return 0

@@ -330,9 +330,7 @@ def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional
 
 def registry_options(registry: Any) -> dict[str, str]:
     """The connection options of an opened registry that executors need to open it too."""
-    conn = getattr(registry.store, "conn", None)
-    endpoint = getattr(conn, "endpoint_url", None)
-    return {"endpoint_url": endpoint} if endpoint else {}
+    return registry.store.open_options()
 
 
 def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,

@@ -12,7 +12,7 @@ import tempfile
 import uuid
 from typing import BinaryIO, Iterator, Optional
 
-from lakepkg.errors import IntegrityError
+from lakepkg.errors import ConcurrentUpdateError, IntegrityError
 from lakepkg.format.hashing import copy_hashing, hash_bytes, hash_file
 from lakepkg.store.base import ObjectInfo, ObjectStore, check_digest
 from lakepkg.store.verified import VERIFIED
@@ -54,8 +54,12 @@ class LocalObjectStore(ObjectStore):
 
     def _commit(self, tmp: str, final: str, digest: str) -> None:
         os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, final)
+        try:
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, final)
+        except FileNotFoundError:
+            raise ConcurrentUpdateError(f"the temporary file of object {digest[:12]} was removed while it was written "
+                                        "(a gc with a short grace?); nothing was published, re-run") from None
         VERIFIED.remember(final, digest)  # just hashed while written
 
     def put_bytes(self, data: bytes, digest: Optional[str] = None) -> str:

@@ -400,6 +400,9 @@ class S3ObjectStore(ObjectStore):
     def local_root(self) -> Optional[str]:
         return None
 
+    def open_options(self) -> dict[str, str]:
+        return {"endpoint_url": self.conn.endpoint_url} if self.conn.endpoint_url else {}
+
     def verified_path(self, digest: str, what: Optional[str] = None) -> str:
         """A cached copy known to hash to ``digest``: checked when downloaded, and re-hashed the first
         time this process hands out a cache hit (a cache file damaged on disk is fetched again)."""
