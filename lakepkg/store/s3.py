@@ -262,7 +262,12 @@ class S3ObjectStore(ObjectStore):
         # both times are whole seconds of the server's clock: err on the old side (renew more, never less)
         age = (_server_now(head) - head["LastModified"]).total_seconds() + 1.0
         if window <= 0 or age > window:
-            self._self_copy(digest, key, int(head["ContentLength"]))
+            try:
+                self._self_copy(digest, key, int(head["ContentLength"]))
+            except S3Status as st:
+                if st.status == 404:  # deleted (by gc) since the HEAD
+                    return False
+                raise
             self.conn.stats.add(renewed=1)
         return True
 
