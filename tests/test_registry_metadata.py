@@ -22,12 +22,9 @@ from lakepkg.registry import open_registry
 from lakepkg.write.build import PackageBuilder
 
 
-@pytest.fixture(params=["local", "s3"])
-def reg(request, tmp_path):
-    if request.param == "local":
-        return open_registry(str(tmp_path / "reg"))
-    url = request.getfixturevalue("s3_bucket_url")
-    return open_registry(url, cache_dir=str(tmp_path / "cache"))
+@pytest.fixture()
+def reg(any_registry):
+    return any_registry
 
 
 def _pkg(reg, name, n=30, message="m"):

@@ -15,8 +15,8 @@ from typing import Iterator, Optional
 from lakepkg.errors import ConcurrentUpdateError
 from lakepkg.format.hashing import hash_bytes
 from lakepkg.registry.backend import MetaBackend, check_key
+from lakepkg.store.leftovers import TMP_PREFIX, find_temporaries, remove_temporary
 
-TMP_PREFIX = ".tmp-"
 
 
 class LocalMetaBackend(MetaBackend):
@@ -128,19 +128,7 @@ class LocalMetaBackend(MetaBackend):
 
     def iter_temporaries(self) -> Iterator[tuple[str, float]]:
         """``.tmp-*`` files left by a writer killed between writing and linking/renaming."""
-        for dirpath, _dirs, files in os.walk(self.root):
-            for name in files:
-                if name.startswith(TMP_PREFIX):
-                    p = os.path.join(dirpath, name)
-                    try:
-                        yield p, os.path.getmtime(p)
-                    except FileNotFoundError:
-                        continue
+        return find_temporaries(self.root)
 
     def clear_temporary(self, name: str) -> None:
-        p = os.path.abspath(name)
-        if os.path.commonpath([self.root, p]) == self.root and os.path.basename(p).startswith(TMP_PREFIX):
-            try:
-                os.unlink(p)
-            except FileNotFoundError:
-                pass
+        remove_temporary(self.root, name)
