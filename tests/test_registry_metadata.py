@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import lakepkg
-from lakepkg.errors import IntegrityError, LakepkgError, NotFoundError, StoreUnavailableError, UnsafePathError
+from lakepkg.errors import IntegrityError, LakepkgError, NotFoundError, UnsafePathError
 from lakepkg.format.canonical import canonical_json
 from lakepkg.format.manifest import Entry, EntrySorter, RootNodeData, build_table_node, store_node
 from lakepkg.maintain.transfer import copy_version

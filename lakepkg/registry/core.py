@@ -26,7 +26,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from lakepkg.errors import (AmbiguousRefError, ConcurrentUpdateError, ConfigError, IntegrityError, LakepkgError,
                             MissingObjectError, NotFoundError)
