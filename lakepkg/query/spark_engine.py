@@ -45,7 +45,9 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC", s
     from lakepkg.spark import table_to_spark
 
     own = spark is None
-    if own:
+    quiet = quiet_stderr() if own else None
+    if quiet is not None:
+        quiet.__enter__()
         spark = start_spark()
     old_tz = spark.conf.get("spark.sql.session.timeZone")
     views: list[str] = []
@@ -69,7 +71,27 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC", s
     finally:
         if own:
             spark.stop()
+            if quiet is not None:
+                quiet.__exit__(None, None, None)
         else:
             for v in views:
                 spark.catalog.dropTempView(v)
             spark.conf.set("spark.sql.session.timeZone", old_tz)
+
+
+class quiet_stderr:
+    """Send file descriptor 2 to /dev/null while Spark starts and runs: the JVM (a child process that
+    inherits it) then prints none of its own log lines; Python exceptions still surface as usual."""
+
+    def __enter__(self) -> "quiet_stderr":
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)

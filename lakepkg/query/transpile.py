@@ -91,7 +91,7 @@ def _match(parts: tuple[str, ...], bindings: Sequence[Binding]) -> Optional[Bind
     if exact:
         return exact[0]
     # a catalog in front of the recorded name (lake.sales.orders for sales.orders)
-    longer = [b for b in bindings if len(parts) > len(b.parts) and parts[-len(b.parts):] == b.parts]
+    longer = [b for b in bindings if len(b.parts) >= 2 and len(parts) > len(b.parts) and parts[-len(b.parts):] == b.parts]
     if len(longer) == 1:
         return longer[0]
     if len(parts) == 1:

@@ -279,8 +279,30 @@ class Package:
 
         return diff_packages(self, other)
 
+    def sql(self, query: str, **options: Any) -> pa.Table:
+        """Run ``query``, written for the live tables in their SQL dialect, on this version: a
+        ``pyarrow.Table`` (options as :func:`lakepkg.query.api.query`). The query layer sits above
+        this one, so it is found through the ``lakepkg.query`` entry point, not imported."""
+        return _query_engine()(query, self, **options)
+
     def __repr__(self) -> str:
         return f"<Package {self.ref} tables={self.tables}>"
+
+
+_QUERY: list[Callable[..., pa.Table]] = []
+
+
+def _query_engine() -> Callable[..., pa.Table]:
+    if not _QUERY:
+        from importlib.metadata import entry_points
+
+        from lakepkg.errors import ConfigError
+
+        eps = [e for e in entry_points(group="lakepkg.query") if e.name == "query"]
+        if not eps:
+            raise ConfigError("no query engine is installed; reinstall lakepkg (pip install lakepkg)")
+        _QUERY.append(eps[0].load())
+    return _QUERY[0]
 
 
 @dataclass
