@@ -220,6 +220,17 @@ def mysql_booleans(tree: Any, ctx: Context) -> Any:
 
     if ctx.source != "mysql":
         return tree
+    preds = (exp.Predicate, exp.Connector, exp.Not)
+
+    def numeric_use(node: Any) -> Any:
+        if isinstance(node, (exp.AggFunc, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv)) and not isinstance(node, exp.Count):
+            for key in ("this", "expression"):
+                arg = node.args.get(key)
+                if isinstance(arg, preds):
+                    node.set(key, exp.cast(exp.Paren(this=arg.copy()), "INT"))
+        return node
+
+    tree = tree.transform(numeric_use)
     for select in tree.find_all(exp.Select):
         new = []
         for proj in select.expressions:
@@ -248,11 +259,80 @@ def pg_integer_sums(tree: Any, ctx: Context) -> Any:
     return tree.transform(fix)
 
 
+def exact_literals(tree: Any, ctx: Context) -> Any:
+    """Before typing: ``100.0`` is an exact numeric in PostgreSQL (``1e2`` too) and in MySQL, not a
+    double; it becomes ``CAST('100.0' AS DECIMAL(4, 1))`` so the arithmetic around it stays exact."""
+    from sqlglot import exp
+
+    if ctx.source not in ("postgres", "mysql"):
+        return tree
+
+    def fix(node: Any) -> Any:
+        if not (isinstance(node, exp.Literal) and not node.is_string):
+            return node
+        text = node.this
+        if "." not in text and not (ctx.source == "postgres" and "e" in text.lower()):
+            return node
+        if "e" in text.lower():
+            if ctx.source == "mysql":
+                return node  # 1.5e3 is a DOUBLE in MySQL
+            import decimal
+
+            text = format(decimal.Decimal(text), "f")
+        whole, _, frac = text.partition(".")
+        digits = len(whole.lstrip("-+").lstrip("0")) + len(frac)
+        precision, scale = max(digits, 1, len(frac)), len(frac)
+        if precision > 38:
+            return node
+        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+
+    return tree.transform(fix)
+
+
+#: PostgreSQL's numeric division and avg keep at least 16 significant digits
+PG_NUMERIC_RESULT = "DECIMAL(38, 16)"
+
+
+def pg_numeric_results(tree: Any, ctx: Context) -> Any:
+    """PostgreSQL: ``avg`` of integers or numerics and ``/`` with a numeric operand are numeric; the
+    engine's are doubles. They become DECIMAL(38,16): the value to 16 decimals, exact to the double's
+    15-16 significant digits (PostgreSQL's own scale varies per value; one column has one scale)."""
+    from sqlglot import exp
+
+    if ctx.source != "postgres":
+        return tree
+
+    def numeric(e: Any) -> Any:
+        return exp.Cast(this=e, to=exp.DataType.build(PG_NUMERIC_RESULT))
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and _is(node.this.this, "int", "decimal"):
+            return numeric(node.copy())
+        if isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Window) and _is(node.this, "int", "decimal"):
+            return numeric(node.copy())
+        if isinstance(node, exp.Div) and (_is(node.this, "decimal") or _is(node.expression, "decimal")) \
+                and _is(node.this, "int", "decimal") and _is(node.expression, "int", "decimal"):
+            return numeric(exp.Div(this=exp.cast(node.this.copy(), "DOUBLE"), expression=node.expression.copy()))
+        return node
+
+    return tree.transform(fix)
+
+
+#: before the query is typed
+PREPARE: list[Callable[[Any, Context], Any]] = [exact_literals]
+
 #: in order; each one a function (tree, Context) -> tree
 TRANSFORMS: list[Callable[[Any, Context], Any]] = [
-    refuse_volatile, source_formats, numeric_casts, mysql_division, round_half_even, mysql_case_insensitive,
-    mysql_booleans, pg_integer_sums,
+    refuse_volatile, source_formats, numeric_casts, mysql_division, pg_numeric_results, round_half_even,
+    mysql_case_insensitive, mysql_booleans, pg_integer_sums,
 ]
+
+
+def prepare(tree: Any, ctx: Context) -> Any:
+    """``tree`` with the fixes that must come before typing."""
+    for t in PREPARE:
+        tree = t(tree, ctx)
+    return tree
 
 
 def apply(tree: Any, ctx: Context) -> Any:

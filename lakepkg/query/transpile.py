@@ -141,6 +141,8 @@ def _source_name(proj: Any, dialect: str) -> Optional[str]:
             return node.to.sql("postgres").split("(")[0].lower().replace("decimal", "numeric")
         if isinstance(node, exp.Case):
             return "case"
+        if isinstance(node, exp.Window):
+            node = node.this
         if isinstance(node, exp.Func):
             name = node.sql_name() if not isinstance(node, exp.Anonymous) else node.name
             return {"LAKEPKG_PG_TO_CHAR": "to_char"}.get(name, name).lower()
@@ -184,6 +186,7 @@ def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str =
     from sqlglot import exp
 
     tree = parse_query(sql, dialect)
+    ctx = semantics.Context(dialect, target)
     refs = referenced(tree, bindings, snapshot_label)
     used: list[Binding] = []
     for node, b in refs:
@@ -206,9 +209,10 @@ def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str =
                 col.set("db", None)
                 col.set("catalog", None)
     keep_names(tree, dialect)
+    tree = semantics.prepare(tree, ctx)
     schema = {b.view: {f.name: sql_type(f.type) for f in b.schema} for b in used}
     tree = typed(tree, schema, dialect)
-    tree = semantics.apply(tree, semantics.Context(dialect, target))
+    tree = semantics.apply(tree, ctx)
     try:
         text = tree.sql(dialect=target)
     except Exception as exc:  # sqlglot's UnsupportedError and the like
