@@ -40,7 +40,8 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC") -
             con.execute(f'CREATE TEMP VIEW "{b.binding.view}" AS {select.sql("duckdb")}')
         con.execute("SET enable_external_access = false")
         try:
-            return con.sql(sql).fetch_arrow_table()
+            rel = con.sql(sql)
+            return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
         except duckdb.Error as exc:
             raise error(exc, bound) from None
     finally:

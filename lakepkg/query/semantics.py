@@ -270,6 +270,8 @@ def exact_literals(tree: Any, ctx: Context) -> Any:
     def fix(node: Any) -> Any:
         if not (isinstance(node, exp.Literal) and not node.is_string):
             return node
+        if isinstance(node.parent, (exp.PercentileCont, exp.PercentileDisc, exp.Limit, exp.Offset)):
+            return node  # a fraction or a count, not a value
         text = node.this
         if "." not in text and not (ctx.source == "postgres" and "e" in text.lower()):
             return node
@@ -318,13 +320,32 @@ def pg_numeric_results(tree: Any, ctx: Context) -> Any:
     return tree.transform(fix)
 
 
+def pg_extract_numeric(tree: Any, ctx: Context) -> Any:
+    """PostgreSQL (14 and later): ``extract`` / ``date_part`` of a timestamp is numeric — scale 6 for
+    seconds and epoch, 0 for the other fields; the engine's is an integer or a double."""
+    from sqlglot import exp
+
+    if ctx.source != "postgres":
+        return tree
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, exp.Extract) and not isinstance(node.parent, exp.Cast):
+            field = node.this.name.lower()
+            if field in ("second", "seconds", "epoch", "julian", "milliseconds", "microseconds"):
+                return node  # fractional: left to the engine (a double)
+            return exp.Cast(this=node.copy(), to=exp.DataType.build("DECIMAL(38, 0)"))
+        return node
+
+    return tree.transform(fix)
+
+
 #: before the query is typed
 PREPARE: list[Callable[[Any, Context], Any]] = [exact_literals]
 
 #: in order; each one a function (tree, Context) -> tree
 TRANSFORMS: list[Callable[[Any, Context], Any]] = [
-    refuse_volatile, source_formats, numeric_casts, mysql_division, pg_numeric_results, round_half_even,
-    mysql_case_insensitive, mysql_booleans, pg_integer_sums,
+    refuse_volatile, source_formats, numeric_casts, mysql_booleans, mysql_division, pg_numeric_results, round_half_even,
+    mysql_case_insensitive, pg_integer_sums, pg_extract_numeric,
 ]
 
 
