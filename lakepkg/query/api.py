@@ -36,7 +36,9 @@ def detect_dialect(sql: str, bound: Sequence[Bound], label: str, override: Optio
             first = first or exc
             continue
         refs = referenced(tree, [b.binding for b in bound], label)
-        return dialects.choose([(b.name, b.dialect) for _, b in refs])
+        # a query that reads no table (SELECT 7/2) speaks the dialect of the package
+        return dialects.choose([(b.name, b.dialect) for _, b in refs] or
+                               [(b.binding.name, b.binding.dialect) for b in bound])
     assert first is not None
     raise first
 

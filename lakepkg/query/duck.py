@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import pyarrow as pa
 
 from lakepkg.errors import ConfigError, QueryError, one_line
+from lakepkg.query.dialects import label
 from lakepkg.query.tables import Bound, dataset, view_columns
 
 
@@ -43,14 +44,17 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC") -
             rel = con.sql(sql)
             return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
         except duckdb.Error as exc:
-            raise error(exc, bound) from None
+            raise error(exc, bound, dialect) from None
     finally:
         con.close()
 
 
-def error(exc: BaseException, bound: Sequence[Bound]) -> QueryError:
+def error(exc: BaseException, bound: Sequence[Bound], dialect: str) -> QueryError:
     """A one-line QueryError for an engine failure, with view names turned back into original names."""
     text = next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc))
     for b in sorted(bound, key=lambda b: -len(b.binding.view)):
         text = text.replace(f'"{b.binding.view}"', b.binding.name).replace(b.binding.view, b.binding.name)
+    if text.startswith("Parser Error: "):  # what sqlglot let through, the engine could not read
+        return QueryError(f"syntax error in the query ({label(dialect)}): {one_line(text[14:], 300)}; "
+                          f"fix the query text")
     return QueryError(f"the query failed on the snapshot: {one_line(text, 300)}")
