@@ -127,7 +127,7 @@ FIXES = [
     ("postgres", "round_half_even", f"SELECT round(alt / 2.0::float8) AS r {JFK}"),
     ("postgres", "pg_numeric_results", f"SELECT alt / 3.0 AS third {JFK}"),
     ("postgres", "exact_literals", f"SELECT alt * 1.5 / 4 AS v {JFK}"),
-    ("postgres", "pg_integer_sums", "SELECT sum(alt) AS s FROM airports WHERE faa IN ('JFK', 'LGA')"),
+    ("postgres", "integer_sums", "SELECT sum(alt) AS s FROM airports WHERE faa IN ('JFK', 'LGA')"),
     ("postgres", "pg_extract_numeric", f"SELECT extract(year FROM date '2013-01-06') AS y {JFK}"),
     ("postgres", "source_formats", f"SELECT to_char(date '2013-01-06', 'Day DD Mon') AS d {JFK}"),
     ("mysql", "mysql_division", f"SELECT alt / 7 AS d {JFK}"),

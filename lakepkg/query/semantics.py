@@ -17,7 +17,7 @@ fix                       what the source does, and the rewrite
 ``source_formats``        ``to_char`` / ``DATE_FORMAT`` formats converted exactly (:mod:`.formats`).
 ``mysql_booleans``        MySQL has no boolean: a comparison in the select list is 1/0, a tinyint(1)
                           column is a number (the engine view keeps it TINYINT).
-``pg_integer_sums``       PostgreSQL ``sum(int)`` is a bigint (the engine's is a 128-bit integer).
+``integer_sums``          ``sum(int)`` is a bigint in PostgreSQL, Spark, Trino (the engine's is 128-bit).
 ``refuse_volatile``       ``now()``, ``current_date``, ``random()``…: the answer depends on when the query
                           runs, not on the snapshot -> refused.
 ========================  ==========================================================================
@@ -243,16 +243,18 @@ def mysql_booleans(tree: Any, ctx: Context) -> Any:
     return tree
 
 
-def pg_integer_sums(tree: Any, ctx: Context) -> Any:
+def integer_sums(tree: Any, ctx: Context) -> Any:
+    """``sum`` of integers is a BIGINT in PostgreSQL (of int/smallint), Spark, Trino and SQLite; the
+    engine's is a 128-bit integer. (MySQL's is a DECIMAL, which the 128-bit integer already reads as.)"""
     from sqlglot import exp
 
-    if ctx.source != "postgres":
+    if ctx.source not in ("postgres", "spark", "trino", "sqlite"):
         return tree
+    narrow = (exp.DataType.Type.INT, exp.DataType.Type.SMALLINT, exp.DataType.Type.TINYINT)
 
     def fix(node: Any) -> Any:
         if isinstance(node, exp.Sum) and _is(node.this, "int") and not isinstance(node.parent, exp.Window):
-            t = _dtype(node.this).this
-            if t in (exp.DataType.Type.INT, exp.DataType.Type.SMALLINT, exp.DataType.Type.TINYINT):
+            if ctx.source != "postgres" or _dtype(node.this).this in narrow:
                 return exp.cast(node.copy(), "BIGINT")
         return node
 
@@ -345,7 +347,7 @@ PREPARE: list[Callable[[Any, Context], Any]] = [exact_literals]
 #: in order; each one a function (tree, Context) -> tree
 TRANSFORMS: list[Callable[[Any, Context], Any]] = [
     refuse_volatile, source_formats, numeric_casts, mysql_booleans, mysql_division, pg_numeric_results, round_half_even,
-    mysql_case_insensitive, pg_integer_sums, pg_extract_numeric,
+    mysql_case_insensitive, integer_sums, pg_extract_numeric,
 ]
 
 
