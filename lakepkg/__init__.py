@@ -33,7 +33,7 @@ def __getattr__(name: str):  # lazy: `import lakepkg` stays cheap (the CLI and S
     if name == "query":  # the package lakepkg.query, callable: lakepkg.query(sql, package=...)
         return __import__("lakepkg.query", fromlist=["query"])
     if name == "diff":
-        from lakepkg.read.diff import diff_refs
+        from lakepkg.read.package import diff_refs
 
         return diff_refs
     raise AttributeError(name)

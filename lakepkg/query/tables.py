@@ -30,7 +30,7 @@ class Bound:
 def dataset(table: Any) -> Any:
     """The pyarrow dataset of a package table's pinned fragments (partition and statistics pruning
     happen when the engine pushes its filters into the dataset scan)."""
-    return table.to_arrow_dataset()
+    return table.scan().to_arrow_dataset()
 
 
 def load(package: Any, registry: Any = None, names: Optional[Mapping[str, str]] = None) -> tuple[list[Bound], str]:
