@@ -67,12 +67,7 @@ def object_path(store: ObjectStore, entry: dict[str, Any], verify: bool = False)
 
 def store_options(store: ObjectStore) -> dict[str, str]:
     """The connection options another process needs to open ``store``'s registry (no secrets)."""
-    opts = getattr(store, "open_options", None)
-    if callable(opts):
-        return {k: str(v) for k, v in opts().items() if v is not None}
-    conn = getattr(store, "conn", None)
-    endpoint = getattr(conn, "endpoint_url", None)
-    return {"endpoint_url": str(endpoint)} if endpoint else {}
+    return {k: str(v) for k, v in store.open_options().items() if v is not None}
 
 
 _STORES: dict[tuple[str, tuple[tuple[str, str], ...]], ObjectStore] = {}

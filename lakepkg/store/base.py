@@ -105,6 +105,11 @@ class ObjectStore(ABC):
         (e.g. Spark's views); None for a remote store."""
         return None
 
+    def open_options(self) -> dict[str, str]:
+        """Options another process needs to open this store from its location (never credentials),
+        e.g. an S3 ``endpoint_url``."""
+        return {}
+
     def verified_path(self, digest: str, what: Optional[str] = None) -> str:
         """A local file whose bytes are known to hash to ``digest``. The file is hashed the first
         time it is handed out in this process and remembered by (inode, size, mtime); a changed file

@@ -12,12 +12,12 @@ import tempfile
 import uuid
 from typing import BinaryIO, Iterator, Optional
 
-from lakepkg.errors import IntegrityError
+from lakepkg.errors import ConcurrentUpdateError, IntegrityError
 from lakepkg.format.hashing import copy_hashing, hash_bytes, hash_file
 from lakepkg.store.base import ObjectInfo, ObjectStore, check_digest
+from lakepkg.store.leftovers import TMP_PREFIX, find_temporaries, remove_temporary
 from lakepkg.store.verified import VERIFIED
 
-TMP_PREFIX = ".tmp-"
 
 
 class LocalObjectStore(ObjectStore):
@@ -54,8 +54,12 @@ class LocalObjectStore(ObjectStore):
 
     def _commit(self, tmp: str, final: str, digest: str) -> None:
         os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, final)
+        try:
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, final)
+        except FileNotFoundError:
+            raise ConcurrentUpdateError(f"the temporary file of object {digest[:12]} was removed while it was written "
+                                        "(a gc with a short grace?); nothing was published, re-run") from None
         VERIFIED.remember(final, digest)  # just hashed while written
 
     def put_bytes(self, data: bytes, digest: Optional[str] = None) -> str:
@@ -187,19 +191,11 @@ class LocalObjectStore(ObjectStore):
                     yield ObjectInfo(e.name, st.st_size, st.st_mtime)
 
     def iter_temporaries(self) -> Iterator[tuple[str, float]]:
-        """Stray temporary files left by interrupted writes: (path, mtime)."""
-        for dirpath, _dirs, files in os.walk(self.objects_dir):
-            for name in files:
-                if name.startswith(TMP_PREFIX):
-                    p = os.path.join(dirpath, name)
-                    try:
-                        yield p, os.path.getmtime(p)
-                    except FileNotFoundError:
-                        continue
+        """Stray temporary files left by interrupted writes (and by a gc killed mid-delete): (path, mtime)."""
+        return find_temporaries(self.objects_dir)
 
     def clear_temporary(self, name: str) -> None:
-        if os.path.dirname(os.path.abspath(name)).startswith(self.objects_dir) and os.path.basename(name).startswith(TMP_PREFIX):
-            _unlink(name)
+        remove_temporary(self.objects_dir, name)
 
 
 def _refresh(path: str) -> bool:

@@ -236,14 +236,17 @@ class S3ObjectStore(ObjectStore):
         return MissingObjectError(f"object {digest[:12]} is missing from {self.location}; run `lakepkg verify --registry {self.location}` and re-push the versions that need it")
 
     # -- ObjectStore -------------------------------------------------------
-    def has(self, digest: str) -> bool:
+    def _head(self, digest: str) -> Optional[dict[str, Any]]:
+        """The HEAD response of an object, or None when it is not stored."""
         try:
-            self.conn.call("head_object", f"checking object {digest[:12]}", Key=self._key(digest))
-            return True
+            return self.conn.call("head_object", f"checking object {digest[:12]}", Key=self._key(digest))  # type: ignore[no-any-return]
         except S3Status as st:
             if st.status == 404:
-                return False
+                return None
             raise
+
+    def has(self, digest: str) -> bool:
+        return self._head(digest) is not None
 
     def keep(self, digest: str, max_age: Optional[float] = None) -> bool:
         """A dedup hit. An object older than ``max_age`` seconds (default: the store's renewal
@@ -253,16 +256,18 @@ class S3ObjectStore(ObjectStore):
         on the server's clock (the response's Date), so clock skew cannot shorten it."""
         window = self.keep_refresh_after if max_age is None else max_age
         key = self._key(digest)
-        try:
-            head = self.conn.call("head_object", f"checking object {digest[:12]}", Key=key)
-        except S3Status as st:
-            if st.status == 404:
-                return False
-            raise
+        head = self._head(digest)
+        if head is None:
+            return False
         # both times are whole seconds of the server's clock: err on the old side (renew more, never less)
         age = (_server_now(head) - head["LastModified"]).total_seconds() + 1.0
         if window <= 0 or age > window:
-            self._self_copy(digest, key, int(head["ContentLength"]))
+            try:
+                self._self_copy(digest, key, int(head["ContentLength"]))
+            except S3Status as st:
+                if st.status == 404:  # deleted (by gc) since the HEAD
+                    return False
+                raise
             self.conn.stats.add(renewed=1)
         return True
 
@@ -296,13 +301,9 @@ class S3ObjectStore(ObjectStore):
 
     def delete_if_stale(self, digest: str, cutoff: float) -> bool:
         """Delete unless renewed since ``cutoff`` (server clock), judged by a HEAD just before."""
-        key = self._key(digest)
-        try:
-            head = self.conn.call("head_object", f"checking object {digest[:12]}", Key=key)
-        except S3Status as st:
-            if st.status == 404:
-                return False
-            raise
+        head = self._head(digest)
+        if head is None:
+            return False
         if head["LastModified"].timestamp() >= cutoff:
             return False
         self.delete(digest)
@@ -399,6 +400,9 @@ class S3ObjectStore(ObjectStore):
 
     def local_root(self) -> Optional[str]:
         return None
+
+    def open_options(self) -> dict[str, str]:
+        return {"endpoint_url": self.conn.endpoint_url} if self.conn.endpoint_url else {}
 
     def verified_path(self, digest: str, what: Optional[str] = None) -> str:
         """A cached copy known to hash to ``digest``: checked when downloaded, and re-hashed the first
