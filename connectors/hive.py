@@ -39,13 +39,15 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from lakepkg.errors import ConfigError, NotFoundError, SchemaMismatchError, SourceError, one_line
+from lakepkg.source.connectors import ConnectorOption
 from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
+from lakepkg.write.publish import PublishResult
+from lakepkg.write.snapshotting import snapshot
 
 from .files import filesystem_for, list_files, redact, source_file
 from .hive_types import (hive_schema, partition_path, partition_value, spark_json_to_arrow)
 
-__all__ = ["HiveConnector", "connector", "snapshot_hive", "HiveSnapshotResult", "connect", "HiveTableInfo",
-           "describe_tables"]
+__all__ = ["HiveConnector", "connector", "snapshot_hive", "connect", "HiveTableInfo", "describe_tables"]
 
 PARTITION_PARAMS = ("transient_lastDdlTime", "numFiles", "totalSize", "numRows")
 TABLE_PARAMS = ("transient_lastDdlTime", "numFiles", "totalSize", "numRows", "EXTERNAL")
@@ -585,9 +587,42 @@ def _package_table_names(infos: list[HiveTableInfo], names: Optional[dict[str, s
 
 
 class HiveConnector:
-    """Connector ``hive``: tables of a Hive metastore (Thrift) as package tables."""
+    """Snapshot Hive metastore tables (Parquet stored as is; ORC and text converted)
+
+    Connector ``hive``: tables of a Hive metastore (Thrift) as package tables; ``options`` make its
+    ``lakepkg snapshot hive`` command."""
 
     name = "hive"
+    options = [
+        ConnectorOption("tables", argument=True, multiple=True, required=True,
+                        help="Tables as database.table, or patterns like 'sales.*'."),
+        ConnectorOption("metastore", envvar="LAKEPKG_METASTORE",
+                        help="Thrift URI of the Hive metastore, e.g. thrift://127.0.0.1:9083 (or $LAKEPKG_METASTORE)."),
+        ConnectorOption("where", help="Partition filter pushed to the metastore, e.g. \"ds >= '2026-11-01'\"."),
+        ConnectorOption("name", multiple=True, help="db.table=NAME: the package table name for one table. Repeatable."),
+        ConnectorOption("s3-endpoint", envvar="AWS_ENDPOINT_URL",
+                        help="S3 endpoint URL for s3:// locations (MinIO, moto); credentials come from the AWS environment."),
+    ]
+
+    def cli_options(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``lakepkg snapshot hive`` values → ``snapshot_tables`` options."""
+        if not values["metastore"]:
+            raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
+        names = {}
+        for spec in values["name"]:
+            src, sep, n = spec.partition("=")
+            if not sep or not n:
+                raise ConfigError(f"--name {spec!r}: use db.table=NAME")
+            names[src] = n
+        endpoint = values["s3_endpoint"]
+        return {"metastore": values["metastore"], "tables": list(values["tables"]), "where": values["where"],
+                "names": names or None, "storage_options": {"endpoint_url": endpoint} if endpoint else None}
+
+    @staticmethod
+    def describe(name: str, facts: dict[str, Any]) -> str:
+        """The line ``lakepkg snapshot`` prints for one table."""
+        return (f"{name}: {facts.get('files_read', 0)} files read ({facts.get('bytes_read', 0) / 1e6:,.1f} MB), "
+                f"{facts.get('files_reused', 0)} reused unchanged")
 
     def snapshot_tables(self, *, metastore: str, tables: "str | Sequence[str]", where: Optional[str] = None,
                         names: Optional[dict[str, str]] = None,
@@ -607,45 +642,18 @@ class HiveConnector:
 connector = HiveConnector()
 
 
-@dataclass
-class HiveSnapshotResult:
-    """The outcome of :func:`snapshot_hive`."""
-
-    record: Any                     # lakepkg.registry.VersionRecord
-    created: bool                   # False: same top hash as the latest version (nothing new)
-    stats: dict[str, dict[str, Any]]  # per table: files_read, files_reused, bytes_read, objects_written, bytes_written
-    tables: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.record.to_json(), "created": self.created, "tables": self.tables, "stats": self.stats}
-
-
 def snapshot_hive(tables: "str | Sequence[str]", *, metastore: str, to: str, where: Optional[str] = None,
                   names: Optional[dict[str, str]] = None, registry: Any = None, message: str = "",
                   run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
                   tags: Iterable[str] = (), incremental: bool = True,
                   storage_options: Optional[dict[str, Any]] = None, show_progress: bool = False,
-                  meta: Optional[dict[str, Any]] = None) -> HiveSnapshotResult:
-    """Snapshot metastore ``tables`` into package ``to`` and publish it (nothing is published on error).
+                  meta: Optional[dict[str, Any]] = None) -> PublishResult:
+    """Snapshot metastore ``tables`` into package ``to`` and publish it (nothing is published on error):
+    :func:`lakepkg.write.snapshotting.snapshot` with this connector.
 
     With ``incremental`` (default) files whose listing (path, size, mtime) equals the latest
-    version's are reused without being read."""
-    from lakepkg.write.build import PackageBuilder
-    from lakepkg.config import author
-    from lakepkg.format.names import validate_package_name
-    from lakepkg.registry import Registry, open_registry
-    from lakepkg.write.run_context import collect
-    from lakepkg.write.snapshotting import previous_version
-
-    validate_package_name(to)
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
-    snaps = connector.snapshot_tables(metastore=metastore, tables=tables, where=where, names=names,
-                                      storage_options=storage_options)
-    prev = previous_version(reg, to) if incremental else None
-    builder = PackageBuilder(reg, meta=meta, show_progress=show_progress)
-    for s in snaps:
-        builder.add_snapshot(s, previous=prev)  # the builder reuses nothing of a table whose schema changed
-    built = builder.build()
-    rec, created = reg.publish(to, built.top_hash, message=message or "snapshot via hive", author=author(),
-                               run=collect(run, inputs), sources=built.sources, tags=tuple(tags))
-    return HiveSnapshotResult(rec, created, built.stats, [s.name for s in snaps])
+    version's are reused without being read; ``tables[name]`` of the result counts files_read,
+    files_reused, bytes_read, objects_written and bytes_written."""
+    return snapshot(connector, to, registry=registry, message=message or "snapshot via hive", run=run,
+                    inputs=inputs, tags=tags, incremental=incremental, meta=meta, show_progress=show_progress,
+                    metastore=metastore, tables=tables, where=where, names=names, storage_options=storage_options)

@@ -36,8 +36,9 @@ from lakepkg.write.fragments import writer_settings
 from lakepkg.format.manifest import EntrySorter, build_table_node
 from lakepkg.format.names import validate_package_name, validate_table_name
 from lakepkg.registry import Registry, open_registry
+from lakepkg.write.publish import PublishResult
 
-from lakepkg_spark_jobs.driver_commit import SparkSnapshotResult, commit
+from lakepkg_spark_jobs.driver_commit import CommittedTable, commit
 from lakepkg_spark_jobs.executor_tasks import ENTRY_DDL, QueryFragmentWriter
 from lakepkg_spark_jobs.job_errors import spark_call
 from lakepkg_spark_jobs.job_runner import add_common_options, run_job, split_columns, stop_quietly
@@ -81,7 +82,7 @@ def snapshot_query(spark: Any, query: str, *, to: str, table: str = "result",
                    key: "Optional[Sequence[str] | str]" = None, buckets: int = DEFAULT_BUCKETS,
                    chunking: Optional[ChunkingParams] = None, registry: "Registry | str | None" = None,
                    message: str = "", tags: Iterable[str] = (), run: Optional[dict[str, Any]] = None,
-                   inputs: Optional[list[str]] = None, catalog: Optional[str] = None) -> SparkSnapshotResult:
+                   inputs: Optional[list[str]] = None, catalog: Optional[str] = None) -> PublishResult:
     """Snapshot the result of Spark SQL ``query`` as table ``table`` of package ``to`` and publish it.
 
     ``key``: the columns that order and cut the rows (default: every flat column). ``buckets``: the
@@ -124,11 +125,9 @@ def snapshot_query(spark: Any, query: str, *, to: str, table: str = "result",
     node_hash, node = build_table_node(reg.store, table, schema, sorter, [], provenance, {}, writer)
     volatile = {"spark_version": spark.version, "application_id": spark.sparkContext.applicationId,
                 "rows": node.rows}
-    rec, created = commit(reg, to, [(node_hash, node)], sources={table: {"volatile": volatile}},
-                          message=message or "snapshot via spark (query)", tags=tags, run=run, inputs=inputs)
-    info = {"rows": node.rows, "fragments": node.fragments, "bytes": node.bytes, "key": key_cols,
-            "key_source": key_source, "buckets": buckets}
-    return SparkSnapshotResult(rec, created, {table: info})
+    facts = {"key": key_cols, "key_source": key_source, "buckets": buckets}
+    return commit(reg, to, [CommittedTable(node_hash, node, {"volatile": volatile}, facts)],
+                  message=message or "snapshot via spark (query)", tags=tags, run=run, inputs=inputs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(args: argparse.Namespace) -> SparkSnapshotResult:
+def _run(args: argparse.Namespace) -> PublishResult:
     if args.query_file:
         try:
             with open(args.query_file, encoding="utf-8") as f:
@@ -180,7 +179,7 @@ def _run(args: argparse.Namespace) -> SparkSnapshotResult:
         stop_quietly(spark)
 
 
-def _human(res: SparkSnapshotResult) -> str:
+def _human(res: PublishResult) -> str:
     lines = [res.headline()]
     for name, t in res.tables.items():
         lines.append(f"  {name}: {t['rows']:,} rows in {t['fragments']} fragments, key {', '.join(t['key'])} "

@@ -50,12 +50,9 @@ def hive(
     if as_json:
         emit_json(res.to_json())
         return
-    rec = res.record
-    verb = "published" if res.created else "unchanged (same top hash as latest)"
     c = console()
-    c.print(f"{to}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}")
-    for t in res.tables:
-        s = res.stats.get(t, {})
+    c.print(res.headline())
+    for t, s in res.tables.items():
         c.print(f"  {t}: {s.get('files_read', 0)} files read ({human_bytes(s.get('bytes_read'))}), "
                 f"{s.get('files_reused', 0)} reused unchanged")
 

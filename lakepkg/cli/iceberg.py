@@ -24,13 +24,13 @@ def snapshot_iceberg(
     from lakepkg.write.snapshotting import snapshot
 
     props = {k: v for k, v in {"uri": catalog_uri, "warehouse": warehouse, "type": catalog_type}.items() if v}
-    rec, created = snapshot("iceberg", to, registry=registry(reg), message=message, catalog=props,
+    res = snapshot("iceberg", to, registry=registry(reg), message=message, catalog=props,
                             catalog_name=catalog_name, tables=tables, snapshot_id=snapshot_id,
                             show_progress=show_progress(as_json))
     if as_json:
-        emit_json({**rec.to_json(), "created": created})
+        emit_json(res.to_json())
     else:
-        console().print(f"{to}@{rec.top_hash[:10]} {'published' if created else 'unchanged (same top hash as latest)'}")
+        console().print(res.headline())
 
 
 def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:

@@ -62,8 +62,7 @@ def sql(
         emit_json(res.to_json())
         return
     c = console()
-    verb = "published" if res.created else "unchanged (same top hash as latest)"
-    c.print(f"{to}@{res.record.top_hash[:10]} {verb}  top hash {res.record.top_hash}")
+    c.print(res.headline())
     for name, t in res.tables.items():
         keyinfo = f"key {','.join(t['key'])} ({t['key_source']})" if t["keyed"] else "NO KEY: snapshotted whole, no row-level dedup"
         c.print(f"  {name}: {t['rows']:,} rows, {keyinfo}, read via {t['method']}")

@@ -19,6 +19,7 @@ from lakepkg.format.manifest import Entry, RootNodeData, TableNodeData, load_roo
 from lakepkg.format.names import parse_ref
 from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.store.base import ObjectStore
+from lakepkg.write.publish import PublishResult
 
 
 class _Leaf:
@@ -291,8 +292,9 @@ class SubPackage:
     table_names: list[str]
     partitions: Optional[Filter] = None
 
-    def publish(self, name: str, message: str = "", **kwargs: Any) -> VersionRecord:
-        """Publish the selection as a new package recording ``derived_from`` = the source version."""
+    def publish(self, name: str, message: str = "", **kwargs: Any) -> PublishResult:
+        """Publish the selection as a new package recording ``derived_from`` = the source version
+        (through :func:`lakepkg.write.publish.publish`, like every version)."""
         from lakepkg.write.build import PackageBuilder
         from lakepkg.format.manifest import EntrySorter
 
