@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=250)
     a = ap.parse_args()
     from lakepkg_connectors.hive import snapshot_hive
-    from lakepkg_connectors.metastore_server import MetastoreServer
+    from lakepkg.hive.metastore_server import MetastoreServer
     from lakepkg.registry import open_registry
 
     os.makedirs(DATA, exist_ok=True)

@@ -21,19 +21,17 @@ systems (local paths, ``file:`` URIs, ``s3://``/``s3a://``), and hands the core:
 * ORC and text (LazySimpleSerDe, OpenCSVSerde, Spark ``USING csv``) files
   through a converter to Arrow, typed by the table's Hive schema.
 
-The schema is the Hive schema mapped to Arrow (:mod:`lakepkg_connectors.hive_types`),
+The schema is the Hive schema mapped to Arrow (:mod:`lakepkg.hive.types`),
 partition columns last. Views, ACID (transactional) tables, Iceberg tables
 and other storage handlers are refused with an error naming the table.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fnmatch
 import posixpath
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
-from urllib.parse import urlsplit
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -44,8 +42,9 @@ from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
 from lakepkg.write.publish import PublishResult
 from lakepkg.write.snapshotting import snapshot
 
-from .files import filesystem_for, list_files, redact, source_file
-from .hive_types import (hive_schema, partition_path, partition_value, spark_json_to_arrow)
+from lakepkg.hive.thrift import call as _call, connect, metastore_label
+from lakepkg.hive.types import hive_schema, partition_path, partition_value, read_text_file, spark_json_to_arrow
+from lakepkg.source.filesystems import filesystem_for, list_files, redact, source_file
 
 __all__ = ["HiveConnector", "connector", "snapshot_hive", "connect", "HiveTableInfo", "describe_tables"]
 
@@ -62,78 +61,6 @@ def _split_params(params: dict[str, str]) -> tuple[dict[str, str], dict[str, str
     hashed = {k: v for k, v in sorted(params.items()) if k not in VOLATILE_PARAMS}
     volatile = {k: v for k, v in sorted(params.items()) if k in VOLATILE_PARAMS}
     return hashed, volatile
-
-
-# -- metastore connection ---------------------------------------------------------------------
-
-def _parse_uris(metastore: str) -> list[tuple[str, int]]:
-    if not metastore:
-        raise ConfigError("no metastore given: pass --metastore thrift://host:9083")
-    out = []
-    for u in metastore.split(","):
-        u = u.strip()
-        sp = urlsplit(u if "://" in u else f"thrift://{u}")
-        if sp.scheme != "thrift" or not sp.hostname:
-            raise ConfigError(f"metastore {redact(u)!r} is not a thrift://host:port URI")
-        try:
-            port = sp.port or 9083
-        except ValueError:
-            raise ConfigError(f"metastore {redact(u)!r} has an invalid port") from None
-        out.append((sp.hostname, port))
-    return out
-
-
-def metastore_label(metastore: str) -> str:
-    """The metastore URI(s) without credentials, as recorded in provenance."""
-    return ",".join(f"thrift://{h}:{p}" for h, p in _parse_uris(metastore))
-
-
-@contextlib.contextmanager
-def connect(metastore: str, timeout: float = 120.0) -> Iterator[Any]:
-    """An open hmsclient client for ``thrift://host:port`` (comma-separated URIs are tried in order)."""
-    try:
-        from hmsclient.hmsclient import HMSClient
-        from thrift.protocol import TBinaryProtocol
-        from thrift.transport import TSocket, TTransport
-    except ImportError:
-        raise ConfigError("the hive connector needs hmsclient; install it with `pip install 'lakepkg[hive]'`") from None
-    last = ""
-    for host, port in _parse_uris(metastore):
-        sock = TSocket.TSocket(host, port)
-        sock.setTimeout(int(timeout * 1000))
-        transport = TTransport.TBufferedTransport(sock)
-        try:
-            transport.open()
-        except Exception as exc:  # TTransportException, socket errors
-            last = one_line(exc, 120)
-            continue
-        client = HMSClient(iprot=TBinaryProtocol.TBinaryProtocol(transport))
-        try:
-            yield client
-        finally:
-            with contextlib.suppress(Exception):
-                transport.close()
-        return
-    raise SourceError(f"cannot reach the Hive metastore at {metastore_label(metastore)} ({last}); "
-                      f"check --metastore and that the metastore is running")
-
-
-def _call(what: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a metastore call; turn Thrift exceptions into one-line lakepkg errors."""
-    from hmsclient.genthrift.hive_metastore.ttypes import (InvalidObjectException, MetaException,
-                                                           NoSuchObjectException)
-    from thrift.Thrift import TException
-
-    try:
-        return fn(*args)
-    except NoSuchObjectException as exc:
-        raise NotFoundError(f"{what}: not found in the metastore ({one_line(getattr(exc, 'message', exc), 160)})") from None
-    except (MetaException, InvalidObjectException) as exc:
-        raise SourceError(f"{what}: the metastore refused: {one_line(getattr(exc, 'message', exc), 200)}") from None
-    except TException as exc:
-        raise SourceError(f"{what}: metastore call failed: {one_line(getattr(exc, 'message', None) or exc, 200)}") from None
-    except OSError as exc:
-        raise SourceError(f"{what}: lost the connection to the metastore: {one_line(exc, 160)}; re-run it") from None
 
 
 # -- table description ------------------------------------------------------------------------
@@ -436,8 +363,6 @@ def _orc_converter(schema: pa.Schema) -> Callable[[str], pa.Table]:
 
 
 def _text_converter(schema: pa.Schema, serde: dict[str, str], fmt: str) -> Callable[[str], pa.Table]:
-    from .hive_types import read_text_file
-
     return lambda p: read_text_file(p, schema, serde, fmt)
 
 

@@ -42,13 +42,13 @@ def _registry(registry: "Registry | str | None") -> Registry:
 def snapshot(sources: Any, to: str, *, registry: "Registry | str | None" = None, message: str = "",
              tags: Iterable[str] = (), inputs: Optional[list[str]] = None, run: Optional[dict[str, Any]] = None,
              meta: Optional[dict[str, Any]] = None, files: Optional[dict[str, str]] = None,
-             incremental: bool = True, **options: Any) -> PublishResult:
+             incremental: bool = True, show_progress: bool = False, **options: Any) -> PublishResult:
     """``lakepkg snapshot``: snapshot one or several sources into one version of ``to``.
 
     ``sources``: a connector name with its options as keywords (``snapshot("sql", to=..., url=...)``),
     a :class:`Source`, or a list of Sources / ``(connector, options)`` pairs (one version, one top hash)."""
     return _snapshot(sources, to, registry=registry, message=message, tags=tags, inputs=inputs, run=run,
-                     meta=meta, files=files, incremental=incremental, **options)
+                     meta=meta, files=files, incremental=incremental, show_progress=show_progress, **options)
 
 
 def build(name: str, tables: Optional[dict[str, Any]] = None, files: Optional[dict[str, "str | bytes"]] = None, *,

@@ -35,14 +35,15 @@ from lakepkg.errors import ConfigError
 from lakepkg.write.fragments import writer_settings
 from lakepkg.format.manifest import EntrySorter, build_table_node
 from lakepkg.format.names import validate_package_name, validate_table_name
+from lakepkg.hive.thrift import metastore_label
 from lakepkg.registry import Registry, open_registry
 from lakepkg.write.publish import PublishResult
 
 from lakepkg_spark_jobs.driver_commit import CommittedTable, commit
 from lakepkg_spark_jobs.executor_tasks import ENTRY_DDL, QueryFragmentWriter
 from lakepkg_spark_jobs.job_errors import spark_call
-from lakepkg_spark_jobs.job_runner import add_common_options, run_job, split_columns, stop_quietly
-from lakepkg_spark_jobs.job_session import check_executors, job_session, registry_access
+from lakepkg_spark_jobs.job_runner import SnapshotStep, add_common_options, run_snapshot_job, split_columns
+from lakepkg_spark_jobs.job_session import check_executors, registry_access
 from lakepkg_spark_jobs.spark_schema import arrow_schema_for, key_columns_for, tie_breakers
 
 DEFAULT_BUCKETS = 32
@@ -150,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(args: argparse.Namespace) -> PublishResult:
+def _prepare(args: argparse.Namespace) -> SnapshotStep:
     if args.query_file:
         try:
             with open(args.query_file, encoding="utf-8") as f:
@@ -163,33 +164,21 @@ def _run(args: argparse.Namespace) -> PublishResult:
         params = ChunkingParams(args.chunk_mask_bits, args.chunk_min_rows, args.chunk_max_rows)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    validate_package_name(args.to)
-    reg = open_registry(args.registry)
-    catalog = None
-    if args.metastore:
-        from lakepkg_connectors.hive import metastore_label
-
-        catalog = metastore_label(args.metastore)
-    spark = job_session(f"lakepkg snapshot {args.to}", args.metastore)
-    try:
-        return snapshot_query(spark, query, to=args.to, table=args.table_name, key=split_columns(args.key),
-                              buckets=args.buckets, chunking=params, registry=reg, message=args.message,
-                              tags=args.tag, catalog=catalog)
-    finally:
-        stop_quietly(spark)
+    catalog = metastore_label(args.metastore) if args.metastore else None
+    return lambda spark, reg: snapshot_query(
+        spark, query, to=args.to, table=args.table_name, key=split_columns(args.key), buckets=args.buckets,
+        chunking=params, registry=reg, message=args.message, tags=args.tag, inputs=args.input or None,
+        catalog=catalog)
 
 
-def _human(res: PublishResult) -> str:
-    lines = [res.headline()]
-    for name, t in res.tables.items():
-        lines.append(f"  {name}: {t['rows']:,} rows in {t['fragments']} fragments, key {', '.join(t['key'])} "
-                     f"({t['key_source']}), {t['buckets']} buckets")
-    return "\n".join(lines)
+def _table_line(name: str, t: dict[str, Any]) -> str:
+    return (f"{name}: {t['rows']:,} rows in {t['fragments']} fragments, key {', '.join(t['key'])} "
+            f"({t['key_source']}), {t['buckets']} buckets")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """spark-submit entry point."""
-    run_job(build_parser(), _run, _human, argv)
+    run_snapshot_job(build_parser(), _prepare, _table_line, argv, hive_session=True)
 
 
 if __name__ == "__main__":

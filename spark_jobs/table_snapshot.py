@@ -33,8 +33,8 @@ from lakepkg.write.publish import PublishResult
 from lakepkg_spark_jobs.driver_commit import CommittedTable, commit
 from lakepkg_spark_jobs.executor_tasks import FileIngester
 from lakepkg_spark_jobs.job_errors import spark_call
-from lakepkg_spark_jobs.job_runner import add_common_options, parse_names, run_job, stop_quietly
-from lakepkg_spark_jobs.job_session import check_executors, job_session, registry_access
+from lakepkg_spark_jobs.job_runner import SnapshotStep, add_common_options, parse_names, run_snapshot_job
+from lakepkg_spark_jobs.job_session import check_executors, registry_access
 
 STAT_KEYS = ("files_read", "files_reused", "bytes_read", "objects_written", "bytes_written")
 
@@ -147,35 +147,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(args: argparse.Namespace) -> PublishResult:
+def _prepare(args: argparse.Namespace) -> SnapshotStep:
     if not args.metastore:
         raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
     if args.slices is not None and args.slices < 1:
         raise ConfigError("--slices must be at least 1")
-    validate_package_name(args.to)
     names = parse_names(args.name)
-    reg = open_registry(args.registry)
-    spark = job_session(f"lakepkg snapshot {args.to}")
-    try:
-        return snapshot_tables(spark, args.tables, metastore=args.metastore, to=args.to, where=args.where,
-                               names=names, registry=reg, message=args.message, tags=args.tag,
-                               incremental=not args.full, slices=args.slices,
-                               storage_options={"endpoint_url": args.s3_endpoint} if args.s3_endpoint else None)
-    finally:
-        stop_quietly(spark)
+    storage = {"endpoint_url": args.s3_endpoint} if args.s3_endpoint else None
+    return lambda spark, reg: snapshot_tables(
+        spark, args.tables, metastore=args.metastore, to=args.to, where=args.where, names=names, registry=reg,
+        message=args.message, tags=args.tag, inputs=args.input or None, incremental=not args.full,
+        slices=args.slices, storage_options=storage)
 
 
-def _human(res: PublishResult) -> str:
-    lines = [res.headline()]
-    for name, t in res.tables.items():
-        lines.append(f"  {name}: {t['rows']:,} rows in {t['fragments']} fragments; {t['files_read']} files read, "
-                     f"{t['files_reused']} reused unchanged")
-    return "\n".join(lines)
+def _table_line(name: str, t: dict[str, Any]) -> str:
+    return (f"{name}: {t['rows']:,} rows in {t['fragments']} fragments; {t['files_read']} files read, "
+            f"{t['files_reused']} reused unchanged")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """spark-submit entry point."""
-    run_job(build_parser(), _run, _human, argv)
+    run_snapshot_job(build_parser(), _prepare, _table_line, argv)
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ def test_unreadable_table_types_fail_naming_the_table(metastore, hdb, tmp_path, 
 
 
 def test_bad_input_one_line_errors_and_nothing_published(metastore, hdb, tmp_path, registry):
-    from lakepkg_connectors.metastore_server import free_port
+    from lakepkg.hive.metastore_server import free_port
 
     root, days = _orders(metastore, hdb, tmp_path, n=3)
     with pytest.raises(SourceError, match="cannot reach the Hive metastore") as ei:
@@ -252,7 +252,7 @@ def test_s3_table_location(metastore, hdb, tmp_path, s3_bucket_url, s3_endpoint,
     """Files listed and read from S3 (moto over HTTP). The test metastore has no hadoop-aws jar, so it cannot
     register s3a:// locations itself: the table is registered locally and its locations pointed at S3."""
     from lakepkg.write.build import PackageBuilder
-    from lakepkg_connectors.files import filesystem_for
+    from lakepkg.source.filesystems import filesystem_for
     from lakepkg_connectors.hive import _table_snapshot, describe_tables
     from lakepkg.write.publish import publish
 

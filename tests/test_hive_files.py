@@ -12,7 +12,7 @@ import pytest
 import lakepkg
 from lakepkg.errors import SourceError
 from lakepkg.write.snapshotting import snapshot
-from lakepkg_connectors.files import filesystem_for, redact
+from lakepkg.source.filesystems import filesystem_for, redact
 
 
 def test_location_forms():

@@ -31,6 +31,7 @@ MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
                             help="Thrift URI of the Hive metastore (or $LAKEPKG_METASTORE).")
 MessageOpt = typer.Option("", "--message", "-m", help="Version message.")
 TagOpt = typer.Option([], "--tag", help="Also set this tag. Repeatable.")
+InputOpt = typer.Option([], "--input", help="A package version the run read (ns/name@hash); recorded in the run record. Repeatable.")
 
 
 def spark_home() -> str:
@@ -151,6 +152,7 @@ def snapshot_query(
     metastore: Optional[str] = MetastoreOpt,
     message: str = MessageOpt,
     tag: List[str] = TagOpt,
+    input: List[str] = InputOpt,
     master: Optional[str] = MasterOpt,
     conf: List[str] = ConfOpt,
     show: bool = PrintOpt,
@@ -171,8 +173,8 @@ def snapshot_query(
     args += _opt("--query", query) + _opt("--query-file", os.path.abspath(query_file) if query_file else None)
     args += _opt("--key", key) + _opt("--chunk-mask-bits", chunk_mask_bits) + _opt("--chunk-min-rows", chunk_min_rows)
     args += _opt("--chunk-max-rows", chunk_max_rows) + _opt("--metastore", metastore) + _opt("--message", message)
-    for t in tag:
-        args += ["--tag", t]
+    for flag, values in (("--tag", tag), ("--input", input)):
+        args += [a for v in values for a in (flag, v)]
     run_job("snapshot-query", args + _registry_arg(reg), master, conf, show, as_json)
 
 
@@ -189,6 +191,7 @@ def snapshot_table(
     slices: Optional[int] = typer.Option(None, "--slices", help="Spark tasks sharing the files (default: 2 x parallelism)."),
     message: str = MessageOpt,
     tag: List[str] = TagOpt,
+    input: List[str] = InputOpt,
     master: Optional[str] = MasterOpt,
     conf: List[str] = ConfOpt,
     show: bool = PrintOpt,
@@ -205,10 +208,8 @@ def snapshot_table(
     args = list(tables) + ["--to", to, "--metastore", metastore]
     args += _opt("--where", where) + _opt("--s3-endpoint", s3_endpoint) + _opt("--slices", slices)
     args += _opt("--message", message) + (["--full"] if full else [])
-    for n in name:
-        args += ["--name", n]
-    for t in tag:
-        args += ["--tag", t]
+    for flag, values in (("--name", name), ("--tag", tag), ("--input", input)):
+        args += [a for v in values for a in (flag, v)]
     run_job("snapshot-table", args + _registry_arg(reg), master, conf, show, as_json)
 
 

@@ -22,6 +22,7 @@ from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNode
 from lakepkg.format.names import safe_key, validate_package_name, validate_table_name
 from lakepkg.progress import progress_bar
 from lakepkg.registry import Registry, open_registry
+from lakepkg.source.folder import folder_snapshot
 from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
 from lakepkg.write.previous import previous_version, reusable_entries
@@ -100,12 +101,11 @@ class PackageBuilder:
 
     def add_path(self, name: str, path: str, meta: Optional[dict[str, Any]] = None,
                  fmt: Optional[str] = None, previous: "Optional[Any]" = None) -> TableNodeData:
-        """Add a table from a local Parquet or CSV file or a folder of them (``key=value`` folders are partitions).
+        """Add a table from a Parquet, CSV or ORC file or a folder of them (``key=value`` folders are
+        partitions; a local path, ``file:`` URI or ``s3://`` prefix): :func:`lakepkg.source.folder.folder_snapshot`.
 
         ``previous`` (a loaded Package): files whose path, size and mtime match its listing are not read again."""
-        from lakepkg.source.local_files import local_table_snapshot
-
-        snap = local_table_snapshot(name, path, fmt=fmt)
+        snap = folder_snapshot(name, path, fmt=fmt)
         return self.add_snapshot(snap, previous=previous, meta=meta)
 
     def add_snapshot(self, snap: TableSnapshot, previous: "Optional[Any]" = None,
