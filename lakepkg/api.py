@@ -23,8 +23,8 @@ from lakepkg.maintain import gc as _gc
 from lakepkg.maintain import lockfile as _lockfile
 from lakepkg.maintain import transfer as _transfer
 from lakepkg.maintain import verify as _verify
-from lakepkg.read import diff as _diff
-from lakepkg.read.package import Package, load
+from lakepkg.read.diff import PackageDiff
+from lakepkg.read.package import Package, diff_refs, load
 from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.source.connectors import Source
 from lakepkg.write.build import PackageBuilder, build_package
@@ -111,10 +111,10 @@ def log(name: str, *, registry: "Registry | str | None" = None) -> list[VersionR
 history = log
 
 
-def diff(old: str, new: Optional[str] = None, registry: "Registry | str | None" = None) -> _diff.PackageDiff:
+def diff(old: str, new: Optional[str] = None, registry: "Registry | str | None" = None) -> PackageDiff:
     """``lakepkg diff OLD [NEW]``: what changed between two versions (``new``: default the latest of
     the same package)."""
-    return _diff.diff_refs(old, new or parse_ref(old).name, _registry(registry))
+    return diff_refs(old, new or parse_ref(old).name, _registry(registry))
 
 
 @dataclass(frozen=True)
