@@ -13,7 +13,7 @@ the registry untouched.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from lakepkg.errors import ConfigError
 from lakepkg.format.names import validate_package_name
@@ -30,8 +30,9 @@ SnapshotResult = PublishResult  # the one result type; the old name stays for ca
 
 
 def _sources(sources: Any, options: dict[str, Any]) -> list[Source]:
-    if isinstance(sources, (str, Source)) or isinstance(sources, Connector):
-        src = as_source(sources) if isinstance(sources, Source) else Source(sources, {})
+    pair = isinstance(sources, tuple) and len(sources) == 2 and isinstance(sources[1], Mapping)
+    if isinstance(sources, (str, Source, Mapping)) or isinstance(sources, Connector) or pair:
+        src = Source(sources, {}) if isinstance(sources, str) or isinstance(sources, Connector) else as_source(sources)
         if options:
             src = Source(src.connector, {**src.options, **options})
         return [src]
