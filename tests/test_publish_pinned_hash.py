@@ -33,3 +33,26 @@ def test_publish_keeps_the_pinned_top_hash(registry):
     again = _builder(registry).publish("pin/fixed")
     assert again.top_hash == PINNED and not again.created
     assert len(registry.history("pin/fixed")) == 1
+
+
+# computed with the tree at commit 617d721 (before the one folder source) over the folders below
+PINNED_FOLDERS = "9b1c9ab5cd742b67e5ed1d5d4a5b3f461da7a8f4debf2e992a2140b6f50397e1"
+
+
+def test_local_folders_keep_their_pinned_top_hash(registry, tmp_path):
+    """Partitioned Parquet (stored as is), partitioned CSV (converted) and a flat folder."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = tmp_path
+    for d in (1, 2):
+        (base / "pq" / f"ds={d}").mkdir(parents=True)
+        pq.write_table(pa.table({"id": [d, d + 10]}), base / "pq" / f"ds={d}" / "p.parquet")
+        (base / "csv" / f"k={d}").mkdir(parents=True)
+        (base / "csv" / f"k={d}" / "c.csv").write_text(f"a,b\n{d},x\n")
+    (base / "flat").mkdir()
+    pq.write_table(pa.table({"z": ["q"]}), base / "flat" / "f.parquet")
+    b = PackageBuilder(registry)
+    for t in ("pq", "csv", "flat"):
+        b.add_path(t, str(base / t))
+    assert b.build().top_hash == PINNED_FOLDERS
