@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from lakepkg.errors import ConfigError, NotFoundError
+from lakepkg.errors import ConfigError, InvalidRefError, NotFoundError
 from lakepkg.format.names import parse_ref, validate_package_name
 from lakepkg.maintain import gc as _gc
 from lakepkg.maintain import lockfile as _lockfile
 from lakepkg.maintain import transfer as _transfer
 from lakepkg.maintain import verify as _verify
 from lakepkg.read.diff import PackageDiff
-from lakepkg.read.package import Package, diff_refs, load
+from lakepkg.read.package import Package, Table, diff_refs, load
 from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.source.connectors import Source
 from lakepkg.write.build import PackageBuilder, build_package
@@ -61,6 +61,21 @@ def build(name: str, tables: Optional[dict[str, Any]] = None, files: Optional[di
     return build_package(name, tables, files, registry=registry, message=message, meta=meta, tags=tags,
                          inputs=inputs, run=run, partition_cols=partition_cols, incremental=incremental,
                          show_progress=show_progress)
+
+
+def load_table(ref: str, table: Optional[str] = None, registry: "Registry | str | None" = None) -> Table:
+    """The table ``ref`` names (``ns/name@version/TABLE``), or table ``table`` of the version ``ref``."""
+    node = load(ref, registry)
+    if isinstance(node, Package):
+        if not table:
+            raise ConfigError(f"{ref} has tables {', '.join(node.tables) or '(none)'}; name one with --table "
+                              f"or as {ref}/TABLE")
+        return node.table(table)
+    if not isinstance(node, Table):
+        raise InvalidRefError(f"{ref} names a file or a fragment, not a table; give ns/name[@version]/TABLE")
+    if table and table != node.name:
+        raise ConfigError(f"{ref} already names table {node.name!r}; drop --table {table}")
+    return node
 
 
 def push(ref: str, to: str, *, registry: "Registry | str | None" = None, as_name: Optional[str] = None,

@@ -21,7 +21,7 @@ from lakepkg.errors import ConfigError, SourceError, one_line
 from lakepkg.format.names import safe_key
 from lakepkg.source.table_snapshot import SourceFile
 
-__all__ = ["filesystem_for", "list_files", "redact", "source_file", "file_mtime"]
+__all__ = ["filesystem_for", "list_files", "redact", "source_file", "file_mtime", "location_uri"]
 
 
 def redact(uri: str) -> str:
@@ -92,6 +92,16 @@ def filesystem_for(location: str, storage_options: Optional[dict[str, Any]] = No
         raise SourceError(f"cannot open location {redact(loc)}: {one_line(exc)}; lakepkg reads local paths, "
                           f"file: URIs and s3:// locations") from None
     return fs, path
+
+
+def location_uri(location: str) -> str:
+    """A location Spark and a catalog both understand: an absolute ``file:`` URI for a local path."""
+    loc = location.strip()
+    if not loc:
+        raise ConfigError("--location is empty; give a folder (path or URI) for the table's files")
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", loc) and not re.match(r"^[A-Za-z]:[\\/]", loc):
+        return loc
+    return "file:" + os.path.abspath(os.path.expanduser(loc))
 
 
 def _hidden(name: str) -> bool:
