@@ -658,7 +658,7 @@ class SqlConnector:
                              "password off the command line). Never stored."),
         ConnectorOption("query", short="q", multiple=True,
                         help="A SELECT to snapshot; pair each with a --table-name. Repeatable."),
-        ConnectorOption("table-name", short="n", multiple=True,
+        ConnectorOption("table-name", multiple=True,
                         help="Package table name for the --query at the same position."),
         ConnectorOption("table", short="t", multiple=True,
                         help="A whole table, schema.table or NAME=schema.table. Repeatable."),

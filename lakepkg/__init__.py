@@ -6,7 +6,7 @@
     df = pkg["orders"].to_pandas()
 
 The verbs mirror the CLI (:mod:`lakepkg.api`): snapshot, build, load, push,
-pull, install, lock, log/history, diff, tag, verify, gc.
+pull, install, lock, log/history, diff, tag, verify, gc (and query, :mod:`lakepkg.query`).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ _LAZY = {
     "Package": "lakepkg.read.package",
     "PackageBuilder": "lakepkg.write.build",
     "open_registry": "lakepkg.registry",
+    "query": "lakepkg.query",  # the package itself, callable: lakepkg.query(sql, package=...)
 }
 
 __all__ = ["__version__", "LakepkgError", *_LAZY]
@@ -37,7 +38,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'lakepkg' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(mod), name)
+    module = importlib.import_module(mod)
+    value = module if mod == f"lakepkg.{name}" else getattr(module, name)
     globals()[name] = value
     return value
 

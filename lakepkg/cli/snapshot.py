@@ -23,12 +23,12 @@ A spec file snapshots several sources into one version::
 from __future__ import annotations
 
 import inspect
-import sys
 from typing import Any, Callable, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, registry, show_progress
+from lakepkg.cli._common import JsonOpt, RegistryOpt, registry, show_progress
+from lakepkg.cli.output import make_output
 from lakepkg.errors import ConfigError, LakepkgError, one_line
 from lakepkg.source.connectors import ConnectorOption, available, get_connector
 
@@ -81,17 +81,16 @@ def connector_options(values: dict[str, Any], conn: Any) -> dict[str, Any]:
 
 
 def report(res: Any, as_json: bool, print_: Optional[str]) -> None:
-    """Print a PublishResult: JSON, or the headline and one line per table; ``--print`` last."""
-    if as_json:
-        emit_json(res.to_json())
+    """Print a PublishResult through the one output: JSON, or the headline and one line per table;
+    ``--print`` last."""
+    out = make_output(as_json)
+    out.published(res)
+    if out.json:
         return
-    c = console()
-    c.print(res.headline())
     for name, facts in res.tables.items():
-        c.print(f"  {table_line(name, facts)}")
+        out.data(None, f"  {table_line(name, facts)}")
     if print_:
-        sys.stdout.flush()
-        print(res.ref if print_ == "ref" else res.top_hash)
+        out.data(None, res.ref if print_ == "ref" else res.top_hash)
 
 
 def table_line(name: str, facts: dict[str, Any]) -> str:
