@@ -20,6 +20,7 @@ the history. Every key is built and parsed here: nothing else writes them.
 from __future__ import annotations
 
 import math
+from importlib import metadata
 import re
 import time
 import uuid
@@ -57,6 +58,14 @@ def stamp(dt: datetime) -> str:
 
 def _parse_stamp(s: str) -> datetime:
     return datetime.strptime(s, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def _lakepkg_version() -> str:
+    """The installed lakepkg's version (read from its metadata: the registry does not import the top package)."""
+    try:
+        return metadata.version("lakepkg")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return ""
 
 
 def record_key(name: str, created: datetime, top_hash: str, data: bytes) -> str:
@@ -332,8 +341,6 @@ class Registry:
         Every object the version names must be stored: it is confirmed present (and renewed
         for gc) before the record is written and again after (see :meth:`confirm_objects`).
         """
-        from lakepkg import __version__
-
         validate_package_name(name)
         for t in tags:
             validate_tag(t)
@@ -350,7 +357,7 @@ class Registry:
         rec = VersionRecord(
             package=name, top_hash=top_hash, created_at=now.isoformat(timespec="microseconds"),
             author=author, message=message, parent=cur.top_hash if cur else None,
-            run=run or {}, derived_from=derived_from, sources=sources or {}, lakepkg_version=__version__,
+            run=run or {}, derived_from=derived_from, sources=sources or {}, lakepkg_version=_lakepkg_version(),
         )
         rec, _ = self._create_record(rec, retry_time=True)
         self._confirm_after_record(rec)
