@@ -80,6 +80,8 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
     users: dict[str, list[str]] = {}
     if refs is not None:
         records = refs
+        for name in sorted({r.package for r in refs}):
+            rep.errors.extend(registry.audit(name))
     else:
         records = []
         for name in registry.list_packages():
