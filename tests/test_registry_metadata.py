@@ -171,8 +171,11 @@ def test_unsafe_logical_keys_are_reported_and_not_pushed(reg, tmp_path, key):
     copy_version(reg, dest, "g/src")                                                   # a safe one still goes
 
 
-def test_an_outage_is_unreachable_not_corrupt(tmp_path):
-    from tests.fixtures.s3 import new_bucket, start_moto_server, stop_moto_server
+def test_an_outage_is_unreachable_not_corrupt(tmp_path, monkeypatch):
+    from tests.fixtures.s3 import TEST_ENV, new_bucket, start_moto_server, stop_moto_server
+
+    for k, v in TEST_ENV.items():
+        monkeypatch.setenv(k, v)
 
     proc, endpoint = start_moto_server()
     try:
