@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterator, Optional
 from lakepkg.errors import ConcurrentUpdateError, IntegrityError
 from lakepkg.format.hashing import copy_hashing, hash_bytes, hash_file
 from lakepkg.store.base import ObjectInfo, ObjectStore, check_digest
-from lakepkg.store.leftovers import TMP_PREFIX, find_temporaries, remove_temporary
+from lakepkg.store.leftovers import GC_ASIDE_PREFIX, TMP_PREFIX, find_temporaries, remove_temporary
 from lakepkg.store.verified import VERIFIED
 
 
@@ -160,15 +160,19 @@ class LocalObjectStore(ObjectStore):
         """Move the object aside first, so a publish renewing it from now on finds it gone (and
         writes it again or fails); then look at its mtime: renewed since ``cutoff`` → put back."""
         final = self._path(digest)
-        aside = os.path.join(os.path.dirname(final), f"{TMP_PREFIX}gc-{uuid.uuid4().hex[:8]}-{digest}")
+        aside = os.path.join(os.path.dirname(final), f"{GC_ASIDE_PREFIX}{uuid.uuid4().hex[:8]}-{digest}")
         try:
             os.rename(final, aside)
         except FileNotFoundError:
             return False
-        if os.stat(aside).st_mtime >= cutoff:
+        try:
+            fresh = os.stat(aside).st_mtime >= cutoff
+        except FileNotFoundError:
+            return False
+        if fresh:
             try:
                 os.link(aside, final)  # never clobbers a copy written meanwhile (same bytes anyway)
-            except FileExistsError:
+            except (FileExistsError, FileNotFoundError):
                 pass
             _unlink(aside)
             return False
