@@ -285,11 +285,6 @@ class Registry:
         info = self.tag_info(name, tag)
         return info.top_hash if info else None
 
-    def _tag_doc(self, name: str, tag: str) -> Optional[tuple[dict[str, Any], str]]:
-        """Deprecated: use :meth:`tag_info`."""
-        info = self.tag_info(name, tag)
-        return ({"top_hash": info.top_hash, "version": info.version}, info.token) if info else None
-
     def resolve(self, ref: "str | Ref") -> VersionRecord:
         """Find the version a reference names (tag, hash prefix or time)."""
         r = parse_ref(ref) if isinstance(ref, str) else ref
@@ -349,7 +344,10 @@ class Registry:
             validate_tag(t)
         if not self.store.has(top_hash):
             raise NotFoundError(f"top hash {top_hash[:12]} is not in the store {self.store.location}; build the package before publishing")
-        cur = self.tag_info(name, LATEST)
+        try:
+            cur = self.tag_info(name, LATEST)
+        except IntegrityError:
+            cur = None  # a corrupt latest is replaced by this publish (verify reports how it was)
         if cur is not None and cur.top_hash == top_hash and not force_new:
             rec = self.record(cur.version)  # named by a record already: gc keeps its objects
             for t in tags:
@@ -474,8 +472,6 @@ class Registry:
                 return True
             time.sleep(min(0.001 * (2 ** min(i, 8)), 0.2))
         raise ConcurrentUpdateError(f"could not move {name}:{tag} after {attempts} attempts; the version is recorded, re-run `lakepkg tag`")
-
-    _advance_tag = advance_tag  # deprecated name
 
     def set_tag(self, name: str, tag: str, ref_or_hash: str, expected: Optional[str] = "*") -> VersionRecord:
         """Point ``tag`` at a version. ``expected``: the top hash the tag must hold now

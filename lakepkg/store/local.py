@@ -124,10 +124,6 @@ class LocalObjectStore(ObjectStore):
         self._commit(path, final, digest)
         return digest, n, True
 
-    def put_stream_file(self, tmp_path: str) -> tuple[str, int, bool]:
-        """Deprecated name of :meth:`adopt_file`."""
-        return self.adopt_file(tmp_path)
-
     def copy_from(self, src: ObjectStore, digest: str) -> tuple[bool, int]:
         """Stream the object from ``src`` into a temporary file here (hash-checked), then move it in."""
         if self.keep(digest):
