@@ -435,7 +435,7 @@ def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str]
     except NotFoundError as exc:
         if r.hash_prefix and lock_path and "@" not in ref:
             raise NotFoundError(f"{exc}; {lock_path} pins {r.name}@{r.hash_prefix[:12]}: install it with "
-                                f"`lakepkg install -r {lock_path}`") from None
+                                f"`lakepkg install -R {lock_path}`") from None
         raise
     pkg = Package(reg, rec.top_hash, rec)
     node: Node = pkg[r.path] if r.path else pkg
