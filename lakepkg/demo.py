@@ -47,7 +47,7 @@ def _make_sources(base: str) -> tuple[str, dict[str, str], Any]:
     except ImportError:
         from lakepkg.errors import ConfigError
 
-        raise ConfigError("the demo needs the SQL and Iceberg connectors; pip install 'lakepkg[demo]'") from None
+        raise ConfigError("the demo needs the SQL and Iceberg connectors; pip install lakepkg (sqlalchemy, pyiceberg)") from None
     if os.path.isdir(base):
         shutil.rmtree(base)  # a re-run tells the same story from the same first state
     os.makedirs(os.path.join(base, "warehouse"))
