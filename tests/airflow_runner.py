@@ -31,7 +31,12 @@ def _xcoms(dag_id: str, run_id: str) -> dict:
                                          XComModel.key == "return_value").all()
         for r in rows:
             v = r.value
-            out[r.task_id] = json.loads(v) if isinstance(v, str) else v
+            if isinstance(v, (str, bytes)):
+                try:
+                    v = json.loads(v)
+                except ValueError:
+                    pass  # already a decoded JSON string
+            out[r.task_id] = v
     return out
 
 

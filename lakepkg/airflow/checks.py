@@ -92,10 +92,9 @@ def _not_null(pkg: Any, c: Mapping[str, Any]) -> tuple[bool, str]:
     if missing:
         raise ConfigError(f"table {c['table']!r} has no column(s) {', '.join(missing)}; columns: {', '.join(t.schema.names)}")
     nulls = {col: 0 for col in cols}
-    for frag in t.fragments():
-        data = frag.to_arrow(columns=cols)
+    for batch in t.scan(columns=cols).to_batches():  # the one read plan; bounded memory
         for col in cols:
-            nulls[col] += data.column(col).null_count
+            nulls[col] += batch.column(col).null_count
     bad = {k: v for k, v in nulls.items() if v}
     if bad:
         return False, "nulls in " + ", ".join(f"{k} ({v} rows)" for k, v in bad.items())
