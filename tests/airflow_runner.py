@@ -55,7 +55,8 @@ def _describe(dr) -> dict:
               .filter(DagRun.dag_id == dr.dag_id, DagRun.run_id == dr.run_id).one())
         consumed = [dict(e.extra or {}) for e in dr.consumed_asset_events]
         tis = {ti.task_id: {"state": _s(ti.state),
-                            "try_number": ti.try_number} for ti in dr.get_task_instances(session=s)}
+                            "try_number": ti.try_number, "duration": ti.duration}
+               for ti in dr.get_task_instances(session=s)}
         return {"dag_id": dr.dag_id, "run_id": dr.run_id, "run_type": _s(dr.run_type),
                 "state": _s(dr.state), "tasks": tis,
                 "xcom": _xcoms(dr.dag_id, dr.run_id),
