@@ -52,7 +52,7 @@ def _pg(sql: str, db: str = "postgres") -> None:
         c.execute(sql)
 
 
-def _direct(table: str, registry: str) -> float:
+def _direct(table: str, registry: str) -> tuple[float, str]:
     import lakepkg
     from lakepkg.registry import open_registry
 
@@ -60,9 +60,11 @@ def _direct(table: str, registry: str) -> float:
     if snap is None:
         from lakepkg.write.snapshotting import snapshot as snap
     t = time.perf_counter()
-    snap("sql", to=f"bench/{table}", registry=open_registry(registry), url=f"postgresql+psycopg://{PG.split('://', 1)[1]}/{DB}",
-         tables={"t": f"public.{table}"}, key="id")
-    return time.perf_counter() - t
+    res = snap("sql", to=f"bench/{table}", registry=open_registry(registry), url=f"postgresql+psycopg://{PG.split('://', 1)[1]}/{DB}",
+               tables={"t": f"public.{table}"}, key="id")
+    seconds = time.perf_counter() - t
+    record = res[0] if isinstance(res, tuple) else res.record
+    return seconds, record.top_hash
 
 
 def main() -> None:
@@ -84,8 +86,8 @@ def main() -> None:
         migrate = time.perf_counter() - t
         rows = []
         for table, n in (("small", 1000), ("big", BIG)):
-            direct_cold = _direct(table, os.path.join(work, f"direct1-{table}"))
-            direct = _direct(table, os.path.join(work, f"direct2-{table}"))
+            direct_cold, top1 = _direct(table, os.path.join(work, f"direct1-{table}"))
+            direct, top2 = _direct(table, os.path.join(work, f"direct2-{table}"))
             env = AirflowEnv(os.path.join(work, f"af-{table}"), os.path.join(home, "airflow.db"))
             with open(os.path.join(env.dags, "bench_dag.py"), "w") as f:
                 f.write(DAG)
@@ -100,7 +102,7 @@ def main() -> None:
             assert res["state"] == "success", res
             cold_task, task = res["tasks"]["snapshot_1"]["duration"], res["tasks"]["snapshot_2"]["duration"]
             top = res["xcom"]["snapshot_2"]["top_hash"]
-            assert top == res["xcom"]["snapshot_1"]["top_hash"]
+            assert top == res["xcom"]["snapshot_1"]["top_hash"] == top1 == top2, "operator and direct top hashes differ"
             rows.append((table, n, direct_cold, direct, cold_task, task, res["seconds"], top))
         print(f"airflow db migrate: {migrate:.1f} s; load average at the end: {os.getloadavg()[0]:.1f}")
         print("first = first snapshot in its process (imports, connector set-up); second = the next one, fresh registry")
