@@ -4,6 +4,7 @@ check leaves `prod` alone, OpenLineage events carry the sources and the top hash
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 
 import pyarrow as pa
@@ -59,19 +60,28 @@ def _setup(airflow, pg_url, metastore, s3_endpoint, s3_bucket_url, tmp_path):
     airflow.env.update({"LP_PACKAGE": pkg, "LP_HIVE_TABLE": _hive_table(metastore, tmp_path),
                         "LP_ICEBERG_CATALOG": json.dumps(_iceberg_catalog(tmp_path))})
     airflow.add_dag(os.path.join(DAGS, "etl_dags.py"))
-    return pkg
+    git = ["git", "-C", airflow.dags, "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "dags"], check=True)
+    commit = subprocess.run(git + ["rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    return pkg, commit
 
 
 def test_etl_snapshot_asset_consumer_retry_wap_lineage(airflow, pg_url, metastore, s3_endpoint, s3_bucket_url, tmp_path):
-    pkg = _setup(airflow, pg_url, metastore, s3_endpoint, s3_bucket_url, tmp_path)
-    first, consumed1, strict, not_triggered, retry = airflow.run([
+    pkg, commit = _setup(airflow, pg_url, metastore, s3_endpoint, s3_bucket_url, tmp_path)
+    steps = airflow.run([
         {"op": "test", "dag": "lp_etl", "conf": {"rows": 5}},
         {"op": "asset_triggered", "dag": "lp_consumer"},
         {"op": "test", "dag": "lp_etl_strict", "conf": {"rows": 6}},
         {"op": "asset_triggered", "dag": "lp_consumer"},
         {"op": "test", "dag": "lp_retry"},
+        {"op": "test", "dag": "lp_etl", "conf": {"rows": 8}},
+        {"op": "test", "dag": "lp_manual_publish"},
+        {"op": "asset_triggered", "dag": "lp_consumer"},
     ])
-    print("airflow steps (s):", [(r.get("dag_id"), r["seconds"]) for r in (first, consumed1, strict, not_triggered, retry)])
+    print("airflow steps (s):", [(r.get("dag_id"), r["seconds"]) for r in steps])
+    first, consumed1, strict, not_triggered, retry, second, manual, consumed2 = steps
     reg = open_registry(s3_bucket_url, endpoint_url=s3_endpoint)
 
     # -- the snapshot: three systems, one version, linked to its run -------------------------------
@@ -83,11 +93,12 @@ def test_etl_snapshot_asset_consumer_retry_wap_lineage(airflow, pg_url, metastor
     assert x1["tables"]["customers"]["rows"] == 3
     assert all(t["fragments"] >= 1 and t["bytes"] > 0 for t in x1["tables"].values())
     v1 = reg.resolve(f"{pkg}@{x1['top_hash']}")
-    assert reg.tags(pkg)["prod"] == x1["top_hash"] and reg.tags(pkg)["nightly"] == x1["top_hash"]
+    assert x1["tag"] == "prod"  # (the tags moved on with the second run, checked below)
     run = v1.run
     assert run["dag_id"] == "lp_etl" and run["task_id"] == "snapshot" and run["run_id"] == first["run_id"]
     assert run["try_number"] == 1 and run["logical_date"] and run["params"] == {"rows": 5, "region": "eu"}
     assert v1.author == "data-team" and run["orchestrator"] == "airflow"
+    assert run["code_version"] == commit and run["code_version_source"] == "git"  # no bundle version: the DAGs' commit
     assert v1.message.startswith("nightly 20") and v1.message.endswith("rows=5")  # templated
     loaded = lakepkg.load(f"{pkg}@{x1['top_hash']}", reg)
     assert loaded.meta == {"region": "eu"}
@@ -118,25 +129,27 @@ def test_etl_snapshot_asset_consumer_retry_wap_lineage(airflow, pg_url, metastor
     assert reg.record(hist[0].key).run["try_number"] == 1
 
     # -- a second run with new data: a new version, prod moves ---------------------------------------
-    (second,) = airflow.run([{"op": "test", "dag": "lp_etl", "conf": {"rows": 8}}])
     x2 = second["xcom"]["snapshot"]
     assert second["state"] == "success" and x2["created"] and x2["top_hash"] != x1["top_hash"]
     assert x2["tables"]["orders"]["rows"] == 8 and reg.tags(pkg)["prod"] == x2["top_hash"]
-    assert [s.top_hash for s in reg.history(pkg)] == [x1["top_hash"], x2["top_hash"]]  # the failed audit left none
+    assert reg.tags(pkg)["nightly"] == x2["top_hash"]
+    hist = [s.top_hash for s in reg.history(pkg)]
+    assert hist == [x1["top_hash"], x2["top_hash"], manual["xcom"]["publish_by_hand"]]  # the failed audit left none
     v2 = reg.resolve(f"{pkg}@{x2['top_hash']}")
     # unchanged Hive and Iceberg tables keep their node hashes across versions
     assert lakepkg.load(f"{pkg}@{x2['top_hash']}", reg)["events"].hash == loaded["events"].hash
     assert v2.run["params"]["rows"] == 8
 
-    # someone publishes a newer version outside Airflow: the consumer still gets the version that triggered it
-    b = lakepkg.PackageBuilder(reg)
-    b.add_table("orders", pa.table({"id": [99]}))
-    out_of_band = b.publish(pkg, message="manual")
-    oob_hash = getattr(out_of_band, "top_hash", None) or out_of_band.record.top_hash
-    assert reg.resolve(pkg).top_hash == oob_hash
-    (consumed2,) = airflow.run([{"op": "asset_triggered", "dag": "lp_consumer"}])
+    # someone publishes a newer version outside the operator: the consumer still gets the version that triggered it
+    assert manual["state"] == "success" and reg.resolve(pkg).top_hash == manual["xcom"]["publish_by_hand"]
+    assert consumed2["state"] == "success" and len(consumed2["consumed_asset_events"]) == 1
     r2 = consumed2["xcom"]["read_version"]
     assert r2["top_hash"] == x2["top_hash"] and r2["ids"] == list(range(1, 9))
+
+    # the consumer's own version (LakepkgBuildOperator) records the exact versions it read as inputs
+    reports = reg.versions(pkg + "-report")
+    assert [r.run["inputs"] for r in reports] == [[f"{pkg}@{x1['top_hash']}"], [f"{pkg}@{x2['top_hash']}"]]
+    assert consumed2["xcom"]["report"]["tables"]["revenue"]["rows"] == 3
 
     # -- OpenLineage: what the file transport received ---------------------------------------------
     events = airflow.lineage_events()

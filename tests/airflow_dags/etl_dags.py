@@ -10,7 +10,7 @@ import pendulum
 from airflow.sdk import DAG, BaseHook, task
 
 from lakepkg.airflow.assets import lock_entry_from_context, package_asset, package_from_context
-from lakepkg.airflow.operators import LakepkgSnapshotOperator
+from lakepkg.airflow.operators import LakepkgBuildOperator, LakepkgSnapshotOperator
 
 PKG = os.environ.get("LP_PACKAGE", "etl/nightly")
 HIVE_TABLE = os.environ.get("LP_HIVE_TABLE", "db.events")
@@ -77,7 +77,14 @@ with DAG("lp_consumer", schedule=[package_asset(PKG)], start_date=START, catchup
                 "ids": sorted(int(i) for i in orders["id"]), "tables": pkg.tables,
                 "lock": lock_entry_from_context(ctx).line()}
 
-    read_version()
+    def revenue_by_customer(context):
+        orders = package_from_context(context)["orders"].to_pandas()
+        orders["amount"] = orders["amount"].astype(float)
+        return orders.groupby("customer", as_index=False)["amount"].sum()
+
+    # a derived package: its inputs are collected from the asset event that triggered this run
+    read_version() >> LakepkgBuildOperator(task_id="report", package=PKG + "-report",
+                                           tables={"revenue": revenue_by_customer})
 
 
 class SnapshotLostAfterPublish(LakepkgSnapshotOperator):
@@ -93,3 +100,20 @@ class SnapshotLostAfterPublish(LakepkgSnapshotOperator):
 with DAG("lp_retry", schedule=None, start_date=START, catchup=False):
     SnapshotLostAfterPublish(task_id="snapshot", package=PKG + "-retry", retries=1, retry_delay=timedelta(0),
                              sources=[{"connector": "sql", "conn_id": "pg_main", "tables": {"orders": "public.orders"}}])
+
+
+with DAG("lp_manual_publish", schedule=None, start_date=START, catchup=False):
+    @task
+    def publish_by_hand():
+        """Someone publishes a newer version with the Python API (no operator, no asset event)."""
+        import pyarrow as pa
+
+        import lakepkg
+        from lakepkg.airflow.hooks import LakepkgHook
+
+        b = lakepkg.PackageBuilder(LakepkgHook().get_registry())
+        b.add_table("orders", pa.table({"id": [99]}))
+        res = b.publish(PKG, message="manual")
+        return getattr(res, "top_hash", None) or res.record.top_hash
+
+    publish_by_hand()
