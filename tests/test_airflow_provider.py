@@ -53,7 +53,7 @@ def test_provider_sensor_and_example_dag(airflow, pg_url, tmp_path):
     # -- the provider: discovered through the entry point --------------------------------------------
     assert providers["lakepkg"]["package-name"] == "lakepkg" and providers["version"] == lakepkg.__version__
     assert providers["hook"] == {"class": "lakepkg.airflow.hooks.LakepkgHook", "name": "lakepkg registry"}
-    assert "lakepkg" in providers["connection_types"] and "postgres" not in providers["lakepkg"]
+    assert "lakepkg" in providers["connection_types"]
     assert "lakepkg" in providers["asset_schemes"]
 
     # -- the example DAG: query + folder → one version, checked, tagged prod; the report reads it -----
