@@ -60,7 +60,7 @@ def test_bad_input_fails_with_one_line_publishes_nothing_leaks_nothing(airflow, 
     airflow.env.update({"LP_NS": "bad", "LP_MYSQL_TABLE": f"{db}.items"})
     airflow.add_dag(os.path.join(DAGS, "bad_dags.py"))
     dag_ids = ["lp_good_password", "lp_bad_conn", "lp_bad_password", "lp_bad_registry", "lp_check_raises",
-               "lp_missing_table"]
+               "lp_missing_table", "lp_sql_check_fails"]
     results = {r["dag_id"]: r for r in airflow.run([{"op": "test", "dag": d} for d in dag_ids])}
 
     good = results["lp_good_password"]
@@ -77,6 +77,7 @@ def test_bad_input_fails_with_one_line_publishes_nothing_leaks_nothing(airflow, 
     assert re.search(r"lakepkg: .*(nobucket|127\.0\.0\.1).*", lines)
     assert "lakepkg: check boom raised ValueError: the audit query exploded; prod not set, nothing published" in lines
     assert re.search(r"lakepkg: .*items_missing", lines)
+    assert "lakepkg: check three items is wrong failed: got 3, expected 999; prod not set, nothing published" in lines
     for ln in _failure_line(log, "any"):
         assert "\n" not in ln and len(ln) < 600
 

@@ -119,6 +119,7 @@ def test_etl_snapshot_asset_consumer_retry_wap_lineage(airflow, pg_url, metastor
     assert "snapshot" not in strict["xcom"]
     line = f"lakepkg: check row_count(orders) >= 1000000 failed: orders has 6 rows; prod left at {x1['top_hash'][:10]}, nothing published"
     assert line in airflow.log
+    assert "lakepkg: 4 check(s) passed on " + x1["ref"] in airflow.log  # row_count, not_null, callable, sql
     assert not_triggered["state"] == "not_triggered"  # no asset event for the failed audit
 
     # -- a retry (try 2, same source state) mints nothing and returns the same top hash ---------------

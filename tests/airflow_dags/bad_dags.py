@@ -30,3 +30,5 @@ _dag("lp_good_password", sources=[{**SQL, "conn_id": "maria_ok"}])
 _dag("lp_bad_registry", sources=[{**SQL, "conn_id": "maria_ok"}], lakepkg_conn_id="lakepkg_down")
 _dag("lp_check_raises", sources=[{**SQL, "conn_id": "maria_ok"}], publish_tag="prod", checks=[boom])
 _dag("lp_missing_table", sources=[{"connector": "sql", "conn_id": "maria_ok", "tables": {"x": MYSQL_TABLE + "_missing"}}])
+_dag("lp_sql_check_fails", sources=[{**SQL, "conn_id": "maria_ok"}], publish_tag="prod",
+     checks=[{"type": "sql", "name": "three items is wrong", "query": "SELECT count(*) FROM items", "expect": 999}])

@@ -54,7 +54,8 @@ with DAG("lp_etl", schedule=None, start_date=START, catchup=False, params={"rows
         message="nightly {{ ds }} rows={{ params.rows }}", meta={"region": "{{ params.region }}"},
         publish_tag="prod",
         checks=[{"type": "row_count", "table": "orders", "min": 1}, {"type": "not_null", "table": "orders", "columns": ["id", "customer"]},
-                no_negative_amounts])
+                no_negative_amounts,
+                {"type": "sql", "name": "no refunds", "query": "SELECT count(*) FROM orders WHERE amount < 0", "expect": 0}])
 
 
 with DAG("lp_etl_strict", schedule=None, start_date=START, catchup=False, params={"rows": 6},
