@@ -25,7 +25,6 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from airflow.sdk import BaseOperator
 
-from lakepkg.airflow import _compat
 from lakepkg.airflow.assets import package_asset, package_uri, triggering_versions
 from lakepkg.airflow.checks import Check, run_checks, validate_checks
 from lakepkg.airflow.errors import CheckFailedError, fail
@@ -34,6 +33,7 @@ from lakepkg.airflow.run_record import owner_of, run_record
 from lakepkg.airflow.sources import resolve_sources, validate_specs
 from lakepkg.errors import ConcurrentUpdateError
 from lakepkg.format.names import validate_package_name, validate_tag
+from lakepkg.write.publish import publish
 
 __all__ = ["LakepkgSnapshotOperator", "LakepkgBuildOperator"]
 
@@ -103,7 +103,7 @@ class _PublishingOperator(BaseOperator):
                 raise CheckFailedError(f"{exc}; {where}, nothing published") from None
             self.log.info("lakepkg: %d check(s) passed on %s@%s", len(results), self.package, built.top_hash[:10])
         inputs = self._inputs(context)
-        result = _compat.publish(registry, self.package, built, message=self.message or self._default_message(),
+        result = publish(registry, self.package, built, message=self.message or self._default_message(),
                                  author=owner_of(context), run=run_record(context, inputs), inputs=inputs,
                                  tags=tuple(self.tags))
         top = result.top_hash
@@ -116,8 +116,8 @@ class _PublishingOperator(BaseOperator):
         self.log.info("lakepkg: %s %s (top hash %s)%s", result.ref, "published" if result.created else
                       "unchanged, nothing new minted", top,
                       f"; {self.publish_tag} -> {top[:10]}" if self.publish_tag else "")
-        tables = {n: {"rows": pkg.table(n).node.rows, "fragments": pkg.table(n).node.fragments,
-                      "bytes": pkg.table(n).node.bytes} for n in pkg.tables}
+        tables = {n: {k: facts[k] for k in ("rows", "fragments", "bytes") if k in facts}
+                  for n, facts in result.tables.items()}
         out = {"package": self.package, "top_hash": top, "ref": result.ref, "created": bool(result.created),
                "tag": self.publish_tag, "tables": tables}
         self._announce(context, out)
@@ -185,14 +185,14 @@ class LakepkgSnapshotOperator(_PublishingOperator):
     def _write(self, context: Any, registry: Any, secrets: list[str]) -> Any:
         from lakepkg.airflow.lineage import table_lineage
         from lakepkg.write.build import PackageBuilder
-        from lakepkg.write.snapshotting import previous_version
+        from lakepkg.write.snapshotting import describe_sources, previous_version
 
         resolved = resolve_sources(self.sources)
         for r in resolved:
             secrets.extend(r.secrets)
         _mask(secrets)
         by_source = {id(r.source): r for r in resolved}
-        described = _compat.describe_sources([r.source for r in resolved])
+        described = describe_sources([r.source for r in resolved])
         prev = previous_version(registry, self.package) if self.incremental else None
         builder = PackageBuilder(registry, meta=self.meta)
         for src, snap in described:

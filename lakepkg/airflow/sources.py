@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from lakepkg.airflow._compat import Source
 from lakepkg.airflow.connections import (hive_namespace, metastore_uri, secrets_of, sql_namespace, sql_url,
                                          storage_options)
 from lakepkg.errors import ConfigError
+from lakepkg.source.connectors import Source
 
 __all__ = ["ResolvedSource", "resolve_sources", "validate_specs"]
 
