@@ -42,7 +42,7 @@ def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]
     from lakepkg.write.build import PackageBuilder
     from lakepkg.config import registry_location
     from lakepkg.read.diff import diff_packages
-    from lakepkg.read.package import load
+    from lakepkg.read.package import Package, load
 
     say = print if echo else (lambda *a, **k: None)
     data = os.path.join(os.path.abspath(folder), "orders")
@@ -62,8 +62,8 @@ def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]
 
     v1 = build("first snapshot")
     say(f"2. built demo/orders@{v1.top_hash[:10]}")
-    p1 = load(f"demo/orders@{v1.top_hash}")
-    t1 = p1["orders"]
+    p1 = load(f"demo/orders@{v1.top_hash}", kind=Package)
+    t1 = p1.table("orders")
     say(f"   table orders: {t1.rows:,} rows, {t1.node.fragments} fragments, partitions {', '.join(str(p['ds']) for p in t1.partitions)}")
     say(f"   schema: {', '.join(f'{f.name}:{f.type}' for f in t1.schema)}")
 
@@ -72,19 +72,19 @@ def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]
     v2 = build("added 2026-11-08, corrected 2026-11-03")
     say(f"3. changed the data and built demo/orders@{v2.top_hash[:10]}")
 
-    p2 = load(f"demo/orders@{v2.top_hash}")
+    p2 = load(f"demo/orders@{v2.top_hash}", kind=Package)
     d = diff_packages(p1, p2)
     td = d.tables[0]
-    same = len(p2["orders"].partitions) - len(td.partitions_added) - len(td.partitions_changed)
+    same = len(p2.table("orders").partitions) - len(td.partitions_added) - len(td.partitions_changed)
     say(f"4. diff {v1.top_hash[:10]} -> {v2.top_hash[:10]}: partitions added {td.partitions_added}, changed {td.partitions_changed}, "
         f"{same} unchanged (same fragment hashes)"
         + ("; files unchanged (same page hash, skipped)" if not (d.files_added or d.files_removed or d.files_changed) else ""))
 
-    leaf = p2["orders"].fragments([("ds", "==", "2026-11-08")])[0]
+    leaf = p2.table("orders").fragments([("ds", "==", "2026-11-08")])[0]
     df = leaf.to_pandas()
     say(f"5. leaf {leaf.key} as pandas: {len(df):,} rows")
     if echo:
         print(df.head(5).to_string())
-    old_rows = load(f"demo/orders@{v1.top_hash}")["orders"].rows
-    say(f"   the first version still reads {old_rows:,} rows; the new one {p2['orders'].rows:,}")
+    old_rows = load(f"demo/orders@{v1.top_hash}", kind=Package).table("orders").rows
+    say(f"   the first version still reads {old_rows:,} rows; the new one {p2.table('orders').rows:,}")
     return {"v1": v1.top_hash, "v2": v2.top_hash, "diff": d.to_json(), "leaf_rows": len(df)}

@@ -173,3 +173,15 @@ def test_the_cycle_finder_finds_a_function_level_cycle():
     tree_edges, _ = import_graph()
     # a function-level import is an edge: lakepkg/read/package.py imports the writer inside SubPackage.publish
     assert "lakepkg.write.build" in tree_edges["lakepkg.read.package"]
+
+
+def test_lakepkg_ships_typed():
+    """py.typed marks lakepkg as typed for its users' type checkers, and the wheel carries it."""
+    import tomllib
+
+    assert os.path.isfile(os.path.join(ROOT, "py.typed"))
+    with open(os.path.join(os.path.dirname(ROOT), "pyproject.toml"), "rb") as fh:
+        project = tomllib.load(fh)
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["lakepkg"]
+    mypy = project["tool"]["mypy"]
+    assert mypy["files"] == ["lakepkg"] and mypy["check_untyped_defs"] is True

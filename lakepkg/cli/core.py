@@ -129,16 +129,16 @@ def show(
     pr = parse_ref(ref)
     rec = r.resolve(pr)
     pkg = Package(r, rec.top_hash, rec)
-    tables = []
+    tables: list[dict[str, Any]] = []
     for n in pkg.tables:
-        t = pkg.table(n)
-        tables.append({"name": n, "hash": t.hash, "rows": t.rows, "bytes": t.node.bytes,
-                       "fragments": t.node.fragments, "pages": len(t.node.pages),
-                       "partition_columns": t.partition_columns,
-                       "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in t.schema],
-                       "provenance": t.provenance, "meta": t.meta, "writer": t.node.writer,
+        tbl = pkg.table(n)
+        tables.append({"name": n, "hash": tbl.hash, "rows": tbl.rows, "bytes": tbl.node.bytes,
+                       "fragments": tbl.node.fragments, "pages": len(tbl.node.pages),
+                       "partition_columns": tbl.partition_columns,
+                       "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in tbl.schema],
+                       "provenance": tbl.provenance, "meta": tbl.meta, "writer": tbl.node.writer,
                        "source": (rec.sources or {}).get(n)})
-    files = [{"key": f.key, "object": f.object, "size": f.size} for f in pkg.files]
+    files: list[dict[str, Any]] = [{"key": f.key, "object": f.object, "size": f.size} for f in pkg.files]
     data = {"package": rec.package, "top_hash": rec.top_hash, "record": rec.to_json(), "meta": pkg.meta,
             "tables": tables, "files": files}
     if as_json:
@@ -209,11 +209,11 @@ def diff(
     """Show what changed between two versions: tables, partitions, fragments, files."""
     from lakepkg.read.diff import diff_packages
     from lakepkg.format.names import parse_ref
-    from lakepkg.read.package import load
+    from lakepkg.read.package import Package, load
 
     r = registry(reg)
-    a = load(old, r)
-    b = load(new or parse_ref(old).name, r)
+    a = load(old, r, kind=Package)
+    b = load(new or parse_ref(old).name, r, kind=Package)
     d = diff_packages(a, b)
     if as_json:
         emit_json(d.to_json())

@@ -40,17 +40,18 @@ def sql(
         if not sep:
             src, name = spec, spec.split(".")[-1]
         tables[name] = src
-    keys: Optional[object] = None
+    keys: "list[str] | dict[str, list[str]] | None" = None
     if key:
         if all("=" not in k for k in key) and len(queries) + len(tables) == 1:
             keys = [c for k in key for c in k.split(",") if c]
         else:
-            keys = {}
+            per_table: dict[str, list[str]] = {}
             for k in key:
                 n, sep, cols = k.partition("=")
                 if not sep:
                     raise ConfigError(f"--key {k!r}: with several tables use NAME=col1,col2")
-                keys[n] = [c for c in cols.split(",") if c]  # type: ignore[index]
+                per_table[n] = [c for c in cols.split(",") if c]
+            keys = per_table
     if not url:
         raise ConfigError("give --url (or set LAKEPKG_SQL_URL), e.g. postgresql://user@host:5432/db")
     from lakepkg.cli._common import registry

@@ -62,8 +62,9 @@ def collect_garbage(registry: Registry, grace_seconds: float = DEFAULT_GRACE_SEC
 
     rep.views_removed = prune_views(registry.store, live, cutoff, dry_run)
     temps = getattr(registry.store, "iter_temporaries", None)
-    if temps is not None and not dry_run:
+    clear = getattr(registry.store, "clear_temporary", None)
+    if temps is not None and clear is not None and not dry_run:
         for path, mtime in list(temps()):
             if mtime <= cutoff:
-                registry.store.clear_temporary(path)
+                clear(path)
     return rep

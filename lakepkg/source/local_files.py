@@ -7,7 +7,7 @@ CSV files are converted to Parquet with pyarrow's CSV reader.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, BinaryIO, Callable, Optional
 
 import pyarrow as pa
 
@@ -41,6 +41,11 @@ def _typed(values: list[str]) -> pa.DataType:
         return pa.string()
 
 
+def _opener(path: str) -> Callable[[], BinaryIO]:
+    """A function opening ``path`` for reading bytes (a source file's ``open``)."""
+    return lambda: open(path, "rb")
+
+
 def local_table_snapshot(name: str, path: str, fmt: Optional[str] = None) -> TableSnapshot:
     """Describe a local file or folder of Parquet/CSV files as a table snapshot."""
     path = os.path.abspath(os.path.expanduser(path))
@@ -50,20 +55,20 @@ def local_table_snapshot(name: str, path: str, fmt: Optional[str] = None) -> Tab
         found = [(os.path.basename(path), path)]
     else:
         found = []
-        for dirpath, dirs, files in os.walk(path):
+        for dirpath, dirs, names in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-            for f in sorted(files):
+            for f in sorted(names):
                 if f.startswith((".", "_")):
                     continue
                 full = os.path.join(dirpath, f)
                 found.append((os.path.relpath(full, path).replace(os.sep, "/"), full))
-    kinds = {}
+    kinds: dict[str, tuple[str, str]] = {}
     for rel, full in found:
         ext = os.path.splitext(rel)[1].lower()
-        kind = fmt or DATA_EXT.get(ext)
-        if kind is None:
+        found_kind = fmt or DATA_EXT.get(ext)
+        if found_kind is None:
             continue
-        kinds[rel] = (kind, full)
+        kinds[rel] = (found_kind, full)
     if not kinds:
         raise SourceError(f"no Parquet or CSV files under {path}")
     formats = {k for k, _ in kinds.values()}
@@ -90,7 +95,7 @@ def local_table_snapshot(name: str, path: str, fmt: Optional[str] = None) -> Tab
         key = safe_key(rel if kind == "parquet" else os.path.splitext(rel)[0] + ".parquet")
         files.append(SourceFile(
             path=full, key=key, size=st.st_size, mtime=st.st_mtime,
-            open=(lambda f=full: open(f, "rb")),
+            open=_opener(full),
             partition={c: pvalue(c, v) for c, v in parts[rel].items()},
             to_arrow=_csv_to_arrow if kind == "csv" else None,
             local_path=full,

@@ -28,6 +28,7 @@ before reading; downloads are always checked).
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any, Iterator, Optional
 
 import pyarrow as pa
@@ -200,7 +201,8 @@ def _term(f: Any, names: set[str]) -> Optional[list[tuple[str, str, Any]]]:
     ops = {EqualTo: "==", GreaterThan: ">", GreaterThanOrEqual: ">=", LessThan: "<", LessThanOrEqual: "<="}
     for cls, op in ops.items():
         if type(f) is cls:
-            return None if f.value is None else [(col, op, f.value)]
+            value = getattr(f, "value", None)
+            return None if value is None else [(col, op, value)]
     if isinstance(f, EqualNullSafe) and f.value is not None:
         return [(col, "==", f.value)]
     if isinstance(f, In) and f.value and all(v is not None for v in f.value):
@@ -218,7 +220,7 @@ def _pushdown_enabled() -> bool:
     source nothing about that setting; the planner process that calls
     :meth:`PkgDataSource.reader` does know it (pyspark 4.1-4.3). Unknown
     callers get the plain reader, which is always accepted."""
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module.endswith("data_source_pushdown_filters"):

@@ -24,7 +24,7 @@ import io
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator, Optional
+from typing import Any, BinaryIO, Iterator, Optional, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from lakepkg.errors import ConfigError, IntegrityError, MissingObjectError, StoreUnavailableError
@@ -177,6 +177,7 @@ class S3ObjectStore(ObjectStore):
         self.conn = conn
         self.location = conn.location
         self._cache = cache
+        self._cache_args: tuple[Optional[str], Optional[int]] = (None, None)
         self.keep_refresh_after: float = KEEP_REFRESH_AFTER
 
     @classmethod
@@ -328,7 +329,7 @@ class S3ObjectStore(ObjectStore):
             r = self.conn.call("get_object", f"reading object {digest[:12]}", Key=self._key(digest))
         except S3Status:
             raise self._missing(digest) from None
-        return _CountingBody(r["Body"], self.conn, digest)
+        return cast(BinaryIO, _CountingBody(r["Body"], self.conn, digest))  # a RawIOBase is a binary stream
 
     def download_to(self, digest: str, path: str) -> int:
         """Stream an object into ``path``, hashing as it goes; IntegrityError on a mismatch."""
