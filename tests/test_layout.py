@@ -3,7 +3,8 @@ functions, under ``if TYPE_CHECKING``, relative or absolute, and ``importlib.imp
 with a literal name all count), and the core never imports the connectors or the spark-submit jobs.
 
 A module's edge goes to the module it names (``from lakepkg.read import scan`` → ``lakepkg.read.scan``;
-``from lakepkg.read.scan import ScanPlan`` → ``lakepkg.read.scan``), not to the parent packages Python
+``from lakepkg.read.scan import ScanPlan`` → ``lakepkg.read.scan``; ``from lakepkg.query import x`` with
+``x`` defined in ``lakepkg/query/__init__.py`` → ``lakepkg.query``), not to the parent packages Python
 also initialises. Entry points (connectors, read engines) are plug-ins found at run time, not imports.
 """
 from __future__ import annotations
@@ -52,9 +53,9 @@ def _imports(name: str, path: str, modules: dict[str, str]) -> Iterator[tuple[st
                 mod = ".".join(base + ([node.module] if node.module else []))
             else:
                 mod = node.module or ""
-            yield mod, node.lineno
-            for a in node.names:
-                yield f"{mod}.{a.name}", node.lineno  # resolved below: a submodule, or a name in ``mod``
+            for a in node.names:  # ``from pkg import sub``: the submodule; ``from mod import Name``: mod
+                sub = f"{mod}.{a.name}"
+                yield (sub if sub in modules else mod), node.lineno
         elif (isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name))
               and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) == "import_module"
               and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
