@@ -30,7 +30,7 @@ def reg(any_registry):
 def _pkg(reg, name, n=30, message="m"):
     b = PackageBuilder(reg)
     b.add_table("orders", pd.DataFrame({"id": range(n), "ds": [f"d{i % 2}" for i in range(n)]}), partition_cols=["ds"])
-    return b.publish(name, message)
+    return b.publish(name, message).record
 
 
 def _put(reg, key, data: bytes):
