@@ -403,7 +403,7 @@ class Registry:
     def objects_of(self, top_hash: str, sources: Optional[dict[str, Any]] = None) -> Iterator[str]:
         """Every object a version names (root, files, tables, pages, entries, source listings), walked
         with :func:`lakepkg.format.walk.walk`; IntegrityError/MissingObjectError when a node is unreadable."""
-        for item in walk(self.store, top_hash):
+        for item in walk(self.store, top_hash, entry_dicts=False):
             yield item.digest
         for src in (sources or {}).values():
             if isinstance(src, dict) and isinstance(src.get("listing"), str):

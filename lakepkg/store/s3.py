@@ -31,7 +31,7 @@ import io
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator, Optional
+from typing import Any, BinaryIO, Iterator, Optional, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from email.utils import parsedate_to_datetime
@@ -203,6 +203,7 @@ class S3ObjectStore(ObjectStore):
         self.conn = conn
         self.location = conn.location
         self._cache = cache
+        self._cache_args: tuple[Optional[str], Optional[int]] = (None, None)
         self.keep_refresh_after: float = renewal_window()
 
     @classmethod
@@ -396,7 +397,7 @@ class S3ObjectStore(ObjectStore):
             r = self.conn.call("get_object", f"reading object {digest[:12]}", Key=self._key(digest))
         except S3Status:
             raise self._missing(digest) from None
-        return _CountingBody(r["Body"], self.conn, digest)
+        return cast(BinaryIO, _CountingBody(r["Body"], self.conn, digest))  # a RawIOBase is a binary stream
 
     def local_path(self, digest: str) -> Optional[str]:
         """A local copy from the cache (downloaded, and hash-checked, on first use only)."""
