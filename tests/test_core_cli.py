@@ -40,11 +40,11 @@ def test_cli_end_to_end(home, tmp_path):
     assert v1["created"] is True
     again = json.loads(run(["build", "sales/orders", "--table", f"orders={data}", "--file", f"README.md={tmp_path/'README.md'}", "--json"], home).stdout)
     assert again["created"] is False and again["top_hash"] == v1["top_hash"]
-    assert again["stats"]["orders"]["files_reused"] == 2 and again["stats"]["orders"]["files_read"] == 0
+    assert again["tables"]["orders"]["files_reused"] == 2 and again["tables"]["orders"]["files_read"] == 0
     (data / "ds=2026-11-03").mkdir()
     pq.write_table(pa.table({"id": [30]}), data / "ds=2026-11-03" / "p.parquet")
     v2 = json.loads(run(["build", "sales/orders", "--table", f"orders={data}", "--json"], home).stdout)
-    assert v2["stats"]["orders"]["files_read"] == 1 and v2["stats"]["orders"]["files_reused"] == 2
+    assert v2["tables"]["orders"]["files_read"] == 1 and v2["tables"]["orders"]["files_reused"] == 2
     assert [p["name"] for p in json.loads(run(["ls", "--json"], home).stdout)] == ["sales/orders"]
     log = json.loads(run(["log", "sales/orders", "--json"], home).stdout)
     assert [x["top_hash"] for x in log] == [v2["top_hash"], v1["top_hash"]]
