@@ -1,5 +1,6 @@
 """The provider as Airflow sees it (entry point, connection type, Asset scheme), the version sensor
-(deferrable trigger and poke mode), and the example DAG of docs/airflow.md run end to end."""
+(deferrable trigger and poke mode), the CLI from a BashOperator (`--input REF`, `--print top_hash|ref`
+as the XCom), and the example DAG of docs/airflow.md run end to end — in one Airflow process."""
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ HERE = os.path.dirname(__file__)
 EXAMPLE = os.path.join(os.path.dirname(HERE), "docs", "examples", "airflow_dag.py")
 
 
-def test_provider_sensor_and_example_dag(airflow, pg_url, tmp_path):
+def test_provider_sensor_bash_and_example_dag(airflow, pg_url, tmp_path):
     from sqlalchemy.engine import make_url
 
     reg_path = str(tmp_path / "registry")
@@ -42,12 +43,18 @@ def test_provider_sensor_and_example_dag(airflow, pg_url, tmp_path):
     airflow.env.update({"LP_SENSOR_PACKAGE": sense_pkg, "LP_REGISTRY": reg_path})
     airflow.add_dag(EXAMPLE)
     airflow.add_dag(os.path.join(HERE, "airflow_dags", "sensor_dags.py"))
+    airflow.add_dag(os.path.join(HERE, "airflow_dags", "bash_dags.py"))
+    events = tmp_path / "events"
+    events.mkdir()
+    pq.write_table(pa.table({"id": [1, 2, 3]}), str(events / "part-0.parquet"))
+    bash_input = f"{sense_pkg}@{v1}"
 
-    providers, etl, report, sensed = airflow.run([
+    providers, etl, report, sensed, bash = airflow.run([
         {"op": "providers"},
         {"op": "test", "dag": "lakepkg_example_etl", "conf": {"export_folder": str(exports)}},
         {"op": "asset_triggered", "dag": "lakepkg_example_report"},
         {"op": "test", "dag": "lp_sensor", "conf": {"after": v1}},
+        {"op": "test", "dag": "lp_bash", "conf": {"folder": str(events), "input": bash_input, "registry": reg_path}},
     ])
 
     # -- the provider: discovered through the entry point --------------------------------------------
@@ -75,3 +82,13 @@ def test_provider_sensor_and_example_dag(airflow, pg_url, tmp_path):
     assert sensed["xcom"]["wait_newer"]["top_hash"] == latest
     assert sensed["xcom"]["wait_prod_moved"]["top_hash"] == latest and sensed["xcom"]["wait_prod_moved"]["tag"] == "prod"
     assert "[DAG TEST] running trigger in line" in airflow.log  # the deferrable path really deferred
+
+    # -- BashOperator: the last stdout line is the XCom; --input and the Airflow run are recorded -------
+    assert bash["state"] == "success", bash
+    rec = reg.resolve("bash/events")
+    assert bash["xcom"]["snapshot"] == rec.top_hash  # only the top hash
+    assert bash["xcom"]["snapshot_ref"] == f"bash/events@{rec.top_hash[:10]}"
+    assert len(reg.history("bash/events")) == 1  # the second command (same content) minted nothing
+    assert rec.run["inputs"] == [bash_input]
+    assert rec.run["dag_id"] == "lp_bash" and rec.run["task_id"] == "snapshot" and rec.author == "bash-team"
+    assert lakepkg.load("bash/events", reg)["events"].rows == 3

@@ -202,11 +202,11 @@ class LakepkgSnapshotOperator(_PublishingOperator):
         built = builder.build()
         self._lineage_inputs = []
         for src, snap in described:
-            r = by_source.get(id(src))
-            if r is None:
+            origin = by_source.get(id(src))
+            if origin is None:
                 continue
             volatile = (built.sources.get(snap.name) or {}).get("volatile") or {}
-            ns, name, version = table_lineage(r.system, r.namespace, r.database, snap, volatile)
+            ns, name, version = table_lineage(origin.system, origin.namespace, origin.database, snap, volatile)
             self._lineage_inputs.append((ns, name, version, snap.name))
         return built
 
