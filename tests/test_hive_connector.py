@@ -303,7 +303,8 @@ def test_cli_snapshot_json_stats_and_errors(metastore, hdb, tmp_path, home):
     out2 = subprocess.run(cmd, capture_output=True, text=True, env=env)
     d2 = json.loads(out2.stdout)
     assert not d2["created"] and d2["tables"]["orders"]["files_reused"] == 3 and d2["top_hash"] == d["top_hash"]
-    bad = subprocess.run(cmd[:5] + [f"{hdb}.nope"] + cmd[6:], capture_output=True, text=True, env=env)
+    # without --json: under --json an error is a JSON object on stderr (tests/test_cli_exit_codes.py)
+    bad = subprocess.run(cmd[:5] + [f"{hdb}.nope"] + cmd[6:-1], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("lakepkg: error:")
 
 
