@@ -435,7 +435,7 @@ class Registry:
                     if not ok:
                         raise MissingObjectError(
                             f"object {d[:12]} of {top_hash[:10]} is missing from {self.store.location} (removed by a "
-                            "gc that ran during the build?); nothing was published, re-run the build")
+                            "gc that ran meanwhile?); nothing was published, re-run the build or push")
         return len(seen)
 
     def _confirm_after_record(self, rec: VersionRecord, began: datetime) -> None:
