@@ -184,9 +184,9 @@ def audit(
             c.print(f"[red]broken[/red] {p}")
         c.print(f"{len(rep.entries)} entries; " + ("chain ok" if rep.ok else "[red]CHAIN BROKEN[/red]"))
     if not rep.ok:
-        if not as_json:
-            print(f"lakepkg: error: the audit log is broken: {rep.problems[0]}", file=sys.stderr)
-        raise typer.Exit(1)
+        from lakepkg.errors import IntegrityError
+
+        raise IntegrityError(f"the audit log is broken: {rep.problems[0]}")
 
 
 def _show_redaction_notices() -> None:
