@@ -11,8 +11,6 @@ import sys
 import time
 import warnings
 
-import pytest
-
 from lakepkg.lifecycle import check_log
 from lakepkg.lifecycle.redact import FAULT_ENV, pending_journals
 from lakepkg.maintain.verify import verify_registry

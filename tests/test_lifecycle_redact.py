@@ -3,7 +3,6 @@ old references resolve to the successors with a notice, and bad input changes no
 from __future__ import annotations
 
 import json
-import os
 import warnings
 
 import pytest

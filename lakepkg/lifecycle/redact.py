@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-import pyarrow as pa
-
 from lakepkg.errors import ConfigError, LakepkgError, MissingObjectError, NotFoundError
 from lakepkg.format.canonical import canonical_json
 from lakepkg.format.manifest import EntrySorter, RootNodeData, TableNodeData, build_table_node, load_root, store_node
@@ -46,7 +44,8 @@ from lakepkg.lifecycle.audit import record_event
 from lakepkg.lifecycle.objects import live_objects, purge, version_objects
 from lakepkg.lifecycle.predicate import Predicate, matching_mask, parse_predicate
 from lakepkg.lifecycle.remove import open_reg, tags_of
-from lakepkg.lifecycle.where_used import RowSearch, package_scope, read_fragment, verified_local
+from lakepkg.lifecycle.where_used import RowSearch, fragment_plan, package_scope, read_fragment
+from lakepkg.read.scan import ScanPlan, object_path
 from lakepkg.registry import Registry, VersionRecord
 from lakepkg.registry.core import JOURNAL_PREFIX, RedactedVersionWarning, stamp
 from lakepkg.write.fragments import WRITER_SETTINGS, describe_parquet
@@ -115,23 +114,25 @@ class Rewriter:
         self._done: dict[str, Optional[dict[str, Any]]] = {}
         self.search = RowSearch(reg, pred)
 
-    def entry(self, e: dict[str, Any], node: TableNodeData, conjs: list[Any]) -> tuple[Optional[dict[str, Any]], int]:
+    def entry(self, e: dict[str, Any], plan: ScanPlan, node: TableNodeData,
+              conjs: list[Any]) -> tuple[Optional[dict[str, Any]], int]:
         """(the entry without matching rows, or None when none is left; rows removed)."""
         k = self.search.cache_key(e, conjs)
         if k not in self._done:
-            self._done[k] = self._rewrite(e, node, conjs)
+            self._done[k] = self._rewrite(e, plan, node, conjs)
         new = self._done[k]
         return new, int(e.get("rows") or 0) - (int(new.get("rows") or 0) if new else 0)
 
-    def _rewrite(self, e: dict[str, Any], node: TableNodeData, conjs: list[Any]) -> Optional[dict[str, Any]]:
+    def _rewrite(self, e: dict[str, Any], plan: ScanPlan, node: TableNodeData,
+                 conjs: list[Any]) -> Optional[dict[str, Any]]:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        stored, full = read_fragment(self.reg.store, e, node)
+        stored, full = read_fragment(plan, e)  # live rows only: a deletion vector is applied by the read
         keep = stored.filter(pc.invert(matching_mask(full, conjs)))
         if keep.num_rows == 0:
             return None
-        settings = _write_settings(node.writer, verified_local(self.reg.store, e["object"]))
+        settings = _write_settings(node.writer, object_path(plan.store, e))
         fd, tmp = tempfile.mkstemp(prefix="lakepkg-redact-", suffix=".parquet")
         os.close(fd)
         try:
@@ -143,6 +144,7 @@ class Rewriter:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         new = dict(e)
+        new.pop("deletes", None)  # the rewritten object holds exactly the live rows
         new.update(object=digest, size=size, rows=desc.rows)
         if desc.stats:
             new["stats"] = desc.stats
@@ -160,6 +162,7 @@ def _plan_version(reg: Registry, rw: Rewriter, rec: VersionRecord, node_hash: st
     """Build the redacted tree of one version; returns its journal item (nothing published)."""
     store = reg.store
     conjs = rw.pred.for_schema(node.schema) or []
+    plan = fragment_plan(reg, rec, node_hash, node)
     sorter = EntrySorter(f"table {node.name!r}")
     changed: set[str] = set()
     rows_removed = rewritten = dropped = 0
@@ -167,7 +170,7 @@ def _plan_version(reg: Registry, rw: Rewriter, rec: VersionRecord, node_hash: st
         if e["key"] not in matched:
             sorter.add_line(e["key"], canonical_json(e) + b"\n")  # unchanged: same bytes, same page hashes
             continue
-        new, n = rw.entry(e, node, conjs)
+        new, n = rw.entry(e, plan, node, conjs)
         rows_removed += n
         changed.add(e["key"])
         if new is None:
@@ -335,7 +338,7 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
             tables = []
         for rec, h, node in tables:
             try:
-                matched = {e["key"]: n for e, n in rw.search.matches(node)}
+                matched = {e["key"]: n for e, n in rw.search.matches(rec, h, node)}
             except MissingObjectError as exc:
                 rep.problems.append(f"{rec.package}@{rec.short} cannot be searched ({exc}); re-snapshot it")
                 continue

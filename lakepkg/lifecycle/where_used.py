@@ -15,19 +15,18 @@ import json
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
-from lakepkg.errors import ConfigError, IntegrityError, NotFoundError
+from lakepkg.errors import ConfigError, NotFoundError
 from lakepkg.format.canonical import canonical_json
 from lakepkg.format.manifest import TableNodeData, load_root, load_table_node
 from lakepkg.format.walk import iter_page_entries, walk
 from lakepkg.lifecycle.predicate import Predicate, check_columns, matching_mask, parse_predicate
-from lakepkg.read.filters import entry_may_match, partition_array
+from lakepkg.read.scan import FragmentTask, ScanPlan, object_path, plan_table, pruned_entries, read_task
 from lakepkg.registry import Registry, VersionRecord
 from lakepkg.registry.core import RedactedVersionWarning
-from lakepkg.store.base import ObjectStore, hash_file
 
 PREFIX_RE = re.compile(r"^[0-9a-f]{6,64}$")
 
@@ -96,31 +95,20 @@ def _use(rec: VersionRecord, tags: dict[str, list[str]]) -> VersionUse:
     return VersionUse(rec.package, rec.top_hash, rec.key, rec.created_at, sorted(tags.get(rec.key, [])))
 
 
-def verified_local(store: ObjectStore, digest: str) -> str:
-    """A local file holding ``digest`` whose bytes are checked against it."""
-    vp = getattr(store, "verified_path", None)
-    if vp is not None:
-        return str(vp(digest))
-    p = store.local_path(digest)
-    if p is None:
-        raise NotFoundError(f"object {digest[:12]} has no local copy in {store.location}")
-    if not hasattr(store, "cache") and hash_file(p)[0] != digest:  # the S3 cache verifies on download
-        raise IntegrityError(f"object {digest[:12]} in {store.location} is corrupt; run `lakepkg verify`")
-    return p
+def fragment_plan(reg: Registry, rec: VersionRecord, table_hash: str, node: TableNodeData) -> ScanPlan:
+    """The read plan of one version's table (hash-checked reads), through which fragments are read."""
+    return plan_table(reg.store, registry_location=reg.location, top_hash=rec.top_hash, table=node.name,
+                      table_hash=table_hash, node=node, package=rec.package, verify=True)
 
 
-def read_fragment(store: ObjectStore, entry: dict[str, Any], node: TableNodeData) -> tuple[pa.Table, pa.Table]:
-    """(the fragment's rows as stored, the same rows with partition columns appended)."""
+def read_fragment(plan: ScanPlan, entry: dict[str, Any]) -> tuple[pa.Table, pa.Table]:
+    """(the fragment's rows with the columns its file holds, the same rows with partition columns),
+    read through the plan's one read of a fragment (:func:`lakepkg.read.scan.read_task`)."""
     import pyarrow.parquet as pq
 
-    stored = pq.read_table(verified_local(store, entry["object"]))
-    full = stored
-    part = entry.get("partition") or {}
-    for c in node.partition_columns:
-        if c not in full.column_names:
-            f = node.schema.field(c)
-            full = full.append_column(f, partition_array(f.type, part.get(c), full.num_rows))
-    return stored, full
+    full = read_task(plan, FragmentTask.of(entry))
+    in_file = pq.read_schema(object_path(plan.store, entry)).names
+    return full.select(in_file), full
 
 
 class RowSearch:
@@ -149,19 +137,19 @@ class RowSearch:
     def cache_key(self, entry: dict[str, Any], conjs: list[Any]) -> str:
         return entry["object"] + canonical_json([entry.get("partition"), json.loads(json.dumps(conjs, default=str))]).decode()
 
-    def matches(self, node: TableNodeData) -> Iterator[tuple[dict[str, Any], int]]:
-        """(entry, matching rows) for every fragment of ``node`` holding matching rows."""
+    def matches(self, rec: VersionRecord, table_hash: str, node: TableNodeData) -> Iterator[tuple[dict[str, Any], int]]:
+        """(entry, matching rows) for every fragment of ``node`` holding matching rows; only the
+        fragments partition values and min/max statistics do not rule out are read."""
         conjs = self.pred.for_schema(node.schema)
         if conjs is None:
             return
-        for e in iter_page_entries(self.reg.store, node.pages):
-            self.considered += 1
-            if not entry_may_match(e, conjs, node.schema):
-                continue
+        self.considered += node.fragments
+        plan = fragment_plan(self.reg, rec, table_hash, node)
+        for e in pruned_entries(self.reg.store, node, conjs):
             k = self.cache_key(e, conjs)
             if k not in self._counts:
                 self.read += 1
-                _, full = read_fragment(self.reg.store, e, node)
+                _, full = read_fragment(plan, e)
                 self._counts[k] = int(matching_mask(full, conjs).true_count) if full.num_rows else 0
             if self._counts[k]:
                 yield e, self._counts[k]
@@ -216,8 +204,8 @@ def _by_source(reg: Registry, names: list[str], path: str) -> UsageReport:
     want = path.rstrip("/")
     rep = UsageReport({"source": path})
 
-    def hit(s: str) -> bool:
-        return s == want or s.startswith(want + "/") or s.rstrip("/").endswith("/" + want.lstrip("/")) if s else False
+    def hit(s: str) -> bool:  # the file itself, or any file under the folder
+        return bool(s) and (s == want or s.startswith(want + "/"))
 
     for rec, tags in _versions(reg, names):
         rep.versions_searched += 1
@@ -243,8 +231,7 @@ def _by_source(reg: Registry, names: list[str], path: str) -> UsageReport:
     return rep
 
 
-def _by_rows(reg: Registry, names: list[str], pred: Predicate,
-             on_version: Optional[Callable[[VersionUse], None]] = None) -> UsageReport:
+def _by_rows(reg: Registry, names: list[str], pred: Predicate) -> UsageReport:
     rep = UsageReport({"table": pred.table, "where_hash": pred.digest})
     recs, tags_by = [], {}
     for rec, tags in _versions(reg, names):
@@ -252,9 +239,9 @@ def _by_rows(reg: Registry, names: list[str], pred: Predicate,
         tags_by[rec.key] = tags
     search = RowSearch(reg, pred)
     rep.versions_searched = len(recs)
-    for rec, _h, node in search.tables(recs):
+    for rec, h, node in search.tables(recs):
         use = _use(rec, tags_by[rec.key])
-        for e, n in search.matches(node):
+        for e, n in search.matches(rec, h, node):
             use.hits.append({"role": "fragment", "table": pred.table, "key": e["key"], "object": e["object"], "rows": n})
         if use.hits:
             rep.versions.append(use)
