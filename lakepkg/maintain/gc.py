@@ -7,6 +7,7 @@ otherwise delete what that version needs).
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,7 @@ def collect_garbage(registry: Registry, grace_seconds: float = DEFAULT_GRACE_SEC
     """Delete unreferenced objects older than ``grace_seconds``."""
     rep = GcReport(dry_run=dry_run)
     live: set[str] = set()
-    for rec in registry.iter_all_records():
+    for rec in itertools.chain(registry.iter_all_records(), registry.pending_records()):  # + a pending redaction's successors
         try:
             live.update(d for d, _ in referenced_objects(registry, rec.top_hash, rec.sources))
         except LakepkgError as exc:

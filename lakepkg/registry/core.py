@@ -478,6 +478,15 @@ class Registry:
         """Keys of lifecycle documents under ``prefix`` (``journal/``, ``audit/``), in order."""
         return [k for k in self.meta.list(prefix) if _is_lifecycle_key(k)]
 
+    def pending_records(self) -> Iterator[VersionRecord]:
+        """Version records a committed, unfinished redaction (``journal/``) is about to publish: gc keeps
+        their objects however old they are, so a re-run of the redaction finds them all."""
+        for key in self.list_docs(JOURNAL_PREFIX):
+            got = self.read_doc(key)
+            for v in (got[0].get("versions") or []) if got else []:
+                if isinstance(v, dict) and isinstance(v.get("record"), dict):
+                    yield VersionRecord.from_json(v["record"], key=str(v.get("successor_key", "")))
+
     def append_audit(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Append ``entry`` to the hash-chained audit log: it gets ``seq`` (1, 2, …) and ``prev`` (the
         SHA-256 of the previous entry's bytes), is created once under ``audit/<seq>.json``, and
