@@ -360,14 +360,15 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
             if e["key"] in matched:
                 marker_objects.add(e["object"])
     affected_keys = {r.key for r, _, _, _ in affected}
-    others = [r for r in reg.iter_all_records() if r.key not in affected_keys]
-    for r in others:
-        if r.package in scope:
+    keep: set[str] = set()  # what every other version names (each walked once)
+    for r in reg.iter_all_records():
+        if r.key in affected_keys:
             continue
-        shared = marker_objects & live_objects(reg, [r])
-        if shared:
+        objs = live_objects(reg, [r])
+        if r.package not in scope and marker_objects & objs:
             raise ConfigError(f"{r.package}@{r.short} (outside the packages named) holds the same fragments with "
                               f"matching rows; add --package {r.package} or use --all; nothing changed")
+        keep |= objs
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     jid = f"redact-{planned_stamp}-{secrets.token_hex(4)}"
     event = {"at": now, "reason": reason, "table": pred.table, "predicate": pred.digest, "journal": jid}
@@ -381,7 +382,6 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
     for rec, _, _, _ in affected:
         old_objs.update(version_objects(reg, rec))
     new_objs = live_objects(reg, [VersionRecord.from_json(it["record"]) for it in items])
-    keep = live_objects(reg, others)
     delete = sorted(old_objs - new_objs - keep)
     lingering = marker_objects - set(delete)
     if lingering:

@@ -18,7 +18,7 @@ from lakepkg.format.names import parse_ref
 from lakepkg.lifecycle.audit import record_event
 from lakepkg.lifecycle.objects import live_objects, sizes, version_objects
 from lakepkg.registry import LATEST, Registry, VersionRecord, open_registry
-from lakepkg.registry.core import RedactedVersionWarning
+from lakepkg.registry.core import JOURNAL_PREFIX, RedactedVersionWarning
 
 
 @dataclass
@@ -73,6 +73,15 @@ def freed_by(reg: Registry, removed: list[VersionRecord]) -> dict[str, Optional[
     return {d: n for d, n in own.items() if d not in keep}
 
 
+def _pending_old_keys(reg: Registry) -> set[str]:
+    out = set()
+    for key in reg.list_docs(JOURNAL_PREFIX):
+        got = reg.read_doc(key)
+        if got is not None:
+            out.update(str(v.get("old_key")) for v in got[0].get("versions") or [])
+    return out
+
+
 def remove_versions(reg: Registry, recs: list[VersionRecord], *, reason: str, action: str = "rm",
                     force: bool = False, who: Optional[str] = None, details: Optional[dict[str, Any]] = None,
                     dry_run: bool = False) -> RemoveReport:
@@ -80,6 +89,11 @@ def remove_versions(reg: Registry, recs: list[VersionRecord], *, reason: str, ac
     that name them; without it such a version is refused."""
     if not reason or not reason.strip():
         raise ConfigError("a removal needs a reason: give --reason TEXT (it goes into the audit log)")
+    pending = {r.key for r in reg.pending_records()} | _pending_old_keys(reg)
+    busy = [r for r in recs if r.key in pending]
+    if busy:
+        raise ConfigError(f"a redaction of {busy[0].package}@{busy[0].short} is pending; finish it first with "
+                          f"`lakepkg redact --resume`")
     rep = RemoveReport(dry_run=dry_run)
     tagged = {r.key: [t for t in tags_of(reg, r) if t != LATEST] for r in recs}
     held = [f"{r.package}@{r.short} ({', '.join(tagged[r.key])})" for r in recs if tagged[r.key]]
