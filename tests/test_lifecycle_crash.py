@@ -11,7 +11,10 @@ import sys
 import time
 import warnings
 
-from lakepkg.lifecycle import check_log
+import pytest
+
+from lakepkg.errors import ConfigError
+from lakepkg.lifecycle import check_log, rm
 from lakepkg.lifecycle.redact import FAULT_ENV, pending_journals
 from lakepkg.maintain.gc import collect_garbage
 from lakepkg.maintain.verify import verify_registry
@@ -68,6 +71,8 @@ def test_kill_at_every_step_then_rerun_completes(registry, home):
         seen.append((point, _consistent(reg, olds, counts, marker), len(pending_journals(reg))))
         if point == "journal":  # gc meanwhile (no grace) must keep what the pending redaction will publish
             collect_garbage(reg, grace_seconds=0)
+            with pytest.raises(ConfigError, match="redaction of .* is pending"):
+                rm(f"{olds[0].package}@{olds[0].top_hash}", reason="x", force=True, registry=reg)
     assert seen[0][1] == ["old"] * len(olds) and seen[0][2] == 0      # before the commit point: nothing visible
     assert seen[1][2] == 1                                            # committed: the journal says what is left to do
     assert "redacted" in seen[-1][1]
