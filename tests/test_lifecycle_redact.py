@@ -49,6 +49,9 @@ def test_redaction_end_to_end(registry, home, tmp_path):
     assert {v.top_hash: v.rows for v in use.versions}[v0.top_hash] == 3
     assert sorted(next(v.tags for v in use.versions if v.top_hash == made["sales/orders"][1].top_hash)) == ["prod"]
     assert use.fragments_read < use.fragments_considered  # ds=2026-11-03 fragments pruned by their max statistic
+    # each distinct fragment that may match is read once, however many versions share it: sales/orders ds=1
+    # (one object in all 3 versions and the derived package) + ds=2 (3 objects); crm/orders ds=1 (1) + ds=2 (2) + ds=5 (2)
+    assert use.fragments_read == 1 + 3 + 1 + 2 + 2
 
     rep = redact("orders", where, reason="GDPR request 17", all_packages=True, registry=reg)
     assert len(rep.versions) == 6 and rep.rows_removed == 3 * 3 + 5 * 2 + 3 and rep.objects_deleted > 0

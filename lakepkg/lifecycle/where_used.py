@@ -120,6 +120,7 @@ class RowSearch:
         self.considered = 0
         self.read = 0
         self._counts: dict[str, int] = {}
+        self._nodes: dict[str, list[tuple[dict[str, Any], int]]] = {}  # table node hash -> its matches
 
     def tables(self, recs: list[VersionRecord]) -> list[tuple[VersionRecord, str, TableNodeData]]:
         """(record, table node hash, node) of every version that has the table; checks the columns."""
@@ -140,6 +141,14 @@ class RowSearch:
     def matches(self, rec: VersionRecord, table_hash: str, node: TableNodeData) -> Iterator[tuple[dict[str, Any], int]]:
         """(entry, matching rows) for every fragment of ``node`` holding matching rows; only the
         fragments partition values and min/max statistics do not rule out are read."""
+        if table_hash in self._nodes:  # versions that share the table node share its answer
+            yield from self._nodes[table_hash]
+            return
+        found = list(self._matches(rec, table_hash, node))
+        self._nodes[table_hash] = found
+        yield from found
+
+    def _matches(self, rec: VersionRecord, table_hash: str, node: TableNodeData) -> Iterator[tuple[dict[str, Any], int]]:
         conjs = self.pred.for_schema(node.schema)
         if conjs is None:
             return
