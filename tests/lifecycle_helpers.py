@@ -76,13 +76,17 @@ def all_versions(reg: Any) -> list[Any]:
 
 
 def files_holding(folders: Iterable[str], marker: str) -> list[str]:
-    """Files under ``folders`` whose bytes hold ``marker``, or that are Parquet files with a cell holding it."""
+    """Files under ``folders`` whose bytes hold ``marker``, or that are Parquet files with a cell holding it,
+    and files or folders whose name holds it."""
     needle = marker.encode()
     hits = []
     for folder in folders:
-        for dirpath, _dirs, files in os.walk(folder):
+        for dirpath, dirs, files in os.walk(folder):
+            hits.extend(os.path.join(dirpath, d) for d in dirs if marker in d)  # names count too (partition folders)
             for f in files:
                 p = os.path.join(dirpath, f)
+                if marker in f:
+                    hits.append(p)
                 if os.path.islink(p):
                     continue
                 with open(p, "rb") as fh:
