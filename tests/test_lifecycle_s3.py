@@ -82,3 +82,39 @@ def test_rm_and_gc_on_s3(s3_bucket_url, registry):
     assert g.removed == rep.objects_freed > 0 and verify_registry(s3).ok
     assert lakepkg.load(f"crm/orders@{first.top_hash}", s3)["orders"].to_pandas().shape[0] == 62
     assert [e["action"] for e in check_log(s3).entries] == ["rm"]
+
+
+def test_kill_during_redaction_on_s3_then_rerun_completes(s3_bucket_url, s3_client, registry, home):
+    import signal
+    import subprocess
+    import sys
+
+    from lakepkg.lifecycle.redact import FAULT_ENV, pending_journals
+
+    marker = new_marker()
+    populate(registry, marker)
+    for name in ("sales/orders", "sales/orders-eu"):
+        for rec in registry.versions(name):
+            push(f"{name}@{rec.top_hash}", s3_bucket_url, registry=registry)
+    s3 = open_registry(s3_bucket_url)
+    olds = all_versions(s3)
+    cmd = [sys.executable, "-m", "lakepkg.cli.__main__", "redact", "--registry", s3_bucket_url, "--table", "orders",
+           "--where", f"customer = '{marker}'", "--all", "--reason", "s3 crash", "--json"]
+    env = {**os.environ, "LAKEPKG_HOME": str(home), "LAKEPKG_NO_PROGRESS": "1"}
+    for point in ("tags", "objects"):
+        p = subprocess.run(cmd, capture_output=True, text=True, env={**env, FAULT_ENV: point})
+        assert p.returncode == -signal.SIGKILL, p.stderr
+        assert len(pending_journals(s3)) == 1 and verify_registry(s3).ok
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for old in olds:  # each version: all its marker rows, or none
+                rows = rows_of(s3, f"{old.package}@{old.top_hash}")
+                n = sum(1 for r in rows if marker in r)
+                assert n == 0 or (s3.resolve(f"{old.package}@{old.top_hash}").top_hash == old.top_hash and n == 3)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    assert pending_journals(s3) == [] and verify_registry(s3).ok and check_log(s3).ok
+    bucket = parse_s3_url(s3_bucket_url)[0]
+    assert bucket_objects_holding(s3_client, bucket, marker) == []
+    assert files_holding([os.environ["LAKEPKG_CACHE_DIR"]], marker) == []
+    assert [e["action"] for e in check_log(s3).entries] == ["redact"]
