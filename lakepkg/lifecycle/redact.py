@@ -34,23 +34,25 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Iterable, Iterator, Optional, TypeVar
 
-from lakepkg.errors import ConfigError, LakepkgError, MissingObjectError, NotFoundError
+from lakepkg.errors import ConcurrentUpdateError, ConfigError, LakepkgError, MissingObjectError, NotFoundError
 from lakepkg.format.canonical import canonical_json
 from lakepkg.format.manifest import EntrySorter, RootNodeData, TableNodeData, build_table_node, load_root, store_node
 from lakepkg.format.walk import iter_page_entries
 from lakepkg.lifecycle.audit import record_event
+from lakepkg.lifecycle.lock import RedactionLock
 from lakepkg.lifecycle.objects import live_objects, purge, version_objects
 from lakepkg.lifecycle.predicate import Predicate, matching_mask, parse_predicate
 from lakepkg.lifecycle.remove import open_reg, tags_of
 from lakepkg.lifecycle.where_used import RowSearch, fragment_plan, package_scope, read_fragment
 from lakepkg.read.scan import ScanPlan, object_path
 from lakepkg.registry import Registry, VersionRecord
-from lakepkg.registry.core import JOURNAL_PREFIX, RedactedVersionWarning, stamp
+from lakepkg.registry.core import JOURNAL_KEY_RE, JOURNAL_PREFIX, RedactedVersionWarning, stamp
 from lakepkg.write.fragments import WRITER_SETTINGS, describe_parquet
 
 MAX_ROUNDS = 4
+T = TypeVar("T")
 FAULT_ENV = "LAKEPKG_FAULT_POINT"  # crash tests: the process kills itself (SIGKILL) at this named step
 
 
@@ -205,11 +207,13 @@ def _plan_version(reg: Registry, rw: Rewriter, rec: VersionRecord, node_hash: st
 
 def pending_journals(reg: Registry) -> list[str]:
     """Keys of redactions that committed and did not finish (a crash): re-runs finish them."""
-    return [k for k in reg.list_docs(JOURNAL_PREFIX) if k.startswith(JOURNAL_PREFIX + "redact-")]
+    return [k for k in reg.list_docs(JOURNAL_PREFIX) if JOURNAL_KEY_RE.match(k) and k.startswith(JOURNAL_PREFIX + "redact-")]
 
 
-def apply_journal(reg: Registry, key: str, rep: Optional[RedactReport] = None) -> RedactReport:
-    """Finish the redaction ``key`` describes (idempotent: safe to run again after a crash)."""
+def apply_journal(reg: Registry, key: str, rep: Optional[RedactReport] = None,
+                  lock: Optional[RedactionLock] = None) -> RedactReport:
+    """Finish the redaction ``key`` describes (idempotent: safe to run again after a crash).
+    The caller holds the redaction lock."""
     rep = rep or RedactReport()
     got = reg.read_doc(key)
     if got is None:
@@ -229,7 +233,6 @@ def apply_journal(reg: Registry, key: str, rep: Optional[RedactReport] = None) -
         if reg.write_doc(key, doc, token):
             token = reg.read_doc(key)[1]  # type: ignore[index]
     rep.audit.append(int(doc["audit_seq"]))
-    olds = {v["old_key"] for v in doc["versions"]}
     for v in doc["versions"]:
         name = v["package"]
         succ = VersionRecord.from_json(v["record"], key=v["successor_key"])
@@ -247,17 +250,10 @@ def apply_journal(reg: Registry, key: str, rep: Optional[RedactReport] = None) -
         reg.delete_version(v["old_key"])
         reg.repair_latest(name)
         _fault("version")
-    # objects: never delete one that a version published since the plan names
-    since = doc["planned_stamp"]
-    newer = []
-    for name in reg.list_packages():
-        for s in reg.history(name):
-            if s.key in olds or s.key.rsplit("/", 1)[-1][:23] < since:
-                continue
-            if any(s.key == v["successor_key"] for v in doc["versions"]):
-                continue
-            newer.append(reg.record(s.key))
-    still = live_objects(reg, newer) if newer else set()
+        if lock is not None:
+            lock.beat()
+    # objects: never delete one that any remaining version names (one published since the plan, say)
+    still = live_objects(reg, _beating(reg.iter_all_records(), lock))
     for i, d in enumerate(doc["delete"]):
         if d in still:
             rep.objects_kept.append(d)
@@ -266,12 +262,22 @@ def apply_journal(reg: Registry, key: str, rep: Optional[RedactReport] = None) -
         rep.objects_deleted += 1
         if i == 0:
             _fault("objects")
+        if lock is not None and i % 200 == 0:
+            lock.beat()
     reg.delete_doc(key)
     rep.versions.extend({"package": v["package"], "old": v["old_top_hash"], "new": v["top_hash"],
                          "rows_removed": v["rows_removed"], "fragments_rewritten": v["fragments_rewritten"],
                          "fragments_dropped": v["fragments_dropped"]} for v in doc["versions"])
     rep.rows_removed += sum(v["rows_removed"] for v in doc["versions"])
     return rep
+
+
+def _beating(items: Iterable[T], lock: Optional[RedactionLock]) -> Iterator[T]:
+    """``items``, renewing the redaction lock as they are consumed (a long walk keeps it)."""
+    for x in items:
+        if lock is not None:
+            lock.beat()
+        yield x
 
 
 def _audit_entries(reg: Registry) -> list[tuple[str, dict[str, Any]]]:
@@ -281,9 +287,13 @@ def _audit_entries(reg: Registry) -> list[tuple[str, dict[str, Any]]]:
 def resume(registry: "Registry | str | None" = None) -> RedactReport:
     """Finish every redaction a crash interrupted after its commit point."""
     reg = open_reg(registry)
-    rep = RedactReport()
+    with RedactionLock(reg) as lock:
+        return _resume(reg, RedactReport(), lock)
+
+
+def _resume(reg: Registry, rep: RedactReport, lock: RedactionLock) -> RedactReport:
     for key in pending_journals(reg):
-        apply_journal(reg, key, rep)
+        apply_journal(reg, key, rep, lock)
         rep.resumed.append(key)
     return rep
 
@@ -306,25 +316,26 @@ def redact(table: str, where: str, *, reason: str, packages: Optional[list[str]]
     reg = open_reg(registry)
     pred = parse_predicate(where, table)
     who = who or author()
-    rep = resume(reg)
-    rep.table, rep.predicate = table, pred.digest
     done: set[str] = set()
-    with warnings.catch_warnings():
+    with RedactionLock(reg) as lock, warnings.catch_warnings():
         warnings.simplefilter("ignore", RedactedVersionWarning)
+        rep = _resume(reg, RedactReport(), lock)
+        rep.table, rep.predicate = table, pred.digest
         for rnd in range(MAX_ROUNDS):
             names = package_scope(reg, packages)
-            key = _plan_round(reg, pred, names, reason, who, done, rep, first=(rnd == 0 and not rep.resumed))
+            key = _plan_round(reg, pred, names, reason, who, done, rep, lock, first=(rnd == 0 and not rep.resumed))
             if key is None:
                 break
             rep.rounds += 1
             _fault("journal")
-            apply_journal(reg, key, rep)
+            apply_journal(reg, key, rep, lock)
     return rep
 
 
 def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, who: str, done: set[str],
-                rep: RedactReport, first: bool) -> Optional[str]:
-    """Plan, build and commit (journal) one round; None when no version in scope holds matching rows."""
+                rep: RedactReport, lock: RedactionLock, first: bool) -> Optional[str]:
+    """Plan, build and commit (journal) one round: the journal key, or None when no version in scope
+    holds matching rows."""
     planned_stamp = stamp(datetime.now(timezone.utc))
     recs = [r for n in names for r in reg.versions(n) if r.key not in done]
     rw = Rewriter(reg, pred)
@@ -336,7 +347,7 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
             if first:
                 raise
             tables = []
-        for rec, h, node in tables:
+        for rec, h, node in _beating(tables, lock):
             try:
                 matched = {e["key"]: n for e, n in rw.search.matches(rec, h, node)}
             except MissingObjectError as exc:
@@ -361,7 +372,7 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
                 marker_objects.add(e["object"])
     affected_keys = {r.key for r, _, _, _ in affected}
     keep: set[str] = set()  # what every other version names (each walked once)
-    for r in reg.iter_all_records():
+    for r in _beating(reg.iter_all_records(), lock):
         if r.key in affected_keys:
             continue
         objs = live_objects(reg, [r])
@@ -372,7 +383,10 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     jid = f"redact-{planned_stamp}-{secrets.token_hex(4)}"
     event = {"at": now, "reason": reason, "table": pred.table, "predicate": pred.digest, "journal": jid}
-    items = [_plan_version(reg, rw, rec, h, node, set(matched), event) for rec, h, node, matched in affected]
+    items = []
+    for rec, h, node, matched in affected:
+        items.append(_plan_version(reg, rw, rec, h, node, set(matched), event))
+        lock.beat()
     mapping = {it["old_top_hash"]: it["top_hash"] for it in items}
     for it in items:  # a successor's parent is the successor of its parent when both were redacted
         p = it["record"].get("parent")
@@ -391,6 +405,11 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
            "reason": reason, "table": pred.table, "predicate": pred.digest, "versions": items, "delete": delete,
            "audit_seq": None}
     key = f"{JOURNAL_PREFIX}{jid}.json"
+    gone = [it for it in items if reg.meta.read(it["old_key"]) is None]
+    if gone:  # removed meanwhile (rm refuses versions of a pending journal, not of a plan): committing would revive it
+        raise ConcurrentUpdateError(f"{gone[0]['package']}@{gone[0]['old_top_hash'][:10]} was removed during the "
+                                    f"redaction; nothing was committed, re-run")
+    lock.beat()
     if not reg.write_doc(key, doc, create=True):
         raise LakepkgError(f"redaction journal {key} exists already; re-run")
     done.update(it["successor_key"] for it in items)

@@ -38,6 +38,7 @@ AUDIT_KEY_RE = re.compile(r"^audit/(?P<seq>[0-9]{12})\.json$")
 AUDIT_GENESIS = "0" * 64
 JOURNAL_PREFIX = "journal/"
 JOURNAL_KEY_RE = re.compile(r"^journal/[a-z]+-[0-9]{8}T[0-9]{6}\.[0-9]{6}Z-[0-9a-f]{8}\.json$")
+REDACT_LOCK = "journal/redact.lock"  # held from a redaction's commit to its end: one commits at a time
 
 
 class RedactedVersionWarning(UserWarning):
@@ -482,6 +483,8 @@ class Registry:
         """Version records a committed, unfinished redaction (``journal/``) is about to publish: gc keeps
         their objects however old they are, so a re-run of the redaction finds them all."""
         for key in self.list_docs(JOURNAL_PREFIX):
+            if not JOURNAL_KEY_RE.match(key):
+                continue
             got = self.read_doc(key)
             for v in (got[0].get("versions") or []) if got else []:
                 if isinstance(v, dict) and isinstance(v.get("record"), dict):
@@ -534,7 +537,7 @@ class Registry:
 
 
 def _is_lifecycle_key(key: str) -> bool:
-    if AUDIT_KEY_RE.match(key) or key == AUDIT_HEAD or JOURNAL_KEY_RE.match(key):
+    if AUDIT_KEY_RE.match(key) or key in (AUDIT_HEAD, REDACT_LOCK) or JOURNAL_KEY_RE.match(key):
         return True
     if key.startswith(PKG_PREFIX) and key.endswith("/retention.json"):
         try:
