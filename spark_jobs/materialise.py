@@ -8,7 +8,7 @@
                             register="sales.orders_restored")
 
 The table is read as a distributed DataFrame through lakepkg's Spark reader
-(:func:`lakepkg.spark.reader.table_to_spark`: the exact version, executors
+(:func:`lakepkg.spark.engine.table_to_spark`: the exact version, executors
 reading the registry themselves) and written by Spark as Parquet under
 ``location``, in ``column=value`` folders of the table's partition columns.
 With ``register`` and a session that has a catalog (Hive support), the
@@ -101,7 +101,7 @@ def materialise_table(spark: Any, ref: str, *, location: str, table: Optional[st
     """Write package table ``ref`` (or ``ref`` + ``table``) as Parquet at ``location`` and, with ``register``
     (``db.table``), create it in the session's catalog. ``overwrite`` replaces existing files at
     ``location``; a catalog table that exists already is never replaced."""
-    from lakepkg.spark.reader import table_to_spark
+    from lakepkg.spark.engine import table_to_spark
     from lakepkg.spark.types import to_spark_schema
 
     reg = registry if isinstance(registry, Registry) else open_registry(registry)

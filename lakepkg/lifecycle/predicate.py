@@ -84,7 +84,7 @@ def parse_predicate(where: str, table: str) -> Predicate:
         import sqlglot
         from sqlglot.errors import SqlglotError
     except ImportError:
-        raise ConfigError("--where needs sqlglot: pip install 'lakepkg[lifecycle]'") from None
+        raise ConfigError("--where needs sqlglot: pip install sqlglot") from None
     text = where.strip()
     try:
         tree = sqlglot.parse_one(f"SELECT 1 FROM t WHERE {text}")

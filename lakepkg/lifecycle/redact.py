@@ -48,7 +48,7 @@ from lakepkg.lifecycle.remove import open_reg, tags_of
 from lakepkg.lifecycle.where_used import RowSearch, fragment_plan, package_scope, read_fragment
 from lakepkg.read.scan import ScanPlan, object_path
 from lakepkg.registry import Registry, VersionRecord
-from lakepkg.registry.core import JOURNAL_KEY_RE, JOURNAL_PREFIX, RedactedVersionWarning, stamp
+from lakepkg.registry.core import JOURNAL_KEY_RE, JOURNAL_PREFIX, RedactedVersionWarning, record_key, stamp
 from lakepkg.write.fragments import WRITER_SETTINGS, describe_parquet
 
 MAX_ROUNDS = 4
@@ -155,10 +155,6 @@ class Rewriter:
         return new
 
 
-def _successor_key(old_key: str, new_top: str) -> str:
-    return old_key[: -len(".json") - 64] + new_top + ".json"
-
-
 def _plan_version(reg: Registry, rw: Rewriter, rec: VersionRecord, node_hash: str, node: TableNodeData,
                   matched: set[str], event: dict[str, Any]) -> dict[str, Any]:
     """Build the redacted tree of one version; returns its journal item (nothing published)."""
@@ -199,7 +195,7 @@ def _plan_version(reg: Registry, rw: Rewriter, rec: VersionRecord, node_hash: st
     succ = VersionRecord.from_json({**rec.to_json(), "top_hash": new_top, "sources": sources,
                                     "redacted": [*rec.redacted, {**event, "from": rec.top_hash}]})
     return {"package": rec.package, "old_key": rec.key, "old_top_hash": rec.top_hash,
-            "successor_key": _successor_key(rec.key, new_top), "top_hash": new_top, "record": succ.to_json(),
+            "successor_key": "", "top_hash": new_top, "record": succ.to_json(),
             "rows_removed": rows_removed, "fragments_rewritten": rewritten, "fragments_dropped": dropped}
 
 
@@ -236,7 +232,10 @@ def apply_journal(reg: Registry, key: str, rep: Optional[RedactReport] = None,
     for v in doc["versions"]:
         name = v["package"]
         succ = VersionRecord.from_json(v["record"], key=v["successor_key"])
-        reg.create_record(succ, v["successor_key"])
+        made, _ = reg.create_successor(succ)
+        if made.key != v["successor_key"]:
+            raise LakepkgError(f"successor record of {name}@{v['old_top_hash'][:10]} has key {made.key}, not the "
+                               f"journal's {v['successor_key']}; the journal {key} is damaged")
         _fault("successor")
         reg.set_redirect(name, v["old_top_hash"], {"successor": v["successor_key"], "top_hash": v["top_hash"],
                                                    "redacted_at": doc["created_at"], "reason": doc["reason"],
@@ -392,6 +391,8 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
         p = it["record"].get("parent")
         if p in mapping:
             it["record"]["parent"] = mapping[p]
+        rec = VersionRecord.from_json(it["record"])  # sealed key: the time stamp of the version it replaces
+        it["successor_key"] = record_key(rec.package, rec.created, rec.top_hash, canonical_json(rec.to_json()))
     old_objs: set[str] = set()
     for rec, _, _, _ in affected:
         old_objs.update(version_objects(reg, rec))
@@ -405,7 +406,7 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
            "reason": reason, "table": pred.table, "predicate": pred.digest, "versions": items, "delete": delete,
            "audit_seq": None}
     key = f"{JOURNAL_PREFIX}{jid}.json"
-    gone = [it for it in items if reg.meta.read(it["old_key"]) is None]
+    gone = [it for it in items if not reg.has_record(it["old_key"])]
     if gone:  # removed meanwhile (rm refuses versions of a pending journal, not of a plan): committing would revive it
         raise ConcurrentUpdateError(f"{gone[0]['package']}@{gone[0]['old_top_hash'][:10]} was removed during the "
                                     f"redaction; nothing was committed, re-run")
