@@ -59,7 +59,7 @@ def test_cli_where_used_redact_notice_and_audit(registry, home, tmp_path):
     assert p.stderr.startswith("lakepkg: notice: sales/orders@") and "redacted on" in p.stderr and "GDPR 17" in p.stderr
     lock = tmp_path / "lakepkg.lock"
     lock.write_text(f"sales/orders@{v0.top_hash}\n")
-    p = run(["install", "-r", str(lock)], home)
+    p = run(["install", "-R", str(lock)], home)
     assert "lakepkg: notice:" in p.stderr and "GDPR 17" in p.stderr
 
     log = json.loads(run(["audit", "--json"], home).stdout)
