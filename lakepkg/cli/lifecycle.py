@@ -7,7 +7,8 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes
+from lakepkg.cli._common import JsonOpt, RegistryOpt, human_bytes
+from lakepkg.cli.output import make_output
 
 
 def _need_reason(reason: Optional[str], what: str) -> str:
@@ -29,15 +30,9 @@ def rm(
     from lakepkg.lifecycle import rm as _rm
 
     rep = _rm(ref, reason=_need_reason(reason, "rm"), force=force, registry=reg)
-    if as_json:
-        emit_json(rep.to_json())
-        return
-    c = console()
-    c.print(rep.headline())
-    for t in rep.tags_deleted:
-        c.print(f"  deleted tag {t}")
-    for name, latest in rep.latest.items():
-        c.print(f"  {name}:latest -> {latest[:10] if latest else 'none (no versions left)'}")
+    lines = [rep.headline()] + [f"  deleted tag {t}" for t in rep.tags_deleted]
+    lines += [f"  {n}:latest -> {h[:10] if h else 'none (no versions left)'}" for n, h in rep.latest.items()]
+    make_output(as_json).data(rep.to_json(), "\n".join(lines))
 
 
 def retain(
@@ -58,37 +53,32 @@ def retain(
 
     rules = keep_last is not None or keep_days is not None or keep_tagged or keep_lock
     out: dict[str, Any] = {}
-    c = console()
+    lines: list[str] = []
     if rules:
         if not name:
             raise ConfigError("give the package the policy is for: lakepkg retain NAME --keep-last N …")
         plan = set_policy(name, keep_last=keep_last, keep_days=keep_days, keep_tagged=keep_tagged,
                           keep_locks=tuple(keep_lock), force=force, registry=reg)
         out["policy"] = plan.policy.to_json()
-        if not as_json:
-            c.print(f"{name}: retention policy set ({plan.policy.describe()}); "
-                    f"it keeps {len(plan.keep)} versions and removes {len(plan.remove)} when applied")
+        lines.append(f"{name}: retention policy set ({plan.policy.describe()}); "
+                     f"it keeps {len(plan.keep)} versions and removes {len(plan.remove)} when applied")
         if not apply:
-            if as_json:
-                emit_json({**out, "plan": plan.to_json()})
+            make_output(as_json).data({**out, "plan": plan.to_json()}, "\n".join(lines))
             return
     rep = apply_retention([name] if name else None, apply=apply, force=force, registry=reg, grace_seconds=grace * 3600)
-    if as_json:
-        emit_json({**out, **rep.to_json()})
-        return
     verb = "would remove" if rep.dry_run else "removed"
     for p in rep.plans:
-        c.print(f"{p.package} ({p.policy.describe()}): keeps {len(p.keep)}, {verb} {len(p.remove)}")
-        for r in p.remove:
-            c.print(f"  - {r.top_hash[:10]}  {r.created_at}  {r.message}")
+        lines.append(f"{p.package} ({p.policy.describe()}): keeps {len(p.keep)}, {verb} {len(p.remove)}")
+        lines += [f"  - {r.top_hash[:10]}  {r.created_at}  {r.message}" for r in p.remove]
     if not rep.plans:
-        c.print("no package has a retention policy; set one with `lakepkg retain NAME --keep-last N`")
-        return
-    c.print(f"{rep.objects_freed} objects ({human_bytes(rep.bytes_freed)}) {'would be' if rep.dry_run else 'are'} freed"
-            + (" by `lakepkg retain --apply`" if rep.dry_run else ""))
+        lines.append("no package has a retention policy; set one with `lakepkg retain NAME --keep-last N`")
+    else:
+        lines.append(f"{rep.objects_freed} objects ({human_bytes(rep.bytes_freed)}) {'would be' if rep.dry_run else 'are'} freed"
+                     + (" by `lakepkg retain --apply`" if rep.dry_run else ""))
     if rep.gc is not None:
-        c.print(f"gc removed {rep.gc['removed']} objects ({human_bytes(rep.gc['bytes_removed'])}); "
-                f"{rep.gc['kept_young']} younger than the grace period are kept until a later gc")
+        lines.append(f"gc removed {rep.gc['removed']} objects ({human_bytes(rep.gc['bytes_removed'])}); "
+                     f"{rep.gc['kept_young']} younger than the grace period are kept until a later gc")
+    make_output(as_json).data({**out, **rep.to_json()}, "\n".join(lines))
 
 
 def where_used(
@@ -106,21 +96,19 @@ def where_used(
 
     rep = _wu(digest=digest, source=source, table=table, where=where, packages=None if all_ else list(package) or None,
               registry=reg)
-    if as_json:
-        emit_json(rep.to_json())
-        return
-    c = console()
+    lines = []
     for v in rep.versions:
         tags = f" ({', '.join(v.tags)})" if v.tags else ""
         if table:
-            c.print(f"{v.package}@{v.top_hash[:10]}{tags}  {v.created_at}  {v.rows} rows in {len(v.hits)} fragments")
-        else:
-            c.print(f"{v.package}@{v.top_hash[:10]}{tags}  {v.created_at}")
-            for h in v.hits:
-                c.print(f"  {h['role']}" + (f" {h['table']}" if h.get("table") else "") + (f"/{h['key']}" if h.get("key") else "")
-                        + f"  {h['object'][:12]}")
+            lines.append(f"{v.package}@{v.top_hash[:10]}{tags}  {v.created_at}  {v.rows} rows in {len(v.hits)} fragments")
+            continue
+        lines.append(f"{v.package}@{v.top_hash[:10]}{tags}  {v.created_at}")
+        for h in v.hits:
+            lines.append(f"  {h['role']}" + (f" {h['table']}" if h.get("table") else "") + (f"/{h['key']}" if h.get("key") else "")
+                         + f"  {h['object'][:12]}")
     extra = f"; {rep.fragments_read} of {rep.fragments_considered} fragments read" if table else ""
-    c.print(f"{len(rep.versions)} of {rep.versions_searched} versions in {len(rep.packages)} packages{extra}")
+    lines.append(f"{len(rep.versions)} of {rep.versions_searched} versions in {len(rep.packages)} packages{extra}")
+    make_output(as_json).data(rep.to_json(), "\n".join(lines))
 
 
 def redact(
@@ -144,23 +132,15 @@ def redact(
             raise ConfigError("redact needs --table T and --where PREDICATE (or --resume)")
         rep = _redact(table, where, reason=_need_reason(reason, "redact"), packages=list(package) or None,
                       all_packages=all_, registry=reg)
-    if as_json:
-        emit_json(rep.to_json())
-        return
-    c = console()
-    for j in rep.resumed:
-        c.print(f"finished the interrupted redaction {j}")
+    lines = [f"finished the interrupted redaction {j}" for j in rep.resumed]
     if resume_only and not rep.resumed:
-        c.print("no interrupted redaction to finish")
-        return
-    if rep.versions:
-        for v in rep.versions:
-            c.print(f"{v['package']}@{v['old'][:10]} -> @{v['new'][:10]}  -{v['rows_removed']} rows "
-                    f"({v['fragments_rewritten']} fragments rewritten, {v['fragments_dropped']} dropped)")
-        if not resume_only:
-            c.print(rep.headline())
-    for p in rep.problems:
-        c.print(f"[yellow]warning[/yellow] {p}")
+        lines.append("no interrupted redaction to finish")
+    lines += [f"{v['package']}@{v['old'][:10]} -> @{v['new'][:10]}  -{v['rows_removed']} rows "
+              f"({v['fragments_rewritten']} fragments rewritten, {v['fragments_dropped']} dropped)" for v in rep.versions]
+    if rep.versions and not resume_only:
+        lines.append(rep.headline())
+    lines += [f"warning: {p}" for p in rep.problems]
+    make_output(as_json).data(rep.to_json(), "\n".join(lines))
 
 
 def audit(
@@ -171,18 +151,15 @@ def audit(
     from lakepkg.lifecycle import check_log
 
     rep = check_log(reg)
-    if as_json:
-        emit_json(rep.to_json())
-    else:
-        c = console()
-        for e in rep.entries:
-            vs = ", ".join(f"{v['package']}@{str(v.get('top_hash', ''))[:10]}".rstrip("@") for v in e.get("versions", [])[:4])
-            more = f" +{len(e['versions']) - 4}" if len(e.get("versions", [])) > 4 else ""
-            c.print(f"{e.get('seq'):>5} {e.get('at', '')[:19]}  {e.get('who', '')}  {e.get('action', '')}  {vs}{more}"
-                    f"  {len(e.get('objects', []))} objects  {e.get('reason', '')}")
-        for p in rep.problems:
-            c.print(f"[red]broken[/red] {p}")
-        c.print(f"{len(rep.entries)} entries; " + ("chain ok" if rep.ok else "[red]CHAIN BROKEN[/red]"))
+    lines = []
+    for e in rep.entries:
+        vs = ", ".join(f"{v['package']}@{str(v.get('top_hash', ''))[:10]}".rstrip("@") for v in e.get("versions", [])[:4])
+        more = f" +{len(e['versions']) - 4}" if len(e.get("versions", [])) > 4 else ""
+        lines.append(f"{e.get('seq'):>5} {str(e.get('at', ''))[:19]}  {e.get('who', '')}  {e.get('action', '')}  {vs}{more}"
+                     f"  {len(e.get('objects', []))} objects  {e.get('reason', '')}")
+    lines += [f"broken: {p}" for p in rep.problems]
+    lines.append(f"{len(rep.entries)} entries; " + ("chain ok" if rep.ok else "CHAIN BROKEN"))
+    make_output(as_json).data(rep.to_json(), "\n".join(lines))
     if not rep.ok:
         from lakepkg.errors import IntegrityError
 
