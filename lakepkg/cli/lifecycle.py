@@ -7,7 +7,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, human_bytes
+from lakepkg.cli._common import JsonOpt, RegistryOpt, human_bytes, registry
 from lakepkg.cli.output import make_output
 
 
@@ -29,7 +29,7 @@ def rm(
     """Remove a version from its package's history (then `lakepkg gc` frees its objects)."""
     from lakepkg.lifecycle import rm as _rm
 
-    rep = _rm(ref, reason=_need_reason(reason, "rm"), force=force, registry=reg)
+    rep = _rm(ref, reason=_need_reason(reason, "rm"), force=force, registry=registry(reg, create=False))
     lines = [rep.headline()] + [f"  deleted tag {t}" for t in rep.tags_deleted]
     lines += [f"  {n}:latest -> {h[:10] if h else 'none (no versions left)'}" for n, h in rep.latest.items()]
     make_output(as_json).data(rep.to_json(), "\n".join(lines))
@@ -58,14 +58,15 @@ def retain(
         if not name:
             raise ConfigError("give the package the policy is for: lakepkg retain NAME --keep-last N …")
         plan = set_policy(name, keep_last=keep_last, keep_days=keep_days, keep_tagged=keep_tagged,
-                          keep_locks=tuple(keep_lock), force=force, registry=reg)
+                          keep_locks=tuple(keep_lock), force=force, registry=registry(reg, create=False))
         out["policy"] = plan.policy.to_json()
         lines.append(f"{name}: retention policy set ({plan.policy.describe()}); "
                      f"it keeps {len(plan.keep)} versions and removes {len(plan.remove)} when applied")
         if not apply:
             make_output(as_json).data({**out, "plan": plan.to_json()}, "\n".join(lines))
             return
-    rep = apply_retention([name] if name else None, apply=apply, force=force, registry=reg, grace_seconds=grace * 3600)
+    rep = apply_retention([name] if name else None, apply=apply, force=force, registry=registry(reg, create=False),
+                          grace_seconds=grace * 3600)
     verb = "would remove" if rep.dry_run else "removed"
     for p in rep.plans:
         lines.append(f"{p.package} ({p.policy.describe()}): keeps {len(p.keep)}, {verb} {len(p.remove)}")
@@ -95,7 +96,7 @@ def where_used(
     from lakepkg.lifecycle import where_used as _wu
 
     rep = _wu(digest=digest, source=source, table=table, where=where, packages=None if all_ else list(package) or None,
-              registry=reg)
+              registry=registry(reg, create=False))
     lines = []
     for v in rep.versions:
         tags = f" ({', '.join(v.tags)})" if v.tags else ""
@@ -126,12 +127,12 @@ def redact(
     from lakepkg.lifecycle import redact as _redact, resume
 
     if resume_only:
-        rep = resume(reg)
+        rep = resume(registry(reg, create=False))
     else:
         if not table or not where:
             raise ConfigError("redact needs --table T and --where PREDICATE (or --resume)")
         rep = _redact(table, where, reason=_need_reason(reason, "redact"), packages=list(package) or None,
-                      all_packages=all_, registry=reg)
+                      all_packages=all_, registry=registry(reg, create=False))
     lines = [f"finished the interrupted redaction {j}" for j in rep.resumed]
     if resume_only and not rep.resumed:
         lines.append("no interrupted redaction to finish")
@@ -150,7 +151,7 @@ def audit(
     """Show the audit log (removals, retention runs, redactions) and check its hash chain."""
     from lakepkg.lifecycle import check_log
 
-    rep = check_log(reg)
+    rep = check_log(registry(reg, create=False))
     lines = []
     for e in rep.entries:
         vs = ", ".join(f"{v['package']}@{str(v.get('top_hash', ''))[:10]}".rstrip("@") for v in e.get("versions", [])[:4])
