@@ -11,6 +11,10 @@ Layout of metadata keys (docs/format.md, "Registry"):
   moved only by compare-and-swap.
 * ``gc/active/<id>.json`` — ``{"grace_seconds": ...}`` while a gc runs (see
   :meth:`Registry.gc_begin`), so a publish racing it renews what it reuses.
+* lifecycle (``lakepkg.lifecycle``): ``packages/<name>/redirects/<old top hash>.json`` (a
+  redacted version's successor), ``packages/<name>/retention.json`` (retention policy),
+  ``audit/<seq>.json`` + ``audit/head.json`` (the hash-chained audit log),
+  ``journal/redact-<id>.json`` (a committed, unfinished redaction) and ``journal/redact.lock``.
 
 Publishing confirms (and renews) every object the version names, writes the
 record, confirms the objects again against any gc running, then moves
