@@ -59,6 +59,9 @@ def test_redaction_end_to_end(registry, home, tmp_path):
     # not one byte of the marker is left anywhere under LAKEPKG_HOME (registry, store, views, caches)
     assert files_holding([str(home)], marker) == []
     assert where_used(table="orders", where=where, registry=reg).versions == []
+    gone = where_used(digest=v0.top_hash[:12], registry=reg)
+    assert gone.versions == [] and gone.redacted[0]["reason"] == "GDPR request 17"
+    assert gone.redacted[0]["successor"] == next(v["new"] for v in rep.versions if v["old"] == v0.top_hash)
     assert verify_registry(reg).ok
     succ = {v["old"]: v["new"] for v in rep.versions}
     for old in olds.values():

@@ -107,6 +107,8 @@ def where_used(
         for h in v.hits:
             lines.append(f"  {h['role']}" + (f" {h['table']}" if h.get("table") else "") + (f"/{h['key']}" if h.get("key") else "")
                          + f"  {h['object'][:12]}")
+    lines += [f"{r['package']}@{r['top_hash'][:10]} was redacted on {str(r['redacted_at'])[:10]}: {r['reason']}; "
+              f"its successor is {r['package']}@{str(r['successor'])[:10]}" for r in rep.redacted]
     extra = f"; {rep.fragments_read} of {rep.fragments_considered} fragments read" if table else ""
     lines.append(f"{len(rep.versions)} of {rep.versions_searched} versions in {len(rep.packages)} packages{extra}")
     make_output(as_json).data(rep.to_json(), "\n".join(lines))

@@ -60,9 +60,10 @@ class UsageReport:
     versions_searched: int = 0
     fragments_considered: int = 0
     fragments_read: int = 0
+    redacted: list[dict[str, Any]] = field(default_factory=list)  # old top hashes the object hash names
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "versions": [v.to_json() for v in self.versions],
+        return {"query": self.query, "versions": [v.to_json() for v in self.versions], "redacted": self.redacted,
                 "versions_searched": self.versions_searched, "fragments_considered": self.fragments_considered,
                 "fragments_read": self.fragments_read}
 
@@ -206,6 +207,11 @@ def _by_digest(reg: Registry, names: list[str], prefix: str) -> UsageReport:
                 use.hits.append({"role": "listing", "table": tname, "object": src["listing"], "key": None})
         if use.hits:
             rep.versions.append(use)
+    for name in names:  # a redacted version's old top hash: say where it went (its objects are gone)
+        for old, doc in sorted(reg.redirects(name).items()):
+            if old.startswith(prefix):
+                rep.redacted.append({"package": name, "top_hash": old, "successor": doc.get("top_hash"),
+                                     "redacted_at": doc.get("redacted_at"), "reason": doc.get("reason")})
     return rep
 
 
