@@ -94,6 +94,9 @@ def test_retention_dry_run_apply_and_refusals(registry, tmp_path):
     # a later policy that would leave nothing is refused at apply time too, unless forced
     reg.delete_tag("ns/r", "prod")
     os.unlink(lock)
+    with pytest.raises(ConfigError, match="lock file .* not found"):  # a pin that cannot be read keeps everything
+        apply_retention(apply=True, registry=reg)
+    assert len(reg.history("ns/r")) == 4
     write_lockfile([], str(lock))
     key = "packages/ns/r/retention.json"
     cur = reg.read_doc(key)
@@ -105,3 +108,25 @@ def test_retention_dry_run_apply_and_refusals(registry, tmp_path):
     assert reg.history("ns/r") == []
     actions = [e["action"] for e in check_log(reg).entries]
     assert actions == ["retention-policy", "retain", "retain"] and check_log(reg).ok
+
+
+def test_rm_racing_publishes_loses_none(registry):
+    import threading
+
+    reg = registry
+    v = [_publish(reg, "ns/race", i) for i in range(4)]
+    published = []
+
+    def publisher():
+        for i in range(10, 16):
+            published.append(_publish(reg, "ns/race", i))
+
+    t = threading.Thread(target=publisher)
+    t.start()
+    for old in v[:3]:
+        rm(f"ns/race@{old.top_hash}", reason="cleanup", registry=reg)
+    t.join()
+    keys = [s.key for s in reg.history("ns/race")]
+    assert keys == [v[3].key] + [p.key for p in published]
+    assert reg.tags("ns/race")["latest"] == published[-1].top_hash
+    assert verify_registry(reg).ok and check_log(reg).ok
