@@ -70,6 +70,8 @@ def test_kill_at_every_step_then_rerun_completes(registry, home):
         assert p.returncode == -signal.SIGKILL, (point, p.returncode, p.stderr)
         seen.append((point, _consistent(reg, olds, counts, marker), len(pending_journals(reg))))
         if point == "journal":  # gc meanwhile (no grace) must keep what the pending redaction will publish
+            journal_dir = os.path.join(reg.meta.root, "journal")
+            assert os.listdir(journal_dir) and files_holding([journal_dir], marker) == []  # hashes only, no value
             collect_garbage(reg, grace_seconds=0)
             with pytest.raises(ConfigError, match="redaction of .* is pending"):
                 rm(f"{olds[0].package}@{olds[0].top_hash}", reason="x", force=True, registry=reg)
