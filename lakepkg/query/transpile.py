@@ -48,6 +48,8 @@ class Transpiled:
     dialect: str
     target: str
     tables: list[Binding] = field(default_factory=list)
+    #: per view, (column, op, value) terms the read plan may prune fragments with
+    filters: dict[str, list[tuple[str, str, Any]]] = field(default_factory=dict)
 
 
 def _table_parts(t: Any) -> tuple[str, ...]:
@@ -171,13 +173,14 @@ def typed(tree: Any, schema: dict[str, dict[str, str]], dialect: str) -> Any:
     from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
 
+    tables: dict[str, object] = dict(schema)
     try:
-        tree = qualify(tree, schema=schema, dialect=dialect, validate_qualify_columns=False,
+        tree = qualify(tree, schema=tables, dialect=dialect, validate_qualify_columns=False,
                        quote_identifiers=True, identify=True)
     except SqlglotError as exc:
         raise QueryError(f"the query cannot be read against the snapshot's tables ({label(dialect)}): "
                          f"{str(exc).splitlines()[0]}") from None
-    return annotate_types(tree, schema=schema, dialect=dialect)
+    return annotate_types(tree, schema=tables, dialect=dialect)
 
 
 def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str = "duckdb",
@@ -213,9 +216,12 @@ def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str =
     schema = {b.view: {f.name: sql_type(f.type) for f in b.schema} for b in used}
     tree = typed(tree, schema, dialect)
     tree = semantics.apply(tree, ctx)
+    from lakepkg.query.pruning import filters_by_view
+
+    prunable = filters_by_view(tree, {b.view: b.schema for b in used})
     try:
         text = tree.sql(dialect=target)
     except Exception as exc:  # sqlglot's UnsupportedError and the like
         raise QueryError(f"the query cannot run on the {target} engine ({label(dialect)}): "
                          f"{str(exc).splitlines()[0]}") from None
-    return Transpiled(text, dialect, target, used)
+    return Transpiled(text, dialect, target, used, prunable)

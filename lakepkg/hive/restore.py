@@ -1,6 +1,6 @@
 """Restore a package table into the lake and register it in a Hive metastore (rollback).
 
-    from lakepkg_connectors.hive_restore import restore_table
+    from lakepkg.hive.restore import restore_table
     res = restore_table("sales/orders@3fa2c1", table="orders", into="sales.orders_restored",
                         location="/lake/restore/orders", metastore="thrift://127.0.0.1:9083")
 
@@ -25,9 +25,9 @@ import pyarrow.fs as pafs
 
 from lakepkg.errors import ConfigError, LakepkgError, NotFoundError, SourceError, one_line
 
-from .files import filesystem_for, redact
-from .hive import _call, connect
-from .hive_types import arrow_to_hive, partition_path, partition_value_to_str
+from lakepkg.hive.thrift import call as _call, connect
+from lakepkg.hive.types import arrow_to_hive, partition_path, partition_value_to_str
+from lakepkg.source.filesystems import filesystem_for, redact
 
 __all__ = ["restore_table", "RestoreResult"]
 
@@ -105,7 +105,7 @@ def restore_table(ref: str, *, table: str, into: str, location: str, metastore: 
     from hmsclient.genthrift.hive_metastore.ttypes import (FieldSchema, Partition, SerDeInfo,
                                                            StorageDescriptor, Table)
 
-    from lakepkg.read.package import load
+    from lakepkg.read.package import Package, load
     from lakepkg.progress import progress_bar
 
     db, dot, name = into.partition(".")
@@ -113,7 +113,7 @@ def restore_table(ref: str, *, table: str, into: str, location: str, metastore: 
         raise ConfigError(f"--into {into!r}: name the new table as database.table")
     db, name = db.lower(), name.lower()
     pkg = load(ref, registry=registry)
-    if not hasattr(pkg, "table") or not hasattr(pkg, "top_hash"):
+    if not isinstance(pkg, Package):
         raise ConfigError(f"{ref!r} names a node inside a package; give the package reference and --table")
     tbl = pkg.table(table)
     schema: pa.Schema = tbl.schema
