@@ -5,7 +5,7 @@ gc, diff, the builder's incremental reuse, the read plan) walks through here
 instead of reading nodes and pages by hand::
 
     for item in walk(store, top_hash):
-        item.kind      # "root" | "table" | "page" | "entry"
+        item.kind      # "root" | "table" | "page" | "entry" | "vector" (an entry's deletion vector)
         item.digest    # the object this item is stored under
         item.table     # the table name (None for the root and the package's files)
         item.entry     # the entry as a dict (kind "entry" only)
@@ -26,7 +26,7 @@ from lakepkg.store.base import ObjectStore
 class WalkItem:
     """One step of a walk: a node, a page, or an entry (fragment or plain file)."""
 
-    kind: str                                  # "root", "table", "page" or "entry"
+    kind: str                                  # "root", "table", "page", "entry" or "vector"
     digest: str                                # object hash of the node / page / entry's data
     table: Optional[str] = None                # table name; None for the root and the package's files
     entry: Optional[dict[str, Any]] = None     # kind "entry": the entry as stored in its page
@@ -65,6 +65,8 @@ def walk(store: ObjectStore, top_hash: str, *, tables: Optional[Iterable[str]] =
             if entries:
                 for d in read_page_raw(store, page):
                     yield WalkItem("entry", d["object"], name, d)
+                    if d.get("deletes"):  # the fragment's deletion vector (docs/format.md)
+                        yield WalkItem("vector", d["deletes"]["object"], name, d)
 
 
 def table_entries(store: ObjectStore, node: TableNodeData) -> Iterator[dict[str, Any]]:

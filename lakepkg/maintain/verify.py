@@ -52,6 +52,8 @@ def referenced_objects(registry: Registry, top_hash: str, sources: Optional[dict
             yield p.hash, "page"
             for d in read_page_raw(store, p):
                 yield d["object"], "fragment"
+                if d.get("deletes"):
+                    yield d["deletes"]["object"], f"deletion vector of fragment {name}/{d['key']}"
     for src in (sources or {}).values():
         if isinstance(src, dict) and src.get("listing"):
             yield src["listing"], "listing"
@@ -76,10 +78,11 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
         rep.versions += 1
         label = f"{rec.package}@{rec.top_hash[:10]}"
         try:
-            for digest, _role in referenced_objects(registry, rec.top_hash, rec.sources):
+            for digest, role in referenced_objects(registry, rec.top_hash, rec.sources):
                 users.setdefault(digest, [])
-                if label not in users[digest]:
-                    users[digest].append(label)
+                who = f"{label} ({role})" if role.startswith("deletion vector") else label
+                if who not in users[digest]:
+                    users[digest].append(who)
         except MissingObjectError as exc:
             rep.errors.append(f"{label}: {exc}")
         except IntegrityError as exc:

@@ -73,8 +73,11 @@ class Fragment(_Leaf):
         """The fragment's rows, partition columns included (``verify``: re-hash the bytes first)."""
         import pyarrow.parquet as pq
 
+        from lakepkg.read.deletes import apply_deletes
+
         data_cols = None if columns is None else [c for c in columns if c not in self.partition]
-        t = pq.read_table(self.local_path(verify), columns=data_cols)
+        t = apply_deletes(self.store, self.entry, pq.read_table(self.local_path(verify), columns=data_cols),
+                          self.table.name)
         schema = self.table.schema
         for c in self.table.partition_columns:
             if columns is not None and c not in columns:
@@ -142,6 +145,12 @@ class Table:
         import pyarrow.fs as pafs
 
         frags = self.fragments(filters)
+        if any(f.entry.deletes for f in frags):
+            # a Parquet scan cannot skip a vector's rows: an in-memory dataset of the live rows
+            # (pruned fragments only; see docs/deltas.md)
+            tables = [f.to_arrow(verify=verify).select(self.schema.names).cast(self.schema) for f in frags]
+            return ds.InMemoryDataset(pa.concat_tables(tables) if tables else self.schema.empty_table(),
+                                      schema=self.schema)
         paths = [f.local_path(verify) for f in frags]
         exprs = []
         for f in frags:
@@ -175,6 +184,19 @@ class Table:
             if got >= n:
                 break
         return pa.concat_tables(out) if out else self.schema.empty_table()
+
+    def has_deletes(self) -> bool:
+        """Whether any fragment of this table carries a deletion vector (read once, remembered)."""
+        if getattr(self, "_has_deletes", None) is None:
+            self._has_deletes = any(d.get("deletes") for d in self.iter_entries())
+        return bool(self._has_deletes)
+
+    def rows_digest(self, compute: bool = True) -> Optional[str]:
+        """The layout-independent digest of this table's rows (:mod:`lakepkg.write.row_hash`):
+        the one the version record holds, else (``compute``) computed by reading the table."""
+        from lakepkg.read.row_diff import rows_digest
+
+        return rows_digest(self, compute=compute)
 
     def to_spark(self, spark: Any, columns: Optional[list[str]] = None, native: Optional[bool] = None) -> Any:
         """A distributed Spark DataFrame of this exact version of the table, reading only ``columns``
@@ -273,8 +295,16 @@ class Package:
             keep.append(n)
         return SubPackage(self, keep, partitions)
 
-    def diff(self, other: "Package") -> Any:
-        """Changes from ``self`` to ``other`` (see :func:`lakepkg.read.diff.diff_packages`)."""
+    def diff(self, other: "Package", rows: bool = False, key: Optional[list[str]] = None) -> Any:
+        """Changes from ``self`` to ``other`` (see :func:`lakepkg.read.diff.diff_packages`).
+
+        ``rows=True``: the row-level diff instead (:func:`lakepkg.read.row_diff.diff_rows`: per
+        table, Arrow tables of the rows added, removed and changed), keyed by ``key`` or each
+        table's own key."""
+        if rows:
+            from lakepkg.read.row_diff import diff_rows
+
+            return diff_rows(self, other, key=key)
         from lakepkg.read.diff import diff_packages
 
         return diff_packages(self, other)

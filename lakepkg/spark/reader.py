@@ -179,7 +179,7 @@ class PkgReader(DataSourceReader):
             for d in read_page_raw(store, page):
                 if self.terms and not entry_may_match(d, [self.terms], schema):
                     continue
-                cur.append({k: d[k] for k in ("key", "object", "size", "partition") if k in d})
+                cur.append({k: d[k] for k in ("key", "object", "size", "partition", "rows", "deletes") if k in d})
                 size += d.get("size", 0)
                 if size >= self.target_bytes:
                     groups.append(_FragmentGroup(cur))
@@ -209,7 +209,13 @@ class PkgReader(DataSourceReader):
         file_schema = pa.schema([f for f in full if f.name not in pcols])
         for e in partition.entries:
             path = _local_copy(store, e, self.verify)
-            fragment = ds.dataset(path, format="parquet", schema=file_schema)
+            if e.get("deletes"):  # positions name rows of the whole file: drop them before filtering
+                from lakepkg.read.deletes import read_fragment
+
+                live = read_fragment(store, e, path, columns=data_cols, table=self.pinned.table)
+                fragment = ds.InMemoryDataset(live.cast(pa.schema([file_schema.field(c) for c in data_cols])))
+            else:
+                fragment = ds.dataset(path, format="parquet", schema=file_schema)
             pvals = e.get("partition") or {}
             for batch in fragment.to_batches(columns=data_cols, filter=expr, batch_size=65536):
                 arrays = []
@@ -348,7 +354,8 @@ def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
     if native is not False and str(spark.sparkContext.master).startswith("local"):
         from lakepkg.spark.local_view import read_view, table_view
 
-        view = table_view(pkg.store, table)
+        # Spark's Parquet scan cannot apply deletion vectors: such a table goes through the data source
+        view = None if table.has_deletes() else table_view(pkg.store, table)
         if view is not None:
             if columns is not None:
                 unknown = [c for c in columns if c not in table.schema.names]
@@ -358,6 +365,7 @@ def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
             return read_view(spark, table, view, to_spark_schema(table.schema, table.name), columns)
         if native:
             raise ConfigError(f"table {table.name!r} cannot be read natively (registry {pkg.store.location} is not "
-                              f"a local folder, or a column type needs lakepkg's conversion); use native=False")
+                              f"a local folder, a column type needs lakepkg's conversion, or it has deletion vectors); "
+                              "use native=False")
     return read(spark, f"{pkg.name}@{pkg.top_hash}/{table.name}", registry=pkg.registry.location,
                 columns=columns, **registry_options(pkg.registry))
