@@ -205,8 +205,10 @@ def diff(
     new: str = typer.Argument(None, help="Newer reference (default: the latest version of the same package)"),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
+    rows: bool = typer.Option(False, "--rows", help="Row-level diff: rows added, removed and changed (by key)"),
+    key: Optional[str] = typer.Option(None, "--key", help="Key columns for --rows (default: each table's own key)"),
 ) -> None:
-    """Show what changed between two versions: tables, partitions, fragments, files."""
+    """Show what changed between two versions: tables, partitions, fragments, files (--rows: rows)."""
     from lakepkg.read.diff import diff_packages
     from lakepkg.format.names import parse_ref
     from lakepkg.read.package import load
@@ -214,6 +216,11 @@ def diff(
     r = registry(reg)
     a = load(old, r)
     b = load(new or parse_ref(old).name, r)
+    if rows:
+        from lakepkg.cli.rows import print_row_diff
+
+        print_row_diff(a.diff(b, rows=True, key=[k.strip() for k in key.split(",")] if key else None), as_json)
+        return
     d = diff_packages(a, b)
     if as_json:
         emit_json(d.to_json())
@@ -228,6 +235,8 @@ def diff(
             continue
         c.print(f"table {t.name}: changed  +{len(t.fragments_added)} -{len(t.fragments_removed)} ~{len(t.fragments_changed)} fragments"
                 f"  ({t.pages_compared} pages read, {t.pages_skipped} skipped)" + ("  schema changed" if t.schema_changed else ""))
+        if t.same_rows:
+            c.print("  same rows, different layout")
         for lab in t.partitions_added:
             c.print(f"  + partition {lab}")
         for lab in t.partitions_removed:
