@@ -744,7 +744,8 @@ class SqlConnector:
             snap.batches = _Batches(sess, d, snap, use_adbc, remaining)
             snaps.append(snap)
             if not key_cols:
-                log.info("table %s: no key; snapshotted whole (fixed-size fragments, no row-level dedup)", d.req.name)
+                log.info("table %s: no key; snapshotted whole (fixed-size fragments, no row-level dedup); deletion vectors "
+                         "and diff --rows by key need a key: give --key", d.req.name)
         return snaps
 
 
@@ -866,5 +867,6 @@ def snapshot_sql(url: str, to: str, *, tables: Any = None, queries: Any = None, 
         info[s.name] = {"rows": s.volatile.get("rows"), "key": s.key_columns, "keyed": bool(s.key_columns),
                         "key_source": s.provenance.get("key_source"), "method": s.volatile.get("method"),
                         "snapshot_time": s.volatile.get("snapshot_time"),
-                        "note": None if s.key_columns else "no key: snapshotted whole, fixed-size fragments (no row-level dedup)"}
+                        "note": None if s.key_columns else ("no key: snapshotted whole, fixed-size fragments (no row-level dedup); "
+                                                             "row-level dedup and diff --rows need a key: give --key")}
     return SqlSnapshotResult(rec, created, info)

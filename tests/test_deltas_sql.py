@@ -123,7 +123,7 @@ def test_retry_and_determinism(pg_url, registry, tmp_path):
 def test_delta_off_for_unkeyed_query_and_changed_schema(pg_url, registry, caplog):
     _pg_load(pg_url, 2000)
     q = snapshot_sql(pg_url, "air/q", queries={"q": "SELECT id, dest FROM flights"}, chunking=SMALL, registry=registry)
-    assert q.tables["q"]["keyed"] is False and "no key" in q.tables["q"]["note"]
+    assert q.tables["q"]["keyed"] is False and "row-level dedup and diff --rows need a key" in q.tables["q"]["note"]
     _pg_day(pg_url, 1, 2000)
     q2 = snapshot_sql(pg_url, "air/q", queries={"q": "SELECT id, dest FROM flights"}, chunking=SMALL, registry=registry)
     assert not any(e.get("deletes") for e in Package(registry, q2.record.top_hash)["q"].iter_entries())

@@ -65,7 +65,7 @@ def sql(
     verb = "published" if res.created else "unchanged (same top hash as latest)"
     c.print(f"{to}@{res.record.top_hash[:10]} {verb}  top hash {res.record.top_hash}")
     for name, t in res.tables.items():
-        keyinfo = f"key {','.join(t['key'])} ({t['key_source']})" if t["keyed"] else "NO KEY: snapshotted whole, no row-level dedup"
+        keyinfo = f"key {','.join(t['key'])} ({t['key_source']})" if t["keyed"] else "NO KEY: snapshotted whole, no row-level dedup (dedup and diff --rows need a key: give --key)"
         c.print(f"  {name}: {t['rows']:,} rows, {keyinfo}, read via {t['method']}")
 
 
