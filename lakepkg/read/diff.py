@@ -175,7 +175,7 @@ def diff_packages(a: Any, b: Any) -> PackageDiff:
         else:
             td2 = diff_tables(a.table(n), b.table(n))
             if td2 is not None:
-                from lakepkg.read.row_diff import recorded_rows_digest
+                from lakepkg.read.rows_digest import recorded_rows_digest
 
                 da, db = recorded_rows_digest(a.table(n)), recorded_rows_digest(b.table(n))
                 td2.same_rows = None if da is None or db is None else da == db

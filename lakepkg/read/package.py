@@ -194,7 +194,7 @@ class Table:
     def rows_digest(self, compute: bool = True) -> Optional[str]:
         """The layout-independent digest of this table's rows (:mod:`lakepkg.write.row_hash`):
         the one the version record holds, else (``compute``) computed by reading the table."""
-        from lakepkg.read.row_diff import rows_digest
+        from lakepkg.read.rows_digest import rows_digest
 
         return rows_digest(self, compute=compute)
 

@@ -27,35 +27,11 @@ import pyarrow as pa
 from lakepkg.errors import ConfigError
 from lakepkg.format.deletion_vector import deleted_positions
 from lakepkg.read.deletes import apply_deletes
-from lakepkg.write.row_hash import DigestAccumulator, _values, row_hashes
+from lakepkg.read.diff import _merge_pages
+from lakepkg.read.rows_digest import compute_rows_digest, recorded_rows_digest, rows_digest  # noqa: F401
+from lakepkg.write.row_hash import _values, row_hashes
 
 JSON_ROW_LIMIT = 1000
-
-
-def compute_rows_digest(table: Any) -> str:
-    """The rows digest of a loaded table, computed by reading every fragment (vectors applied)."""
-    acc = DigestAccumulator()
-    names = table.schema.names
-    for f in table.fragments():
-        acc.add_rows(f.to_arrow().select(names))
-    return acc.digest()
-
-
-def recorded_rows_digest(table: Any) -> Optional[str]:
-    """The digest the version record holds for ``table`` (None when it holds none)."""
-    rec = getattr(table.package, "record", None)
-    if rec is None or rec.top_hash != table.package.top_hash:
-        return None
-    src = (rec.sources or {}).get(table.name) or {}
-    return (src.get("volatile") or {}).get("rows_digest")
-
-
-def rows_digest(table: Any, compute: bool = True) -> Optional[str]:
-    """The recorded rows digest of ``table``, else (``compute``) one computed by reading it."""
-    d = recorded_rows_digest(table)
-    if d is None and compute:
-        d = compute_rows_digest(table)
-    return d
 
 
 def table_key(table: Any, key: Optional[list[str]] = None) -> Optional[list[str]]:
@@ -133,31 +109,39 @@ class RowDiff:
                 "tables": [t.to_json(limit) for t in self.tables.values()]}
 
 
-def _live(store: Any, entry: dict[str, Any], table: Any) -> pa.Table:
-    from lakepkg.read.package import Fragment
-    from lakepkg.format.manifest import Entry
-
-    return Fragment(store, Entry.from_json(entry), table).to_arrow().select(table.schema.names)
-
-
-def _positions_table(store: Any, entry: dict[str, Any], table: Any, positions: np.ndarray) -> pa.Table:
-    """Rows at ``positions`` of the entry's stored file (whatever its vector says)."""
-    import pyarrow.parquet as pq
-
+def _with_partitions(t: pa.Table, entry: dict[str, Any], table: Any) -> pa.Table:
     from lakepkg.read.filters import partition_array
 
-    t = pq.read_table(store.local_path(entry["object"]) or "").take(pa.array(positions, type=pa.int64()))
     for c in table.partition_columns:
         f = table.schema.field(c)
         t = t.append_column(f, partition_array(f.type, (entry.get("partition") or {}).get(c), t.num_rows))
     return t.select(table.schema.names)
 
 
+def _file(store: Any, entry: dict[str, Any]) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    from lakepkg.errors import MissingObjectError
+
+    p = store.local_path(entry["object"])
+    if p is None:
+        raise MissingObjectError(f"object {entry['object'][:12]} ({entry['key']}) has no local copy; install the package first")
+    return pq.read_table(p)
+
+
+def _live(store: Any, entry: dict[str, Any], table: Any) -> pa.Table:
+    """The live rows of one entry (vector applied), partition columns included."""
+    return _with_partitions(apply_deletes(store, entry, _file(store, entry), table.name), entry, table)
+
+
+def _positions_table(store: Any, entry: dict[str, Any], table: Any, positions: np.ndarray) -> pa.Table:
+    """Rows at ``positions`` of the entry's stored file (whatever its vector says)."""
+    return _with_partitions(_file(store, entry).take(pa.array(positions, type=pa.int64())), entry, table)
+
+
 def _candidates(a: Any, b: Any) -> tuple[list[pa.Table], list[pa.Table], int, int]:
     """Rows of ``a`` and of ``b`` that may differ, read from the fragments that differ;
     also (fragment entries read, entries of ``b`` skipped as equal)."""
-    from lakepkg.read.diff import _merge_pages
-
     pairs, _c, _s = _merge_pages(a.store, a.node.pages, b.store, b.node.pages)
     old: list[pa.Table] = []
     new: list[pa.Table] = []
