@@ -31,7 +31,7 @@ def __getattr__(name: str):  # lazy: `import lakepkg` stays cheap (the CLI and S
 
         return open_registry
     if name == "diff":
-        from lakepkg.read.diff import diff_refs
+        from lakepkg.read.package import diff_refs
 
         return diff_refs
     raise AttributeError(name)

@@ -64,7 +64,7 @@ def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]
     say(f"2. built demo/orders@{v1.top_hash[:10]}")
     p1 = load(f"demo/orders@{v1.top_hash}")
     t1 = p1["orders"]
-    say(f"   table orders: {t1.rows:,} rows, {t1.node.fragments} fragments, partitions {', '.join(str(p['ds']) for p in t1.partitions())}")
+    say(f"   table orders: {t1.rows:,} rows, {t1.node.fragments} fragments, partitions {', '.join(str(p['ds']) for p in t1.partitions)}")
     say(f"   schema: {', '.join(f'{f.name}:{f.type}' for f in t1.schema)}")
 
     _write_day(data, "2026-11-08", 20_000, 99)            # a new day
@@ -75,7 +75,7 @@ def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]
     p2 = load(f"demo/orders@{v2.top_hash}")
     d = diff_packages(p1, p2)
     td = d.tables[0]
-    same = len(p2["orders"].partitions()) - len(td.partitions_added) - len(td.partitions_changed)
+    same = len(p2["orders"].partitions) - len(td.partitions_added) - len(td.partitions_changed)
     say(f"4. diff {v1.top_hash[:10]} -> {v2.top_hash[:10]}: partitions added {td.partitions_added}, changed {td.partitions_changed}, "
         f"{same} unchanged (same fragment hashes)"
         + ("; files unchanged (same page hash, skipped)" if not (d.files_added or d.files_removed or d.files_changed) else ""))

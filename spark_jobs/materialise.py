@@ -141,7 +141,7 @@ def materialise_table(spark: Any, ref: str, *, location: str, table: Optional[st
         spark_call(f"registering {register}", spark.sql, sql)
         if pcols:
             spark_call(f"adding the partitions of {register}", spark.sql, f"ALTER TABLE {qname} RECOVER PARTITIONS")
-    return MaterialiseResult(source=source, location=dest, rows=tbl.rows, partitions=len(tbl.partitions()) if pcols else 0,
+    return MaterialiseResult(source=source, location=dest, rows=tbl.rows, partitions=len(tbl.partitions) if pcols else 0,
                              partition_columns=pcols, registered=register)
 
 

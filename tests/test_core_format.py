@@ -132,7 +132,7 @@ def test_read_back_pandas_arrow_and_pruning(registry):
     pkg = lakepkg.load("t/read", registry)
     t = pkg["orders"]
     assert t.rows == 3000 and t.partition_columns == ["ds"]
-    assert sorted(p["ds"] for p in t.partitions()) == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert sorted(p["ds"] for p in t.partitions) == ["2026-11-01", "2026-11-02", "2026-11-03"]
     # partition pruning reads one fragment, row filter applied after
     assert len(t.fragments([("ds", "==", "2026-11-02")])) == 1
     got = t.to_pandas(filters=[("ds", "==", "2026-11-02"), ("id", "<", 30)])

@@ -95,7 +95,7 @@ def test_where_is_pushed_to_the_metastore_and_bad_filters_fail(metastore, hdb, t
     res = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/recent", registry=registry,
                         where="ds >= '2026-11-05'")
     t = lakepkg.load("sales/recent", registry)["orders"]
-    assert sorted(p["ds"] for p in t.partitions()) == ["2026-11-05", "2026-11-06"]
+    assert sorted(p["ds"] for p in t.partitions) == ["2026-11-05", "2026-11-06"]
     assert res.stats["orders"]["files_read"] == 2
     assert t.provenance["partition_filter"] == "ds >= '2026-11-05'"
     with pytest.raises(SourceError, match="partition filter") as ei:
@@ -137,7 +137,7 @@ def test_incremental_resnapshot_reads_only_the_changed_partition_and_diff_shows_
     s = second.stats["events"]
     assert second.created
     assert s["files_read"] == 2 and s["files_reused"] == 38  # the changed and the added partition only
-    from lakepkg.read.diff import diff_refs
+    from lakepkg.read.package import diff_refs
 
     d = diff_refs(f"ops/events@{first.record.top_hash}", f"ops/events@{second.record.top_hash}", registry)
     (td,) = d.tables

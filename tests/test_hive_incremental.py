@@ -55,7 +55,7 @@ def test_resnapshot_of_1000_partitions_with_one_changed_reads_one_file(metastore
     assert s["bytes_read"] == os.path.getsize(paths[changed])
     t = lakepkg.load("big/t", registry)["big"]
     assert len(t.to_pandas()) == 2 * (N - 1) + 5   # reused entries point at the stored, verified objects
-    from lakepkg.read.diff import diff_refs
+    from lakepkg.read.package import diff_refs
 
     (td,) = diff_refs(f"big/t@{first.record.top_hash}", f"big/t@{second.record.top_hash}", registry).tables
     assert td.partitions_changed == [f"p={changed:04d}"] and not td.partitions_added and not td.partitions_removed

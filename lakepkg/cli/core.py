@@ -138,7 +138,7 @@ def show(
                        "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in t.schema],
                        "provenance": t.provenance, "meta": t.meta, "writer": t.node.writer,
                        "source": (rec.sources or {}).get(n)})
-    files = [{"key": f.key, "object": f.object, "size": f.size} for f in pkg.files()]
+    files = [{"key": f.key, "object": f.object, "size": f.size} for f in pkg.files]
     data = {"package": rec.package, "top_hash": rec.top_hash, "record": rec.to_json(), "meta": pkg.meta,
             "tables": tables, "files": files}
     if as_json:

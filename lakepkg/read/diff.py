@@ -3,13 +3,53 @@
 Tables with equal node hashes are skipped whole; inside a changed table, pages
 with equal hashes are skipped and only the differing pages are read, so the
 cost follows the change, not the package.
+
+This module works on the manifest (nodes, pages, entries) of two loaded
+versions and imports nothing of the reading API above it: ``Package.diff``
+and ``lakepkg.diff(old, new)`` (in :mod:`lakepkg.read.package`) call it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Protocol
 
-from lakepkg.format.manifest import PageRef, read_page_raw
+import pyarrow as pa
+
+from lakepkg.format.manifest import PageRef, RootNodeData, TableNodeData
+from lakepkg.format.walk import iter_page_entries
+from lakepkg.read.html import card, facts, grid
+from lakepkg.store.base import ObjectStore
+
+
+class TableLike(Protocol):
+    """What a diff needs of a table (a loaded :class:`lakepkg.read.package.Table`)."""
+
+    name: str
+    hash: str
+    store: ObjectStore
+    node: TableNodeData
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    @property
+    def partition_columns(self) -> list[str]: ...
+
+
+class PackageLike(Protocol):
+    """What a diff needs of a version (a loaded :class:`lakepkg.read.package.Package`)."""
+
+    top_hash: str
+    store: ObjectStore
+    root: RootNodeData
+
+    @property
+    def meta(self) -> dict[str, Any]: ...
+
+    @property
+    def tables(self) -> list[str]: ...
+
+    def table(self, name: str) -> Any: ...
 
 
 @dataclass
@@ -30,6 +70,21 @@ class TableDiff:
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def summary(self) -> str:
+        """``orders: changed, +2 -1 ~3 fragments``."""
+        if self.status != "changed":
+            return f"{self.name}: {self.status}"
+        bits = [f"+{len(self.fragments_added)} -{len(self.fragments_removed)} ~{len(self.fragments_changed)} fragments"]
+        if self.schema_changed:
+            bits.append("schema changed")
+        if self.metadata_changed:
+            bits.append("metadata changed")
+        return f"{self.name}: changed, {', '.join(bits)}"
+
+    def __repr__(self) -> str:
+        return f"<TableDiff {self.summary}>"
 
 
 @dataclass
@@ -52,20 +107,53 @@ class PackageDiff:
                 "files_removed": self.files_removed, "files_changed": self.files_changed,
                 "metadata_changed": self.metadata_changed}
 
+    @property
+    def summary(self) -> str:
+        """One line: ``identical`` or what changed, table by table."""
+        if self.empty:
+            return "identical"
+        parts = [t.summary for t in self.tables]
+        if self.files_added or self.files_removed or self.files_changed:
+            parts.append(f"files: +{len(self.files_added)} -{len(self.files_removed)} ~{len(self.files_changed)}")
+        if self.metadata_changed:
+            parts.append("package metadata changed")
+        return "; ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<PackageDiff {self.old[:10]}..{self.new[:10]}: {self.summary}>"
+
+    def _repr_html_(self) -> str:
+        head = facts([("old", self.old), ("new", self.new), ("identical", "yes" if self.empty else "no"),
+                      ("package metadata changed", "yes" if self.metadata_changed else "")])
+        rows = [(t.name, t.status, len(t.fragments_added), len(t.fragments_removed), len(t.fragments_changed),
+                 ", ".join(t.partitions_added), ", ".join(t.partitions_removed), ", ".join(t.partitions_changed),
+                 "yes" if t.schema_changed else "", "yes" if t.metadata_changed else "",
+                 f"{t.pages_compared} read / {t.pages_skipped} skipped") for t in self.tables]
+        tables = grid(["table", "status", "+frag", "-frag", "~frag", "+partitions", "-partitions", "~partitions",
+                       "schema", "metadata", "pages"], rows) if rows else ""
+        files = grid(["file", "change"], [(k, "added") for k in self.files_added]
+                     + [(k, "removed") for k in self.files_removed]
+                     + [(k, "changed") for k in self.files_changed]) if not self.empty else ""
+        return card(f"Diff {self.old[:10]} → {self.new[:10]}: {self.summary}", head, tables, files)
+
+
+Diff = PackageDiff  # the name the Python API documents (``pkg.diff(other)`` returns one)
+
 
 def _part_label(d: dict[str, Any], cols: list[str]) -> str:
     p = d.get("partition") or {}
     return "/".join(f"{c}={p.get(c)}" for c in cols) if cols else ""
 
 
-def _stream(store: Any, pages: list[PageRef], skip: set[str]) -> Iterator[dict[str, Any]]:
-    for p in pages:
-        if p.hash not in skip:
-            yield from read_page_raw(store, p)
+def _stream(store: ObjectStore, pages: list[PageRef], skip: set[str]) -> Iterator[dict[str, Any]]:
+    return iter_page_entries(store, (p for p in pages if p.hash not in skip))
 
 
-def _merge_pages(store_a: Any, pages_a: list[PageRef], store_b: Any, pages_b: list[PageRef]
-                 ) -> tuple[Iterator[tuple[Optional[dict], Optional[dict]]], int, int]:
+Pair = tuple[Optional[dict[str, Any]], Optional[dict[str, Any]]]
+
+
+def _merge_pages(store_a: ObjectStore, pages_a: list[PageRef], store_b: ObjectStore, pages_b: list[PageRef]
+                 ) -> tuple[Iterator[Pair], int, int]:
     """Merge-join, by key, the entries of pages present on one side only.
 
     Pages are key-ordered and a key lives in exactly one page per version, so
@@ -75,7 +163,7 @@ def _merge_pages(store_a: Any, pages_a: list[PageRef], store_b: Any, pages_b: li
     compared = sum(1 for p in pages_a if p.hash not in shared) + sum(1 for p in pages_b if p.hash not in shared)
     skipped = sum(1 for p in pages_a if p.hash in shared)
 
-    def gen() -> Iterator[tuple[Optional[dict], Optional[dict]]]:
+    def gen() -> Iterator[Pair]:
         ia, ib = _stream(store_a, pages_a, shared), _stream(store_b, pages_b, shared)
         a, b = next(ia, None), next(ib, None)
         while a is not None or b is not None:
@@ -94,27 +182,24 @@ def _merge_pages(store_a: Any, pages_a: list[PageRef], store_b: Any, pages_b: li
     return gen(), compared, skipped
 
 
-def _shared_partition_labels(store: Any, pages: list[PageRef], skip: set[str], cols: list[str],
+def _shared_partition_labels(store: ObjectStore, pages: list[PageRef], skip: set[str], cols: list[str],
                              wanted: set[str]) -> set[str]:
     """Partition labels among ``wanted`` that occur in the shared pages (read only pages whose key range may hold them)."""
     if not wanted or not cols:
         return set()
     found = set()
     prefixes = {w: w + "/" for w in wanted}
-    for p in pages:
-        if p.hash in skip:
-            continue
-        if not any(p.first[: len(px)] <= px <= p.last or p.first.startswith(px) or p.last.startswith(px)
-                   for px in prefixes.values()):
-            continue
-        for d in read_page_raw(store, p):
-            lab = _part_label(d, cols)
-            if lab in wanted:
-                found.add(lab)
+    candidates = (p for p in pages if p.hash not in skip and any(
+        p.first[: len(px)] <= px <= p.last or p.first.startswith(px) or p.last.startswith(px)
+        for px in prefixes.values()))
+    for d in iter_page_entries(store, candidates):
+        lab = _part_label(d, cols)
+        if lab in wanted:
+            found.add(lab)
     return found
 
 
-def diff_tables(a: Any, b: Any) -> Optional[TableDiff]:
+def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
     """Diff two Table objects (None when identical)."""
     if a.hash == b.hash:
         return None
@@ -137,9 +222,9 @@ def diff_tables(a: Any, b: Any) -> Optional[TableDiff]:
         elif ea is None and eb is not None:
             td.fragments_added.append(eb["key"])
             touched.add(_part_label(eb, cols))
-        elif ea != eb:
-            td.fragments_changed.append(eb["key"])  # type: ignore[index]
-            touched.add(_part_label(eb, cols))  # type: ignore[arg-type]
+        elif ea is not None and eb is not None and ea != eb:
+            td.fragments_changed.append(eb["key"])
+            touched.add(_part_label(eb, cols))
     if cols:
         shared = {p.hash for p in a.node.pages} & {p.hash for p in b.node.pages}
         shared_pages = [p for p in b.node.pages if p.hash in shared]
@@ -159,7 +244,7 @@ def diff_tables(a: Any, b: Any) -> Optional[TableDiff]:
     return td
 
 
-def diff_packages(a: Any, b: Any) -> PackageDiff:
+def diff_packages(a: PackageLike, b: PackageLike) -> PackageDiff:
     """Changes from package version ``a`` to ``b``."""
     out = PackageDiff(a.top_hash, b.top_hash)
     if a.top_hash == b.top_hash:
@@ -182,17 +267,10 @@ def diff_packages(a: Any, b: Any) -> PackageDiff:
                 out.tables.append(td2)
     pairs, _c, _s = _merge_pages(a.store, a.root.files, b.store, b.root.files)
     for fa, fb in pairs:
-        if fb is None:
-            out.files_removed.append(fa["key"])  # type: ignore[index]
-        elif fa is None:
+        if fb is None and fa is not None:
+            out.files_removed.append(fa["key"])
+        elif fa is None and fb is not None:
             out.files_added.append(fb["key"])
-        elif fa != fb:
+        elif fa != fb and fb is not None:
             out.files_changed.append(fb["key"])
     return out
-
-
-def diff_refs(old: str, new: str, registry: Any = None) -> PackageDiff:
-    """Diff two references (``ns/name@a`` and ``ns/name@b``)."""
-    from lakepkg.read.package import load
-
-    return diff_packages(load(old, registry), load(new, registry))

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, TypeVar, Union, overload
 
 import pyarrow as pa
 
-from lakepkg.errors import IntegrityError, NotFoundError
-from lakepkg.read.filters import Filter, entry_may_match, normalise, partition_array, py_value, to_expression
-from lakepkg.format.manifest import Entry, RootNodeData, TableNodeData, load_root, load_table_node, read_page_raw
-from lakepkg.format.names import parse_ref
+from lakepkg.errors import ConfigError, NotFoundError
+from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, load_root,
+                                     load_table_node)
+from lakepkg.format.names import Ref, parse_ref
+from lakepkg.format.walk import iter_page_entries
+from lakepkg.read.diff import PackageDiff, diff_packages
+from lakepkg.read.filters import Filter
+from lakepkg.read.html import card, facts, grid, human_bytes, schema_grid, section
+from lakepkg.read.scan import FragmentTask, ScanPlan, object_path, plan_table, pruned_entries, read_task
 from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.store.base import ObjectStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow.dataset as pads
+
+# a table with more fragments than this shows no partition list in its notebook view (it would read every page)
+HTML_PARTITION_SCAN_LIMIT = 20_000
 
 
 class _Leaf:
@@ -26,23 +38,26 @@ class _Leaf:
         self.store = store
         self.entry = entry
 
-    key = property(lambda self: self.entry.key)
-    object = property(lambda self: self.entry.object)
-    size = property(lambda self: self.entry.size)
-    meta = property(lambda self: self.entry.meta or {})
+    @property
+    def key(self) -> str:
+        return self.entry.key
+
+    @property
+    def object(self) -> str:
+        return self.entry.object
+
+    @property
+    def size(self) -> int:
+        return self.entry.size
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.entry.meta or {}
 
     def local_path(self, verify: bool = False) -> str:
         """A local file with the leaf's bytes (fetched into the cache for remote stores).
         With ``verify`` the bytes are re-hashed first (IntegrityError if they do not match)."""
-        p = self.store.local_path(self.entry.object)
-        if p is None:
-            raise NotFoundError(f"object {self.entry.object[:12]} has no local copy; install the package first")
-        if verify:
-            from lakepkg.store.base import hash_file
-
-            if hash_file(p)[0] != self.entry.object:
-                raise IntegrityError(f"object {self.entry.object[:12]} ({self.entry.key}) is corrupt; run `lakepkg verify`")
-        return p
+        return object_path(self.store, self.entry.to_json(), verify)
 
     def read_bytes(self, verify: bool = True) -> bytes:
         return self.store.get_bytes(self.entry.object, verify=verify)
@@ -65,28 +80,28 @@ class Fragment(_Leaf):
         super().__init__(store, entry)
         self.table = table
 
-    rows = property(lambda self: self.entry.rows)
-    partition = property(lambda self: self.entry.partition or {})
-    stats = property(lambda self: self.entry.stats or {})
+    @property
+    def rows(self) -> Optional[int]:
+        return self.entry.rows
+
+    @property
+    def partition(self) -> dict[str, Any]:
+        return self.entry.partition or {}
+
+    @property
+    def stats(self) -> dict[str, dict[str, Any]]:
+        return self.entry.stats or {}
+
+    @property
+    def task(self) -> FragmentTask:
+        """This fragment as a read-plan task."""
+        return FragmentTask.of(self.entry.to_json())
 
     def to_arrow(self, columns: Optional[list[str]] = None, verify: bool = False) -> pa.Table:
         """The fragment's rows, partition columns included (``verify``: re-hash the bytes first)."""
-        import pyarrow.parquet as pq
+        return read_task(self.table.scan(columns=columns, verify=verify), self.task)
 
-        from lakepkg.read.deletes import apply_deletes
-
-        data_cols = None if columns is None else [c for c in columns if c not in self.partition]
-        t = apply_deletes(self.store, self.entry, pq.read_table(self.local_path(verify), columns=data_cols),
-                          self.table.name)
-        schema = self.table.schema
-        for c in self.table.partition_columns:
-            if columns is not None and c not in columns:
-                continue
-            f = schema.field(c)
-            t = t.append_column(f, partition_array(f.type, self.partition.get(c), t.num_rows))
-        return t
-
-    def to_pandas(self, columns: Optional[list[str]] = None, verify: bool = False) -> Any:
+    def to_pandas(self, columns: Optional[list[str]] = None, verify: bool = False) -> "pd.DataFrame":
         """The fragment as a pandas DataFrame."""
         return self.to_arrow(columns, verify).to_pandas()
 
@@ -95,7 +110,8 @@ class Fragment(_Leaf):
 
 
 class Table:
-    """A table node: schema, partitions, fragments; reads as Arrow, pandas or Spark."""
+    """A table node: schema, partitions, fragments; reads as Arrow, pandas or Spark through
+    :meth:`scan`, the one read plan."""
 
     def __init__(self, package: "Package", name: str, node_hash: str) -> None:
         self.package = package
@@ -104,19 +120,51 @@ class Table:
         self.hash = node_hash
         self.node: TableNodeData = load_table_node(self.store, node_hash)
 
-    schema = property(lambda self: self.node.schema)
-    partition_columns = property(lambda self: self.node.partition_columns)
-    rows = property(lambda self: self.node.rows)
-    provenance = property(lambda self: self.node.provenance)
-    meta = property(lambda self: self.node.meta)
+    @property
+    def schema(self) -> pa.Schema:
+        return self.node.schema
+
+    @property
+    def partition_columns(self) -> list[str]:
+        return self.node.partition_columns
+
+    @property
+    def rows(self) -> int:
+        return self.node.rows
+
+    @property
+    def bytes(self) -> int:
+        return self.node.bytes
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return self.node.provenance
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.node.meta
+
+    @property
+    def partitions(self) -> list[dict[str, Any]]:
+        """Distinct partition values, in key order (reads every page of the table)."""
+        seen: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+        for d in self.iter_entries():
+            p = d.get("partition") or {}
+            seen.setdefault(tuple((k, str(p.get(k))) for k in self.partition_columns), p)
+        return list(seen.values())
+
+    def scan(self, filters: Optional[Filter] = None, columns: Optional[Sequence[str]] = None,
+             verify: bool = False) -> ScanPlan:
+        """The read plan of this exact version: fragments left after partition and min/max pruning
+        by ``filters``, reading ``columns`` (all when None). See :mod:`lakepkg.read.scan`."""
+        pkg = self.package
+        return plan_table(self.store, registry_location=pkg.registry.location, top_hash=pkg.top_hash,
+                          table=self.name, table_hash=self.hash, node=self.node, package=pkg.name,
+                          filters=filters, columns=columns, verify=verify)
 
     def iter_entries(self, filters: Optional[Filter] = None) -> Iterator[dict[str, Any]]:
-        """Entries (as dicts) whose partition values and stats may match ``filters``."""
-        conjs = normalise(filters)
-        for page in self.node.pages:
-            for d in read_page_raw(self.store, page):
-                if conjs is None or entry_may_match(d, conjs, self.schema):
-                    yield d
+        """Entries (as dicts, statistics included) whose partition values and stats may match ``filters``."""
+        return pruned_entries(self.store, self.node, filters)
 
     def fragments(self, filters: Optional[Filter] = None) -> list[Fragment]:
         """The fragments that may hold rows matching ``filters`` (all without a filter)."""
@@ -131,59 +179,23 @@ class Table:
                 return f
         raise NotFoundError(f"table {self.name!r} has no fragment {key!r}")
 
-    def partitions(self) -> list[dict[str, Any]]:
-        """Distinct partition values, in key order."""
-        seen: dict[tuple, dict[str, Any]] = {}
-        for d in self.iter_entries():
-            p = d.get("partition") or {}
-            seen.setdefault(tuple((k, str(p.get(k))) for k in self.partition_columns), p)
-        return list(seen.values())
-
-    def to_arrow_dataset(self, filters: Optional[Filter] = None, verify: bool = False):
+    def to_arrow_dataset(self, filters: Optional[Filter] = None, verify: bool = False) -> "pads.FileSystemDataset":
         """A pyarrow dataset over the fragments that survive partition and min/max pruning."""
-        import pyarrow.dataset as ds
-        import pyarrow.fs as pafs
-
-        frags = self.fragments(filters)
-        if any(f.entry.deletes for f in frags):
-            # a Parquet scan cannot skip a vector's rows: an in-memory dataset of the live rows
-            # (pruned fragments only; see docs/deltas.md)
-            tables = [f.to_arrow(verify=verify).select(self.schema.names).cast(self.schema) for f in frags]
-            return ds.InMemoryDataset(pa.concat_tables(tables) if tables else self.schema.empty_table(),
-                                      schema=self.schema)
-        paths = [f.local_path(verify) for f in frags]
-        exprs = []
-        for f in frags:
-            e = ds.scalar(True)
-            for c in self.partition_columns:
-                v = py_value(self.schema.field(c).type, f.partition.get(c))
-                term = ds.field(c).is_null() if v is None else (ds.field(c) == pa.scalar(v, self.schema.field(c).type))
-                e = e & term
-            exprs.append(e)
-        return ds.FileSystemDataset.from_paths(paths, schema=self.schema, format=ds.ParquetFileFormat(),
-                                               filesystem=pafs.LocalFileSystem(), partitions=exprs)
+        return self.scan(filters, verify=verify).to_arrow_dataset()
 
     def to_arrow(self, filters: Optional[Filter] = None, columns: Optional[list[str]] = None,
                  verify: bool = False) -> pa.Table:
         """Rows matching ``filters`` (pruned by partition and stats, then filtered row by row)."""
-        dataset = self.to_arrow_dataset(filters, verify)
-        return dataset.to_table(filter=to_expression(filters), columns=columns)
+        return self.scan(filters, columns, verify).to_arrow()
 
     def to_pandas(self, filters: Optional[Filter] = None, columns: Optional[list[str]] = None,
-                  verify: bool = False) -> Any:
+                  verify: bool = False) -> "pd.DataFrame":
         """Rows matching ``filters`` as a pandas DataFrame."""
-        return self.to_arrow(filters, columns, verify).to_pandas()
+        return self.scan(filters, columns, verify).to_pandas()
 
     def head(self, n: int = 10) -> pa.Table:
         """The first ``n`` rows (reads only as many fragments as needed)."""
-        out, got = [], 0
-        for f in self.fragments():
-            t = f.to_arrow()
-            out.append(t.slice(0, n - got))
-            got += out[-1].num_rows
-            if got >= n:
-                break
-        return pa.concat_tables(out) if out else self.schema.empty_table()
+        return self.scan().head(n)
 
     def has_deletes(self) -> bool:
         """Whether any fragment of this table carries a deletion vector (read once, remembered)."""
@@ -198,16 +210,40 @@ class Table:
 
         return rows_digest(self, compute=compute)
 
-    def to_spark(self, spark: Any, columns: Optional[list[str]] = None, native: Optional[bool] = None) -> Any:
+    def to_spark(self, spark: Any, columns: Optional[list[str]] = None, native: Optional[bool] = None,
+                 filters: Optional[Filter] = None) -> Any:
         """A distributed Spark DataFrame of this exact version of the table, reading only ``columns``
         when given. ``native``: Spark's own Parquet scan of a local registry (default when possible),
         else the ``pkg`` data source (see :mod:`lakepkg.spark`)."""
-        from lakepkg.spark import table_to_spark
-
-        return table_to_spark(spark, self, columns=columns, native=native)
+        return self.scan(filters, columns).to_spark(spark, native=native)
 
     def __repr__(self) -> str:
         return f"<Table {self.name} rows={self.rows} fragments={self.node.fragments} hash={self.hash[:10]}>"
+
+    def _repr_html_(self) -> str:
+        n = self.node
+        head = facts([("package", self.package.ref), ("table node", self.hash), ("rows", f"{n.rows:,}"),
+                      ("fragments", f"{n.fragments:,}"), ("size", human_bytes(n.bytes)), ("pages", len(n.pages)),
+                      ("partition columns", ", ".join(self.partition_columns))])
+        parts = [head, section(f"schema ({len(self.schema)} columns)", schema_grid(self.schema, self.partition_columns),
+                               open_=True)]
+        if self.partition_columns:
+            if n.fragments <= HTML_PARTITION_SCAN_LIMIT:
+                ps = self.partitions
+                rows = [[p.get(c) for c in self.partition_columns] for p in ps[:50]]
+                more = f" (first 50 shown)" if len(ps) > 50 else ""
+                parts.append(section(f"partitions ({len(ps):,}){more}", grid(self.partition_columns, rows)))
+            else:
+                parts.append(section("partitions", f"<p>{n.fragments:,} fragments: list them with t.partitions</p>"))
+        if self.provenance:
+            parts.append(section("provenance", facts(sorted(self.provenance.items()))))
+        if self.meta:
+            parts.append(section("metadata", facts(sorted(self.meta.items()))))
+        return card(f"Table {self.name}", *parts)
+
+
+Node = Union["Package", Table, Fragment, File]
+NodeT = TypeVar("NodeT", "Package", Table, Fragment, File)
 
 
 class Package:
@@ -235,6 +271,27 @@ class Package:
     def meta(self) -> dict[str, Any]:
         return self.root.meta
 
+    @property
+    def files(self) -> list[File]:
+        """The package's plain files (not table fragments), in key order."""
+        return [File(self.store, Entry.from_json(d)) for d in iter_page_entries(self.store, self.root.files)]
+
+    @property
+    def readme(self) -> Optional[str]:
+        """The text of the package's ``README.md`` (any case), or None."""
+        for f in self.files:
+            if f.key.lower() == "readme.md":
+                return f.read_text()
+        return None
+
+    @property
+    def tags(self) -> list[str]:
+        """The tags of the package that point at this version (asks the registry)."""
+        if not self.name or self.record is None or not self.record.key:
+            return []
+        key = self.record.key
+        return sorted(t for t, k in self.registry.tag_versions(self.name).items() if k == key)
+
     def table(self, name: str) -> Table:
         if name not in self.root.tables:
             raise NotFoundError(f"{self.ref} has no table {name!r}; tables: {', '.join(self.tables) or 'none'}")
@@ -242,32 +299,21 @@ class Package:
             self._tables[name] = Table(self, name, self.root.tables[name])
         return self._tables[name]
 
-    def files(self) -> list[File]:
-        out = []
-        for page in self.root.files:
-            out.extend(File(self.store, Entry.from_json(d)) for d in read_page_raw(self.store, page))
-        return out
-
     def file(self, key: str) -> File:
-        for f in self.files():
+        for f in self.files:
             if f.key == key:
                 return f
         raise NotFoundError(f"{self.ref} has no file {key!r}")
 
-    def readme(self) -> Optional[str]:
-        for f in self.files():
-            if f.key.lower() == "readme.md":
-                return f.read_text()
-        return None
-
-    def __getitem__(self, path: str) -> "Table | File | Fragment":
-        """``pkg["orders"]`` → table; ``pkg["orders/ds=1/part-0.parquet"]`` → fragment; ``pkg["README.md"]`` → file."""
+    def __getitem__(self, path: str) -> "Table | Fragment | File":
+        """``pkg["orders"]`` → table; ``pkg["orders/ds=1/part-0.parquet"]`` → fragment; ``pkg["README.md"]`` → file.
+        (Typed code that knows the kind: ``pkg.table(name)``, ``pkg.file(key)``, ``table[key]``.)"""
         if path in self.root.tables:
             return self.table(path)
         head, _, rest = path.partition("/")
         if rest and head in self.root.tables:
             return self.table(head)[rest]
-        for f in self.files():
+        for f in self.files:
             if f.key == path:
                 return f
         raise NotFoundError(f"{self.ref} has no table or file {path!r}; tables: {', '.join(self.tables) or 'none'}")
@@ -296,7 +342,7 @@ class Package:
         return SubPackage(self, keep, partitions)
 
     def diff(self, other: "Package", rows: bool = False, key: Optional[list[str]] = None) -> Any:
-        """Changes from ``self`` to ``other`` (see :func:`lakepkg.read.diff.diff_packages`).
+        """Changes from ``self`` to ``other`` (see :mod:`lakepkg.read.diff`): a :class:`PackageDiff`.
 
         ``rows=True``: the row-level diff instead (:func:`lakepkg.read.row_diff.diff_rows`: per
         table, Arrow tables of the rows added, removed and changed), keyed by ``key`` or each
@@ -305,12 +351,38 @@ class Package:
             from lakepkg.read.row_diff import diff_rows
 
             return diff_rows(self, other, key=key)
-        from lakepkg.read.diff import diff_packages
-
         return diff_packages(self, other)
 
     def __repr__(self) -> str:
         return f"<Package {self.ref} tables={self.tables}>"
+
+    def _repr_html_(self) -> str:
+        rec = self.record
+        head = facts([("top hash", self.top_hash), ("created", rec.created_at if rec else None),
+                      ("author", rec.author if rec else None), ("message", rec.message if rec else None),
+                      ("parent", rec.parent if rec else None), ("derived from", rec.derived_from if rec else None),
+                      ("tags", ", ".join(self.tags)), ("lakepkg", rec.lakepkg_version if rec else None)])
+        rows = []
+        for n in self.tables:
+            t = self.table(n)
+            rows.append((n, f"{t.rows:,}", f"{t.node.fragments:,}", human_bytes(t.node.bytes),
+                         ", ".join(t.partition_columns), t.hash[:10]))
+        parts = [head, section(f"tables ({len(rows)})", grid(["table", "rows", "fragments", "size", "partitions",
+                                                             "node"], rows), open_=True)]
+        for n in self.tables:
+            t = self.table(n)
+            parts.append(section(f"schema of {n}", schema_grid(t.schema, t.partition_columns)))
+        files = self.files
+        if files:
+            parts.append(section(f"files ({len(files)})", grid(["file", "size", "object"],
+                                                               [(f.key, human_bytes(f.size), f.object[:12]) for f in files])))
+        if rec is not None and rec.run:
+            parts.append(section("run record", facts(sorted(rec.run.items()))))
+        if rec is not None and rec.sources:
+            parts.append(section("provenance (sources)", facts(sorted(rec.sources.items()))))
+        if self.meta:
+            parts.append(section("metadata", facts(sorted(self.meta.items()))))
+        return card(f"Package {self.ref}", *parts)
 
 
 @dataclass
@@ -324,7 +396,6 @@ class SubPackage:
     def publish(self, name: str, message: str = "", **kwargs: Any) -> VersionRecord:
         """Publish the selection as a new package recording ``derived_from`` = the source version."""
         from lakepkg.write.build import PackageBuilder
-        from lakepkg.format.manifest import EntrySorter
 
         b = PackageBuilder(self.source.registry, meta={**self.source.meta, "derived_from": self.source.top_hash})
         for n in self.table_names:
@@ -332,23 +403,33 @@ class SubPackage:
             if self.partitions is None:
                 b.copy_table_from(t.hash, t.node)
                 continue
-            from lakepkg.format.manifest import build_table_node
-
             sorter = EntrySorter(f"table {n!r}")
             for d in t.iter_entries(self.partitions):
                 sorter.add(Entry.from_json(d))
             h, node = build_table_node(self.source.store, n, t.schema, sorter, t.partition_columns,
                                        t.provenance, t.meta, t.node.writer)
             b.copy_table_from(h, node)
-        for f in self.source.files():
+        for f in self.source.files:
             b._files.add(f.entry)
             b._file_keys.add(f.key)
         src = f"{self.source.name}@{self.source.top_hash}" if self.source.name else self.source.top_hash
         return b.publish(name, message or f"derived from {src}", derived_from=src, **kwargs)
 
 
-def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str] = None) -> Any:
+@overload
+def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str] = None) -> Node: ...
+@overload
+def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str] = None, *,
+         kind: type[NodeT]) -> NodeT: ...
+
+
+def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str] = None, *,
+         kind: Optional[type] = None) -> Any:
     """Load ``ns/name[@hash|:tag|@time][/table[/fragment]]``; a path returns that node.
+
+    ``kind`` (``Package``, ``Table``, ``Fragment`` or ``File``): the node kind expected, so typed
+    code gets that type (a ConfigError names what the reference is otherwise), e.g.
+    ``load("sales/orders@3fa2c1/orders", kind=Table).to_pandas()``.
 
     ``lock`` (else ``$LAKEPKG_LOCK`` or ``lock:`` in the config file): a lock file (``lakepkg lock``)
     that pins a reference with no version selector (``ns/name``) to its exact top hash, the way a
@@ -368,12 +449,19 @@ def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str]
                                 f"`lakepkg install -r {lock_path}`") from None
         raise
     pkg = Package(reg, rec.top_hash, rec)
-    if r.path:
-        return pkg[r.path]
-    return pkg
+    node: Node = pkg[r.path] if r.path else pkg
+    if kind is not None and not isinstance(node, kind):
+        raise ConfigError(f"{ref} is a {type(node).__name__.lower()}, not a {kind.__name__.lower()}")
+    return node
 
 
-def _pinned_by_lock(r: Any, lock_path: str) -> Any:
+def diff_refs(old: str, new: str, registry: "Registry | str | None" = None) -> PackageDiff:
+    """Diff two references (``ns/name@a`` and ``ns/name@b``): what ``lakepkg.diff`` does."""
+    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    return diff_packages(load(old, reg, kind=Package), load(new, reg, kind=Package))
+
+
+def _pinned_by_lock(r: Ref, lock_path: str) -> Ref:
     """``r`` (a reference with no version selector) pinned to its lock file entry, if it has one."""
     import dataclasses
 

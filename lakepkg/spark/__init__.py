@@ -21,17 +21,25 @@ def register(spark: Any) -> None:
 def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional[list[str]] = None,
          **options: str) -> Any:
     """A package table as a Spark DataFrame: ``read(spark, "sales/orders@3fa2c1/orders")``."""
-    from lakepkg.spark.reader import read as impl
+    from lakepkg.spark.engine import read as impl
 
     return impl(spark, ref, registry=registry, columns=columns, **options)
 
 
+def to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None, native: Optional[bool] = None) -> Any:
+    """A Spark DataFrame of a loaded table or of a :class:`~lakepkg.read.scan.ScanPlan`
+    (``Table.to_spark`` and ``ScanPlan.to_spark`` reach the same engine)."""
+    from lakepkg.read.scan import ScanPlan
+    from lakepkg.spark.engine import plan_to_spark
+
+    plan = table if isinstance(table, ScanPlan) else table.scan()
+    return plan_to_spark(spark, plan if columns is None else plan.select(columns), native=native)
+
+
 def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
                    native: Optional[bool] = None) -> Any:
-    """A Spark DataFrame of a loaded package table (what ``Table.to_spark`` calls)."""
-    from lakepkg.spark.reader import table_to_spark as impl
-
-    return impl(spark, table, columns=columns, native=native)
+    """A Spark DataFrame of a loaded package table (what ``Table.to_spark`` reaches)."""
+    return to_spark(spark, table, columns=columns, native=native)
 
 
 def use_snapshot(spark: Any, ref: Any, registry: Any = None,

@@ -23,6 +23,10 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
+from lakepkg.errors import MissingObjectError
+from lakepkg.format.walk import table_entries
+from lakepkg.read.scan import ScanPlan
+
 VIEW_MARKER = "_LAKEPKG_VIEW_COMPLETE"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # what Spark reads back as NULL
@@ -78,29 +82,30 @@ def _native_type(t: pa.DataType) -> bool:
 
 
 def table_view(store: Any, table: Any) -> Optional[str]:
-    """The view folder of ``table`` (a :class:`lakepkg.read.package.Table`), built if needed;
-    None when the store is not a local folder or the partition types cannot round-trip."""
+    """The view folder of a table (a :class:`~lakepkg.read.scan.ScanPlan`, or a loaded
+    :class:`~lakepkg.read.package.Table`), built if needed: every fragment of its pinned table
+    node (a plan's filters are applied by the reader of the view, not here). None when the store
+    is not a local folder or the partition types cannot round-trip."""
+    plan = table if isinstance(table, ScanPlan) else table.scan()
     root = getattr(store, "root", None)
     if root is None or not os.path.isdir(getattr(store, "objects_dir", "")):
         return None
-    if not supports(table.schema, table.partition_columns):
+    if not supports(plan.schema, plan.partition_columns):
         return None
-    final = os.path.join(root, "views", table.hash)
+    final = os.path.join(root, "views", plan.table_hash)
     if os.path.exists(os.path.join(final, VIEW_MARKER)):
         return final
     tmp = f"{final}.tmp-{uuid.uuid4().hex[:12]}"
     try:
         made: set[str] = set()
-        for i, d in enumerate(table.iter_entries()):
-            folder = os.path.join(tmp, partition_folder(table.partition_columns, d.get("partition") or {}))
+        for i, d in enumerate(table_entries(store, plan.node)):
+            folder = os.path.join(tmp, partition_folder(plan.partition_columns, d.get("partition") or {}))
             if folder not in made:
                 os.makedirs(folder, exist_ok=True)
                 made.add(folder)
             target = store.local_path(d["object"])
             if target is None:
-                from lakepkg.errors import MissingObjectError
-
-                raise MissingObjectError(f"object {d['object'][:12]} ({d['key']}) of table {table.name!r} is missing "
+                raise MissingObjectError(f"object {d['object'][:12]} ({d['key']}) of table {plan.table!r} is missing "
                                          f"from {store.location}; run `lakepkg verify`")
             # fragment number first: the same bytes may be two fragments of one table
             os.symlink(target, os.path.join(folder, f"f{i:08d}-{d['object'][:16]}.parquet"))
@@ -135,7 +140,7 @@ def prune_views(store: Any, live: set[str], cutoff: float, dry_run: bool = False
     return removed
 
 
-def read_view(spark: Any, table: Any, path: str, spark_schema: Any, columns: Optional[list[str]]) -> Any:
+def read_view(spark: Any, path: str, spark_schema: Any, columns: Optional[list[str]]) -> Any:
     """Spark's Parquet reader over a view, with the package's schema and column order."""
     df = (spark.read.schema(spark_schema)
           .option("recursiveFileLookup", "false")

@@ -25,7 +25,6 @@ before reading; downloads are always checked).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 import pyarrow as pa
@@ -34,54 +33,38 @@ from pyspark.sql.datasource import (DataSource, DataSourceReader, EqualNullSafe,
                                     StringStartsWith)
 
 from lakepkg.errors import ConfigError, LakepkgError
+from lakepkg.read.package import Package, Table, load
+from lakepkg.read.scan import FragmentTask, ScanPlan
 from lakepkg.spark.types import cast_for_spark, to_spark_schema
 
 NAME = "pkg"
 PUSHDOWN_CONF = "spark.sql.python.filterPushdown.enabled"
 DEFAULT_PARTITION_BYTES = 128 * 1024 * 1024
-_REGISTRY_OPTIONS = ("endpoint_url", "region", "profile")
+REGISTRY_OPTIONS = ("endpoint_url", "region", "profile")
 
 
-@dataclass(frozen=True)
-class _Pinned:
-    """What planning resolved: enough for any process to read the exact version."""
-
-    registry: str
-    registry_options: tuple[tuple[str, str], ...]
-    ref: str
-    top_hash: str
-    table: str
-    node_hash: str
-    partition_columns: tuple[str, ...]
-    schema_ipc: bytes  # the table's Arrow schema (IPC bytes: picklable, exact)
-
-    def open_store(self) -> Any:
-        """The registry's object store, opened once per process (executors reuse it across tasks)."""
-        key = (self.registry, self.registry_options)
-        if key not in _STORES:
-            from lakepkg.registry import open_registry
-
-            _STORES[key] = open_registry(self.registry, **dict(self.registry_options)).store
-        return _STORES[key]
-
-    @property
-    def schema(self) -> pa.Schema:
-        return pa.ipc.read_schema(pa.py_buffer(self.schema_ipc))
-
-
-_STORES: dict[Any, Any] = {}
-
-
-def _pin(options: Any) -> _Pinned:
-    """Resolve ``options['path']`` to a pinned table (raises lakepkg errors), as ``lakepkg.load`` does."""
-    from lakepkg.read.package import Package, Table, load
-    from lakepkg.registry import open_registry
-
+def plan_from_options(options: Any) -> ScanPlan:
+    """The pinned plan a DataFrame reads: the ``plan`` option (a :class:`ScanPlan` as JSON, what
+    ``lakepkg.spark.read`` and ``to_spark`` pass), else ``path`` resolved here, once, as
+    ``lakepkg.load`` does (``spark.read.format("pkg").load("ns/name:tag/table")``)."""
+    shipped = options.get("plan")
+    if shipped:
+        return ScanPlan.from_json(shipped)
     ref = options.get("path")
     if not ref:
         raise ConfigError('no package table given: spark.read.format("pkg").load("ns/name@ref/table")')
-    reg_opts = tuple(sorted((k, str(options[k])) for k in _REGISTRY_OPTIONS if options.get(k)))
-    node = load(ref, open_registry(options.get("registry") or None, **dict(reg_opts)))
+    reg_opts = {k: str(options[k]) for k in REGISTRY_OPTIONS if options.get(k)}
+    plan = resolve_table(ref, options.get("registry") or None, reg_opts).scan()
+    plan.registry_options.update(reg_opts)
+    return plan
+
+
+def resolve_table(ref: str, registry: Optional[str], registry_options: dict[str, str]) -> Table:
+    """``ref`` (``ns/name@version/table``, or a one-table package) as a loaded table: the one
+    reference resolution of a Spark read."""
+    from lakepkg.registry import open_registry
+
+    node = load(ref, open_registry(registry, **registry_options))
     if isinstance(node, Package):
         if len(node.tables) != 1:
             raise ConfigError(f"{ref} has {len(node.tables)} tables ({', '.join(node.tables) or 'none'}); "
@@ -90,13 +73,15 @@ def _pin(options: Any) -> _Pinned:
     if not isinstance(node, Table):
         raise ConfigError(f"{ref} is a {type(node).__name__.lower()}, not a table; Spark reads package tables "
                           f"(read a single fragment or file with lakepkg.load(...).to_pandas())")
-    reg = node.package.registry
-    return _Pinned(reg.location, reg_opts, ref, node.package.top_hash, node.name, node.hash,
-                   tuple(node.partition_columns), node.schema.serialize().to_pybytes())
+    return node
 
 
 class PkgDataSource(DataSource):
-    """``spark.read.format("pkg")``: read a lakepkg package table."""
+    """``spark.read.format("pkg")``: read a lakepkg package table.
+
+    The plan is made in ``__init__``, which Spark runs once per DataFrame (``load()``) and then
+    pickles with the instance into every later planning step: a reference is resolved once per
+    DataFrame, so a tag moved between ``load()`` and ``collect()`` changes nothing."""
 
     @classmethod
     def name(cls) -> str:
@@ -104,20 +89,15 @@ class PkgDataSource(DataSource):
 
     def __init__(self, options: Any) -> None:
         super().__init__(options)
-        self._pinned: Optional[_Pinned] = None
-
-    def pinned(self) -> _Pinned:
-        if self._pinned is None:
-            try:
-                self._pinned = _pin(self.options)
-            except LakepkgError as exc:
-                raise _for_spark(exc) from None
-        return self._pinned
+        try:
+            self.plan: ScanPlan = plan_from_options(options)
+        except LakepkgError as exc:
+            raise _for_spark(exc) from None
 
     def schema(self) -> Any:
-        p = self.pinned()
+        p = self.plan
         try:
-            return to_spark_schema(p.schema, p.table)
+            return to_spark_schema(p.schema.select(p.output_columns) if p.columns else p.schema, p.table)
         except LakepkgError as exc:
             raise _for_spark(exc) from None
 
@@ -128,62 +108,49 @@ class PkgDataSource(DataSource):
             raise _for_spark(exc) from None
 
     def _reader(self, schema: Any) -> DataSourceReader:
-        p = self.pinned()
         columns = [f.name for f in schema.fields]
-        missing = [c for c in columns if c not in p.schema.names]
-        if missing:
-            raise ConfigError(f"table {p.table!r} of {p.ref} has no column(s) {', '.join(missing)}; "
-                              f"its columns: {', '.join(p.schema.names)}")
+        plan = self.plan.select(columns)  # unknown columns: a one-line ConfigError
         opts = {k.lower(): v for k, v in self.options.items()}
         target = int(opts.get("maxpartitionbytes", DEFAULT_PARTITION_BYTES))
-        verify = str(opts.get("verify", "false")).lower() == "true"
+        if str(opts.get("verify", "false")).lower() == "true":
+            plan.verify = True
         from pyspark.sql.pandas.types import to_arrow_schema
 
         # exactly the Arrow schema Spark checks returned batches against
         out = to_arrow_schema(schema, timezone="UTC").serialize().to_pybytes()
         cls = PkgPushdownReader if _pushdown_enabled() else PkgReader
-        return cls(p, columns, out, target, verify)
+        return cls(plan, out, target)
 
 
 class _FragmentGroup(InputPartition):
-    """One Spark partition: a few fragments (entry dicts) of the table."""
+    """One Spark partition: a few of the plan's fragment tasks."""
 
-    def __init__(self, entries: list[dict[str, Any]]) -> None:
-        super().__init__(len(entries))
-        self.entries = entries
+    def __init__(self, tasks: list[FragmentTask]) -> None:
+        super().__init__(len(tasks))
+        self.tasks = tasks
 
 
 class PkgReader(DataSourceReader):
-    """Plans fragment groups and reads them as Arrow batches."""
+    """Groups the plan's tasks into Spark partitions and reads them as Arrow batches."""
 
-    def __init__(self, pinned: _Pinned, columns: list[str], out_schema_ipc: bytes, target_bytes: int,
-                 verify: bool) -> None:
-        self.pinned = pinned
-        self.columns = columns
+    def __init__(self, plan: ScanPlan, out_schema_ipc: bytes, target_bytes: int) -> None:
+        self.plan = plan
         self.out_schema_ipc = out_schema_ipc
         self.target_bytes = max(1, target_bytes)
-        self.verify = verify
-        self.terms: list[tuple[str, str, Any]] = []  # pruning terms (AND), from pushed filters
+        self.terms: list[tuple[str, str, Any]] = []  # pushed filters (AND): they refine the pinned plan
 
     def partitions(self) -> list[InputPartition]:
-        from lakepkg.format.manifest import load_table_node, read_page_raw
-        from lakepkg.read.filters import entry_may_match
-
-        store = self.pinned.open_store()
-        node = load_table_node(store, self.pinned.node_hash)
-        schema = self.pinned.schema
+        if self.terms:  # a re-plan of the pinned table node with the pushed filters, not of a reference
+            self.plan = self.plan.refine([self.terms])
         groups: list[InputPartition] = []
-        cur: list[dict[str, Any]] = []
+        cur: list[FragmentTask] = []
         size = 0
-        for page in node.pages:
-            for d in read_page_raw(store, page):
-                if self.terms and not entry_may_match(d, [self.terms], schema):
-                    continue
-                cur.append({k: d[k] for k in ("key", "object", "size", "partition", "rows", "deletes") if k in d})
-                size += d.get("size", 0)
-                if size >= self.target_bytes:
-                    groups.append(_FragmentGroup(cur))
-                    cur, size = [], 0
+        for task in self.plan.tasks:
+            cur.append(task)
+            size += task.size
+            if size >= self.target_bytes:
+                groups.append(_FragmentGroup(cur))
+                cur, size = [], 0
         if cur:
             groups.append(_FragmentGroup(cur))
         return groups or [_FragmentGroup([])]
@@ -192,46 +159,19 @@ class PkgReader(DataSourceReader):
         try:
             yield from self._read(partition)
         except LakepkgError as exc:
-            raise _for_spark(exc, f"cannot read {self.pinned.ref}/{self.pinned.table}: ") from None
+            raise _for_spark(exc, f"cannot read {self.plan.ref}/{self.plan.table}: ") from None
 
     def _read(self, partition: Any) -> Iterator[pa.RecordBatch]:
-        import pyarrow.dataset as ds
-
-        from lakepkg.read.filters import partition_array, to_expression
-
-        store = self.pinned.open_store()
-        full = self.pinned.schema
-        pcols = set(self.pinned.partition_columns)
         target = pa.ipc.read_schema(pa.py_buffer(self.out_schema_ipc))
-        data_cols = [c for c in self.columns if c not in pcols]
-        data_terms = [t for t in self.terms if t[0] not in pcols]
-        expr = to_expression(data_terms) if data_terms else None
-        file_schema = pa.schema([f for f in full if f.name not in pcols])
-        for e in partition.entries:
-            path = _local_copy(store, e, self.verify)
-            if e.get("deletes"):  # positions name rows of the whole file: drop them before filtering
-                from lakepkg.read.deletes import read_fragment
-
-                live = read_fragment(store, e, path, columns=data_cols, table=self.pinned.table)
-                fragment = ds.InMemoryDataset(live.cast(pa.schema([file_schema.field(c) for c in data_cols])))
-            else:
-                fragment = ds.dataset(path, format="parquet", schema=file_schema)
-            pvals = e.get("partition") or {}
-            for batch in fragment.to_batches(columns=data_cols, filter=expr, batch_size=65536):
-                arrays = []
-                for c in self.columns:
-                    if c in pcols:
-                        arrays.append(partition_array(full.field(c).type, pvals.get(c), batch.num_rows))
-                    else:
-                        arrays.append(batch.column(batch.schema.get_field_index(c)))
-                yield cast_for_spark(pa.RecordBatch.from_arrays(arrays, names=self.columns), target)
+        for batch in self.plan.with_tasks(partition.tasks).to_batches():
+            yield cast_for_spark(batch, target)
 
 
 class PkgPushdownReader(PkgReader):
     """A reader that also receives Spark's filters, to prune fragments and row groups."""
 
     def pushFilters(self, filters: list[Any]) -> Iterator[Any]:
-        names = set(self.pinned.schema.names)
+        names = set(self.plan.schema.names)
         for f in filters:
             term = _term(f, names)
             if term is not None:
@@ -266,18 +206,6 @@ def _term(f: Any, names: set[str]) -> Optional[list[tuple[str, str, Any]]]:
     return None
 
 
-def _local_copy(store: Any, entry: dict[str, Any], verify: bool) -> str:
-    from lakepkg.errors import IntegrityError, NotFoundError
-    from lakepkg.store.base import hash_file
-
-    path = store.local_path(entry["object"])
-    if path is None:
-        raise NotFoundError(f"object {entry['object'][:12]} ({entry['key']}) is not in {store.location}")
-    if verify and hash_file(path)[0] != entry["object"]:
-        raise IntegrityError(f"object {entry['object'][:12]} ({entry['key']}) is corrupt; run `lakepkg verify`")
-    return path
-
-
 def _pushdown_enabled() -> bool:
     """Whether Spark will call ``pushFilters`` for this reader.
 
@@ -297,7 +225,7 @@ def _pushdown_enabled() -> bool:
     return False
 
 
-# -- the Python API ----------------------------------------------------------------------------
+# -- registration -------------------------------------------------------------------------------
 
 def register(spark: Any) -> None:
     """Register the ``pkg`` data source in ``spark`` and turn on filter pushdown for Python sources.
@@ -306,66 +234,3 @@ def register(spark: Any) -> None:
     this covers editable installs and sessions started before lakepkg was installed."""
     spark.dataSource.register(PkgDataSource)
     spark.conf.set(PUSHDOWN_CONF, "true")
-
-
-def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional[list[str]] = None,
-         **options: str) -> Any:
-    """``spark.read.format("pkg").load(ref)``, with the reference resolved here first: a missing
-    package, version or table is a one-line lakepkg error rather than a Spark planning error, and
-    the DataFrame reads the version current now, whatever its tags do later."""
-    from lakepkg.format.names import parse_ref
-
-    opts = {k: v for k, v in {"registry": registry, **options}.items() if v is not None}
-    pinned = _pin({**opts, "path": ref})
-    register(spark)
-    r = spark.read.format(NAME).options(**opts)
-    if columns is None:
-        to_spark_schema(pinned.schema, pinned.table)  # a type Spark cannot hold: say so here
-    else:
-        pinned_cols = pa.schema([pinned.schema.field(c) for c in columns if c in pinned.schema.names])
-        full = to_spark_schema(pinned_cols, pinned.table)
-        unknown = [c for c in columns if c not in full.names]
-        if unknown:
-            raise ConfigError(f"table {pinned.table!r} has no column(s) {', '.join(unknown)}; "
-                              f"its columns: {', '.join(pinned.schema.names)}")
-        from pyspark.sql.types import StructType
-
-        r = r.schema(StructType([full[c] for c in columns]))
-    return r.load(f"{parse_ref(ref).name}@{pinned.top_hash}/{pinned.table}")
-
-
-def registry_options(registry: Any) -> dict[str, str]:
-    """The connection options of an opened registry that executors need to open it too."""
-    conn = getattr(registry.store, "conn", None)
-    endpoint = getattr(conn, "endpoint_url", None)
-    return {"endpoint_url": endpoint} if endpoint else {}
-
-
-def table_to_spark(spark: Any, table: Any, columns: Optional[list[str]] = None,
-                   native: Optional[bool] = None) -> Any:
-    """A Spark DataFrame of a loaded :class:`lakepkg.read.package.Table` (its exact version).
-
-    ``native`` (default: when the registry is a local folder and Spark runs ``local[...]``): scan
-    the fragments with Spark's own Parquet reader through a view (:mod:`lakepkg.spark.local_view`),
-    which prunes columns natively; otherwise read through the ``pkg`` data source."""
-    pkg = table.package
-    if not pkg.name:
-        raise ConfigError("this table was not loaded through a package name; load it with lakepkg.load('ns/name@ref')")
-    if native is not False and str(spark.sparkContext.master).startswith("local"):
-        from lakepkg.spark.local_view import read_view, table_view
-
-        # Spark's Parquet scan cannot apply deletion vectors: such a table goes through the data source
-        view = None if table.has_deletes() else table_view(pkg.store, table)
-        if view is not None:
-            if columns is not None:
-                unknown = [c for c in columns if c not in table.schema.names]
-                if unknown:
-                    raise ConfigError(f"table {table.name!r} has no column(s) {', '.join(unknown)}; "
-                                      f"its columns: {', '.join(table.schema.names)}")
-            return read_view(spark, table, view, to_spark_schema(table.schema, table.name), columns)
-        if native:
-            raise ConfigError(f"table {table.name!r} cannot be read natively (registry {pkg.store.location} is not "
-                              f"a local folder, a column type needs lakepkg's conversion, or it has deletion vectors); "
-                              "use native=False")
-    return read(spark, f"{pkg.name}@{pkg.top_hash}/{table.name}", registry=pkg.registry.location,
-                columns=columns, **registry_options(pkg.registry))

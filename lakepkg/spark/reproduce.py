@@ -255,7 +255,7 @@ def register_views(spark: Any, loaded: list[tuple[Any, list[Any]]], names: Optio
                    tables: Optional[list[SnapshotTable]] = None) -> Snapshot:
     """Register the temporary views of already loaded packages (:func:`load_packages`) in ``spark``;
     ``tables``: the plan from :func:`plan_tables`, when it was made already."""
-    from lakepkg.spark.reader import table_to_spark
+    from lakepkg.spark.engine import table_to_spark
 
     tables = plan_tables(loaded, names) if tables is None else tables
     by_key = {(p.ref, t.name): t for p, ts in loaded for t in ts}
