@@ -101,7 +101,7 @@ def materialise_table(spark: Any, ref: str, *, location: str, table: Optional[st
     """Write package table ``ref`` (or ``ref`` + ``table``) as Parquet at ``location`` and, with ``register``
     (``db.table``), create it in the session's catalog. ``overwrite`` replaces existing files at
     ``location``; a catalog table that exists already is never replaced."""
-    from lakepkg.spark.reader import table_to_spark
+    from lakepkg.spark.engine import table_to_spark
     from lakepkg.spark.types import to_spark_schema
 
     reg = registry if isinstance(registry, Registry) else open_registry(registry)
