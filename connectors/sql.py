@@ -866,7 +866,7 @@ def snapshot_sql(url: str, to: str, *, tables: Any = None, queries: Any = None, 
     for s in rec_conn.snaps:
         info[s.name] = {"rows": s.volatile.get("rows"), "key": s.key_columns, "keyed": bool(s.key_columns),
                         "key_source": s.provenance.get("key_source"), "method": s.volatile.get("method"),
-                        "snapshot_time": s.volatile.get("snapshot_time"),
+                        "snapshot_time": s.volatile.get("snapshot_time"), "delta": s.volatile.get("delta"),
                         "note": None if s.key_columns else ("no key: snapshotted whole, fixed-size fragments (no row-level dedup); "
                                                              "row-level dedup and diff --rows need a key: give --key")}
     return SqlSnapshotResult(rec, created, info)

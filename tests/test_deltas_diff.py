@@ -127,3 +127,15 @@ def test_row_diff_without_key_and_cli_key(pg_url, home, registry):
     assert r.stdout.strip().startswith("k: 1 added, 0 removed, 5 changed (v 5)")
     bad = _cli(["diff", f"air/k@{x.top_hash[:12]}", f"air/k@{y.top_hash[:12]}", "--rows", "--key", "nope"], home, check=False)
     assert bad.returncode != 0 and "key column(s) nope are not columns of table 'k'" in bad.stderr
+
+
+def test_cli_snapshot_says_what_the_delta_did(pg_url, home):
+    _pg_load(pg_url, 3000)
+    args = ["snapshot", "sql", "--url", pg_url, "--table", "public.flights", "--to", "air/cli"]
+    first = _cli(args, home)
+    assert "delta:" not in first.stdout
+    pg_exec(pg_url, "UPDATE flights SET air_time = 0 WHERE id % 300 = 0")
+    second = _cli(args, home)
+    assert "published" in second.stdout and "delta: 10 changed/new rows in 1 fragment(s)" in second.stdout
+    j = json.loads(_cli(args + ["--json"], home).stdout)
+    assert j["created"] is False and j["tables"]["flights"]["delta"]["changed_rows"] == 0

@@ -67,6 +67,10 @@ def sql(
     for name, t in res.tables.items():
         keyinfo = f"key {','.join(t['key'])} ({t['key_source']})" if t["keyed"] else "NO KEY: snapshotted whole, no row-level dedup (dedup and diff --rows need a key: give --key)"
         c.print(f"  {name}: {t['rows']:,} rows, {keyinfo}, read via {t['method']}")
+        if t.get("delta"):  # a delta on the previous version (docs/deltas.md)
+            d = t["delta"]
+            c.print(f"    delta: {d['changed_rows']:,} changed/new rows in {d['new_fragments']} fragment(s), "
+                    f"{d['vectors_written']} deletion vector(s), {d['fragments_compacted']} fragment(s) compacted")
 
 
 def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:
