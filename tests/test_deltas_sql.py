@@ -206,3 +206,25 @@ def test_mariadb_scattered_day(mysql_url, registry):
     want = mysql_exec(mysql_url, "SELECT id, dest, delay FROM f ORDER BY id")
     assert got.num_rows == len(want)
     assert list(zip(*[got.column(c).to_pylist() for c in ("id", "dest", "delay")])) == [tuple(r) for r in want]
+
+
+def test_scan_plan_applies_vectors_and_refuses_raw_paths(pg_url, registry):
+    from lakepkg.errors import ConfigError
+    from lakepkg.read.scan import ScanPlan
+
+    _pg_load(pg_url, 3000)
+    _snap(pg_url, registry)
+    _pg_day(pg_url, 1, 3000)
+    rec = _snap(pg_url, registry).record
+    t = Package(registry, rec.top_hash)["flights"]
+    want = sorted(r[0] for r in pg_exec(pg_url, "SELECT id FROM flights WHERE id < 1500"))
+    plan = t.scan(filters=[("id", "<", 1500)], columns=["id", "dest"])
+    assert any(task.deletes for task in plan.tasks)
+    assert sorted(plan.to_arrow().column("id").to_pylist()) == want
+    assert sorted(i for b in plan.to_batches(batch_size=100) for i in b.column(0).to_pylist()) == want
+    shipped = ScanPlan.from_json(plan.to_json_text())
+    assert sorted(shipped.to_arrow().column("id").to_pylist()) == want
+    live = {r[0] for r in pg_exec(pg_url, "SELECT id FROM flights")}
+    assert set(t.head(500).column("id").to_pylist()) <= live
+    with pytest.raises(ConfigError, match="has deletion vectors"):
+        plan.local_paths()

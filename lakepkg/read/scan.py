@@ -258,6 +258,11 @@ class ScanPlan:
     # -- readers ---------------------------------------------------------------------------------
     def local_paths(self) -> list[str]:
         """A local file for every task, in task order, its bytes checked (see :func:`object_path`)."""
+        with_vectors = [t.key for t in self.tasks if t.deletes]
+        if with_vectors:  # a raw file would hand its deleted rows to whoever scans it
+            raise ConfigError(f"table {self.table!r} of {self.ref} has deletion vectors ({len(with_vectors)} "
+                              f"fragment(s), e.g. {with_vectors[0]}): its files alone are not its rows; read it with "
+                              f"to_arrow(), to_batches() or to_arrow_dataset(), or compact it (`lakepkg compact`)")
         return [object_path(self.store, t.entry, self.verify) for t in self.tasks]
 
     def to_arrow_dataset(self) -> "pads.FileSystemDataset":
