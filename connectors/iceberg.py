@@ -24,19 +24,39 @@ SECRET_KEYS = ("password", "secret", "token", "credential", "key")
 
 
 def _redact_uri(uri: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
+    """``uri`` without a password or query string; otherwise exactly as given (``sqlite:////abs/c.db``
+    keeps its four slashes: re-assembling it with urlunsplit would make it ``sqlite://abs/c.db``)."""
+    from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(uri)
     except ValueError:
         return "<unparseable uri>"
-    if parts.password is not None or parts.username is not None:
+    out = uri
+    if parts.password is not None:
+        user = parts.username or ""
         host = parts.hostname or ""
         if parts.port:
             host += f":{parts.port}"
-        user = parts.username or ""
-        parts = parts._replace(netloc=(user + "@" if user else "") + host)
-    return urlunsplit(parts._replace(query=""))
+        out = out.replace(f"//{parts.netloc}", f"//{user + '@' if user else ''}{host}", 1)
+    if parts.query:
+        out = out.split("?", 1)[0]
+    return out
+
+
+def _check_sqlite_catalog(props: dict[str, Any]) -> None:
+    """A ``sqlite:///PATH`` catalog must exist: pyiceberg would create an empty one for a mistyped path."""
+    import os
+
+    uri = str(props.get("uri") or "")
+    if not uri.startswith("sqlite:"):
+        return
+    path = uri.split("?", 1)[0][len("sqlite:///"):] if uri.startswith("sqlite:///") else ""
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return
+    if not os.path.isfile(path):
+        raise SourceError(f"no SQLite Iceberg catalog at {path}: check --catalog-uri "
+                          "(lakepkg reads a catalog, it never creates one)")
 
 
 def _public_catalog_props(props: dict[str, Any]) -> dict[str, Any]:
@@ -54,10 +74,14 @@ def load_catalog(name: str = "default", **props: Any) -> Any:
         from pyiceberg.catalog import load_catalog as _load
     except ImportError as exc:
         raise SourceError(f"the Iceberg connector needs pyiceberg: pip install 'lakepkg[iceberg]' ({exc})") from None
+    _check_sqlite_catalog(props)
     try:
         return _load(name, **{k: str(v) for k, v in props.items()})
     except Exception as exc:
         msg = one_line(exc)
+        if "--uri" in msg or "URI missing" in msg:  # pyiceberg's own CLI flag means nothing to a lakepkg user
+            raise SourceError(f"no URI for Iceberg catalog {name!r}: give --catalog-uri (catalog={{'uri': ...}} in "
+                              "Python), $LAKEPKG_ICEBERG_URI, or the catalog in ~/.pyiceberg.yaml") from None
         for v in props.values():
             if isinstance(v, str) and v and any(s in v for s in ("@", "password")):
                 msg = msg.replace(v, _redact_uri(v))

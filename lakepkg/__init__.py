@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from lakepkg.errors import LakepkgError  # noqa: E402
 
-__all__ = ["__version__", "LakepkgError", "load", "PackageBuilder", "open_registry", "Package", "diff"]
+__all__ = ["__version__", "LakepkgError", "load", "PackageBuilder", "open_registry", "Package", "diff", "query"]
 
 
 def __getattr__(name: str):  # lazy: `import lakepkg` stays cheap (the CLI and Spark workers import it)
@@ -30,6 +30,8 @@ def __getattr__(name: str):  # lazy: `import lakepkg` stays cheap (the CLI and S
         from lakepkg.registry import open_registry
 
         return open_registry
+    if name == "query":  # the package lakepkg.query, callable: lakepkg.query(sql, package=...)
+        return __import__("lakepkg.query", fromlist=["query"])
     if name == "diff":
         from lakepkg.read.package import diff_refs
 

@@ -71,11 +71,12 @@ def registry_location(override: Optional[str] = None) -> str:
 
 
 def author() -> str:
-    """Who publishes: ``LAKEPKG_AUTHOR``, the config file, or the login name."""
+    """Who publishes: ``LAKEPKG_AUTHOR`` or the config file's ``author``; else the orchestrator's
+    owner (an Airflow task's DAG owner, ``AIRFLOW_CTX_DAG_OWNER``); else the login name."""
     a = setting("author")
     if a:
         return str(a)
-    for var in ("USER", "LOGNAME", "USERNAME"):
+    for var in ("AIRFLOW_CTX_DAG_OWNER", "USER", "LOGNAME", "USERNAME"):
         if os.environ.get(var):
             return os.environ[var]
     return "unknown"

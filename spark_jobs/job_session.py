@@ -49,7 +49,7 @@ def registry_access(registry: Registry) -> Access:
     """What executors need to open ``registry`` themselves: its location (the local folder or
     ``s3://bucket/prefix``) and the S3 endpoint the driver uses. Credentials are never passed:
     executors take theirs from their own AWS environment or instance role."""
-    endpoint = getattr(getattr(registry.store, "conn", None), "endpoint_url", None)
+    endpoint = registry.store.open_options().get("endpoint_url")
     return str(registry.location), ((("endpoint_url", str(endpoint)),) if endpoint else ())
 
 

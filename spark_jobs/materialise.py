@@ -8,7 +8,7 @@
                             register="sales.orders_restored")
 
 The table is read as a distributed DataFrame through lakepkg's Spark reader
-(:func:`lakepkg.spark.reader.table_to_spark`: the exact version, executors
+(:func:`lakepkg.spark.engine.table_to_spark`: the exact version, executors
 reading the registry themselves) and written by Spark as Parquet under
 ``location``, in ``column=value`` folders of the table's partition columns.
 With ``register`` and a session that has a catalog (Hive support), the

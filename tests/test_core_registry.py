@@ -174,5 +174,5 @@ def test_a_lock_file_pins_what_load_returns(registry, tmp_path, monkeypatch):
     assert lakepkg.load("nb/data:latest", registry).top_hash == v2  # an explicit selector wins
     assert lakepkg.load(f"nb/data@{v2[:8]}", registry).top_hash == v2
     other = open_registry(str(tmp_path / "elsewhere"))
-    with pytest.raises(NotFoundError, match=r"install it with `lakepkg install -r .*lakepkg.lock`"):
+    with pytest.raises(NotFoundError, match=r"install it with `lakepkg install -R .*lakepkg.lock`"):
         lakepkg.load("nb/data", other)

@@ -181,7 +181,7 @@ def test_cli_push_lock_install_r(home, registry, s3_bucket_url, tmp_path):
     assert [e.registry for e in read_lockfile(str(lockfile))] == [s3_bucket_url] * 2
     build(open_registry(s3_bucket_url), "team/a", 12)               # a moves on; the lock does not
     home2 = tmp_path / "home2"
-    res = json.loads(_cli(["install", "-r", str(lockfile), "--dest", str(tmp_path / "dest"), "--json"], home2).stdout)
+    res = json.loads(_cli(["install", "-R", str(lockfile), "--dest", str(tmp_path / "dest"), "--json"], home2).stdout)
     assert [r["top_hash"] for r in res] == [a.top_hash, b.top_hash]
     assert (tmp_path / "dest" / "team" / "a" / "README.md").read_text() == "# team/a 10\n"
     reg2 = open_registry(str(home2 / "registry"))
@@ -190,5 +190,5 @@ def test_cli_push_lock_install_r(home, registry, s3_bucket_url, tmp_path):
     assert p.returncode == 1 and p.stderr.count("\n") == 1 and "does not exist" in p.stderr
     bad = tmp_path / "bad.lock"
     bad.write_text("team/a@abcd\n")
-    p = _cli(["install", "-r", str(bad)], home2, check=False)
+    p = _cli(["install", "-R", str(bad)], home2, check=False)
     assert p.returncode == 1 and "full 64-digit" in p.stderr

@@ -7,9 +7,11 @@ commands; the core commands live in ``core.py``, connectors add
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 import pkgutil
 import sys
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -21,7 +23,15 @@ snapshot_app = typer.Typer(help="Snapshot a source system into a package version
 app.add_typer(snapshot_app, name="snapshot")
 
 
+_loaded = False
+
+
 def _load_commands() -> None:
+    """Import every command module once and let it register its commands."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
     for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
         if mod.startswith("_"):
             continue
@@ -46,29 +56,86 @@ def _is(exc: BaseException, cls_name: str) -> bool:
     return any(isinstance(exc, getattr(m, cls_name)) for m in _click_exceptions() if hasattr(m, cls_name))
 
 
-def main() -> None:
-    """Console entry point: lakepkg errors and usage errors become one line on stderr, exit code non-zero."""
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("lakepkg")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            v = "unknown"
+        typer.echo(f"lakepkg {v}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the lakepkg version and exit."),
+) -> None:
+    """Immutable, versioned snapshots of data-lake tables."""
+
+
+def _json_mode(argv: list[str]) -> bool:
+    """True if ``--json`` was given (before a ``--`` that ends the options)."""
+    for a in argv:
+        if a == "--":
+            return False
+        if a == "--json":
+            return True
+    return False
+
+
+def _usage_message(exc: Any) -> tuple[str, int]:
+    msg = (exc.format_message() if hasattr(exc, "format_message") else str(exc)).strip().rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "lakepkg"
+    return (f"{one_line(msg, 400)}; see `{where} --help`" if msg else ""), int(getattr(exc, "exit_code", 2) or 2)
+
+
+def run(argv: Optional[list[str]] = None) -> int:
+    """Run the CLI on ``argv`` and return the exit code (0 success, 1 a failure or a check that failed,
+    2 a usage error, 70 a bug in lakepkg, 130 interrupted). Errors are printed by the output object:
+    one line on stderr, or a JSON object on stderr under ``--json``; stdout holds only results."""
+    from lakepkg.cli.output import make_output
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    out = make_output(_json_mode(args))
+    # the Thrift client logs each refused connection to stderr before raising; the error says it once
+    logging.getLogger("thrift").setLevel(logging.CRITICAL)
     _load_commands()
     try:
-        app(standalone_mode=False)
+        rc = app(args=args, prog_name="lakepkg", standalone_mode=False)
     except LakepkgError as exc:
-        print(f"lakepkg: error: {one_line(exc, 500)}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        out.error(type(exc).__name__, one_line(exc, 500))
+        return exc.exit_code
     except KeyboardInterrupt:
-        print("lakepkg: interrupted; nothing was published", file=sys.stderr)
-        sys.exit(130)
+        out.error("Interrupted", "interrupted; nothing was published")
+        return 130
+    except OSError as exc:  # the file system refused (permission, space, a path that is not a folder)
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if getattr(exc, "filename", None) else "")
+        out.error(type(exc).__name__, one_line(f"{what}; check the path and its permissions", 500))
+        return 1
     except Exception as exc:  # click usage errors and the like (click itself or typer's vendored copy)
         if _is(exc, "Exit"):
-            sys.exit(getattr(exc, "exit_code", 0))
+            return int(getattr(exc, "exit_code", 0) or 0)
         if _is(exc, "Abort"):
-            print("lakepkg: aborted; nothing was published", file=sys.stderr)
-            sys.exit(1)
+            out.error("Aborted", "aborted; nothing was published")
+            return 1
         if _is(exc, "ClickException"):
-            msg = (exc.format_message() if hasattr(exc, "format_message") else str(exc)).strip().rstrip(".")
-            if not msg:  # ``lakepkg`` alone: the help was printed
-                sys.exit(getattr(exc, "exit_code", 2))
-            ctx = getattr(exc, "ctx", None)
-            where = ctx.command_path if ctx is not None else "lakepkg"
-            print(f"lakepkg: error: {one_line(msg, 400)}; see `{where} --help`", file=sys.stderr)
-            sys.exit(getattr(exc, "exit_code", 2) or 2)
-        raise
+            msg, code = _usage_message(exc)
+            if msg:  # ``lakepkg`` alone printed the help: nothing more to say
+                out.error("UsageError", msg)
+            return code
+        if os.environ.get("LAKEPKG_DEBUG"):
+            raise
+        out.error("InternalError", one_line(f"internal error (a bug in lakepkg): {type(exc).__name__}: {exc}; "
+                                            "rerun with LAKEPKG_DEBUG=1 for the traceback", 500))
+        return 70
+    # ``standalone_mode=False`` hands back what ``typer.Exit(code)`` carried instead of exiting with it
+    return rc if isinstance(rc, int) and not isinstance(rc, bool) else 0
+
+
+def main() -> None:
+    """Console entry point: exits with ``run()``'s code."""
+    sys.exit(run())

@@ -6,15 +6,23 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes, registry, show_progress
+from lakepkg.cli._common import JsonOpt, RegistryOpt, registry, show_progress
+from lakepkg.cli.output import make_output
 
 
-def _record_json(rec: Any, tags: Optional[dict[str, str]] = None) -> dict[str, Any]:
-    """A version record as JSON; ``tags``: tag → version record key (``Registry.tag_versions``)."""
-    d = rec.to_json()
-    if tags is not None:
-        d["tags"] = sorted(t for t, key in tags.items() if key == rec.key)
-    return d
+def _package_or_path(ref: str, reg: Any) -> str:
+    """``ns/name/table`` (no version selector) read as ``ns/name:latest/table`` when ``ns/name`` is a package
+    and the whole text is not (package names nest, so the longest existing package wins)."""
+    if "@" in ref or ":" in ref:
+        return ref
+    segs = ref.strip().split("/")
+    if reg.tags("/".join(segs)):
+        return ref
+    for i in range(len(segs) - 1, 1, -1):
+        name = "/".join(segs[:i])
+        if reg.tags(name):
+            return f"{name}:latest/{'/'.join(segs[i:])}"
+    return ref
 
 
 def build(
@@ -34,10 +42,13 @@ def build(
 
     if not tables and not files:
         raise ConfigError("nothing to build: give --table NAME=PATH or --file KEY=PATH")
+    out = make_output(as_json)
     try:
         md = json.loads(meta) if meta else {}
     except ValueError as exc:
         raise ConfigError(f"--meta is not valid JSON: {exc}") from None
+    if not isinstance(md, dict):
+        raise ConfigError(f"--meta must be a JSON object, e.g. '{{\"owner\": \"sales\"}}', not {type(md).__name__} {meta[:40]}")
     from lakepkg.format.names import validate_package_name
     from lakepkg.write.snapshotting import previous_version
 
@@ -60,11 +71,9 @@ def build(
 
     rec, created = b.registry.publish(name, built.top_hash, message=message, author=author(), run=collect(),
                                       sources=built.sources, tags=tuple(tag))
-    if as_json:
-        emit_json({**rec.to_json(), "created": created, "stats": built.stats})
-    else:
-        verb = "published" if created else "unchanged (same top hash as latest)"
-        console().print(f"{name}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}")
+    verb = "published" if created else "unchanged (same top hash as latest)"
+    out.data({**rec.to_json(), "created": created, "stats": built.stats},
+             f"{name}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}")
 
 
 def ls(
@@ -73,7 +82,8 @@ def ls(
     as_json: bool = JsonOpt,
 ) -> None:
     """List packages with their latest version."""
-    r = registry(reg)
+    out = make_output(as_json)
+    r = registry(reg, create=False)
     rows = []
     for n in r.list_packages(prefix):
         tags = r.tags(n)
@@ -81,15 +91,7 @@ def ls(
         rows.append({"name": n, "latest": tags.get("latest"), "versions": len(hist),
                      "updated": hist[-1].created.isoformat() if hist else None,
                      "tags": sorted(tags)})
-    if as_json:
-        emit_json(rows)
-        return
-    from rich.table import Table
-
-    t = Table("package", "latest", "versions", "updated", "tags", box=None)
-    for row in rows:
-        t.add_row(row["name"], (row["latest"] or "")[:10], str(row["versions"]), row["updated"] or "", ",".join(row["tags"]))
-    console().print(t)
+    out.packages(rows)
 
 
 def log(
@@ -98,22 +100,16 @@ def log(
     as_json: bool = JsonOpt,
 ) -> None:
     """Show the version history of a package, newest first."""
-    r = registry(reg)
-    from lakepkg.format.names import validate_package_name
     from lakepkg.errors import NotFoundError
+    from lakepkg.format.names import validate_package_name
 
+    out = make_output(as_json)
     validate_package_name(name)
+    r = registry(reg, create=False)
     recs = list(reversed(r.versions(name)))
     if not recs:
         raise NotFoundError(f"package {name} not found in {r.location}; `lakepkg ls` lists packages")
-    tags = r.tag_versions(name)
-    if as_json:
-        emit_json([_record_json(x, tags) for x in recs])
-        return
-    c = console()
-    for x in recs:
-        t = [k for k, key in tags.items() if key == x.key]
-        c.print(f"[yellow]{x.top_hash[:10]}[/yellow] {x.created_at}  {x.author}  {x.message}" + (f"  ({', '.join(sorted(t))})" if t else ""))
+    out.history(recs, r.tag_versions(name))
 
 
 def show(
@@ -122,11 +118,12 @@ def show(
     as_json: bool = JsonOpt,
 ) -> None:
     """Show a version: tree, schemas, sizes, row counts, provenance and run record."""
-    from lakepkg.read.package import Package
     from lakepkg.format.names import parse_ref
+    from lakepkg.read.package import Package
 
-    r = registry(reg)
-    pr = parse_ref(ref)
+    out = make_output(as_json)
+    pr = parse_ref(ref, allow_path=False)
+    r = registry(reg, create=False)
     rec = r.resolve(pr)
     pkg = Package(r, rec.top_hash, rec)
     tables = []
@@ -139,37 +136,13 @@ def show(
                        "provenance": t.provenance, "meta": t.meta, "writer": t.node.writer,
                        "source": (rec.sources or {}).get(n)})
     files = [{"key": f.key, "object": f.object, "size": f.size} for f in pkg.files]
-    data = {"package": rec.package, "top_hash": rec.top_hash, "record": rec.to_json(), "meta": pkg.meta,
-            "tables": tables, "files": files}
-    if as_json:
-        emit_json(data)
-        return
-    from rich.tree import Tree
-
-    c = console()
-    tree = Tree(f"[bold]{rec.package}[/bold]@{rec.top_hash[:10]}  {rec.created_at}  {rec.author}  {rec.message}")
-    for t in tables:
-        node = tree.add(f"[cyan]{t['name']}[/cyan]  {t['rows']:,} rows  {t['fragments']:,} fragments  {human_bytes(t['bytes'])}"
-                        + (f"  partitioned by {', '.join(t['partition_columns'])}" if t["partition_columns"] else ""))
-        sch = node.add("schema")
-        for f in t["schema"]:
-            sch.add(f"{f['name']}: {f['type']}{'' if f['nullable'] else ' not null'}")
-        if t["provenance"]:
-            pv = node.add("provenance")
-            for k, v in t["provenance"].items():
-                pv.add(f"{k}: {v if not isinstance(v, (dict, list)) else json.dumps(v)[:200]}")
-    for f in files:
-        tree.add(f"{f['key']}  {human_bytes(f['size'])}")
-    if rec.run:
-        run = tree.add("run")
-        for k, v in rec.run.items():
-            run.add(f"{k}: {v}")
-    c.print(tree)
+    out.version({"package": rec.package, "top_hash": rec.top_hash, "record": rec.to_json(), "meta": pkg.meta,
+                 "tables": tables, "files": files})
 
 
 def cat(
-    ref: str = typer.Argument(..., help="ns/name@ref/TABLE, ns/name@ref/TABLE/FRAGMENT-KEY or a file path inside the package"),
-    rows: int = typer.Option(10, "--rows", "-n", help="Rows to print."),
+    ref: str = typer.Argument(..., help="ns/name[@ref]/TABLE, ns/name[@ref]/TABLE/FRAGMENT-KEY or a file path inside the package (no version: latest)"),
+    rows: int = typer.Option(10, "--limit", "--rows", "-n", min=0, help="Rows to print."),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -177,78 +150,51 @@ def cat(
     from lakepkg.errors import InvalidRefError
     from lakepkg.read.package import File, Fragment, Table, load
 
-    node = load(ref, registry(reg))
+    out = make_output(as_json)
+    r = registry(reg, create=False)
+    node = load(_package_or_path(ref, r), r)
     if isinstance(node, File):
-        data = node.read_bytes()
-        if as_json:
-            emit_json({"key": node.key, "size": node.size, "text": data.decode("utf-8", "replace")})
-        else:
-            typer.echo(data.decode("utf-8", "replace"))
-        return
-    if isinstance(node, Table):
-        t = node.head(rows)
+        out.file_text(node.key, node.size, node.read_bytes())
+    elif isinstance(node, Table):
+        out.rows(node.head(rows))
     elif isinstance(node, Fragment):
-        t = node.to_arrow().slice(0, rows)
+        out.rows(node.to_arrow().slice(0, rows))
     else:
         raise InvalidRefError(f"{ref} names a whole package; add /<table>, e.g. {ref}/{node.tables[0] if node.tables else 'table'}")
-    if as_json:
-        emit_json(t.to_pylist())
-        return
-    import pandas as pd
-
-    with pd.option_context("display.max_columns", 50, "display.width", 200):
-        typer.echo(t.to_pandas().to_string())
 
 
 def diff(
     old: str = typer.Argument(..., help="Older reference, e.g. sales/orders@3fa2c1"),
     new: str = typer.Argument(None, help="Newer reference (default: the latest version of the same package)"),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit with 1 when the versions differ, 0 when identical (like git diff)."),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
     rows: bool = typer.Option(False, "--rows", help="Row-level diff: rows added, removed and changed (by key)"),
     key: Optional[str] = typer.Option(None, "--key", help="Key columns for --rows (default: each table's own key)"),
 ) -> None:
     """Show what changed between two versions: tables, partitions, fragments, files (--rows: rows)."""
-    from lakepkg.read.diff import diff_packages
     from lakepkg.format.names import parse_ref
+    from lakepkg.read.diff import diff_packages
     from lakepkg.read.package import load
 
-    r = registry(reg)
-    a = load(old, r)
-    b = load(new or parse_ref(old).name, r)
-    if rows:
+    out = make_output(as_json)
+    old_ref = parse_ref(old, allow_path=False)
+    if new is not None:
+        parse_ref(new, allow_path=False)
+    r = registry(reg, create=False)
+    a, b = load(old, r), load(new or old_ref.name, r)
+    if rows:  # the row-level diff (docs/deltas.md)
         from lakepkg.cli.rows import print_row_diff
 
-        print_row_diff(a.diff(b, rows=True, key=[k.strip() for k in key.split(",")] if key else None), as_json)
+        rd = a.diff(b, rows=True, key=[k.strip() for k in key.split(",")] if key else None)
+        print_row_diff(rd, as_json)
+        if exit_code and not rd.empty:
+            raise typer.Exit(1)
         return
     d = diff_packages(a, b)
-    if as_json:
-        emit_json(d.to_json())
-        return
-    c = console()
-    if d.empty:
-        c.print("identical")
-        return
-    for t in d.tables:
-        if t.status != "changed":
-            c.print(f"table {t.name}: {t.status}")
-            continue
-        c.print(f"table {t.name}: changed  +{len(t.fragments_added)} -{len(t.fragments_removed)} ~{len(t.fragments_changed)} fragments"
-                f"  ({t.pages_compared} pages read, {t.pages_skipped} skipped)" + ("  schema changed" if t.schema_changed else ""))
-        if t.same_rows:
-            c.print("  same rows, different layout")
-        for lab in t.partitions_added:
-            c.print(f"  + partition {lab}")
-        for lab in t.partitions_removed:
-            c.print(f"  - partition {lab}")
-        for lab in t.partitions_changed:
-            c.print(f"  ~ partition {lab}")
-    for k in d.files_added:
-        c.print(f"+ file {k}")
-    for k in d.files_removed:
-        c.print(f"- file {k}")
-    for k in d.files_changed:
-        c.print(f"~ file {k}")
+    out.diff(d)
+    if exit_code and not d.empty:
+        raise typer.Exit(1)
 
 
 def tag(
@@ -261,25 +207,35 @@ def tag(
     as_json: bool = JsonOpt,
 ) -> None:
     """Point a tag at a version (compare-and-swap with --expect)."""
-    r = registry(reg)
+    from lakepkg.errors import InvalidRefError
+    from lakepkg.format.names import HASH_PREFIX_RE, parse_ref, validate_package_name, validate_tag
+
+    out = make_output(as_json)
+    validate_package_name(name)
+    validate_tag(tag_name)
+    if not (HASH_PREFIX_RE.fullmatch(target) or _is_tag(target)):
+        raise InvalidRefError(f"invalid target {target!r}: give a hash prefix (4+ hex digits) or a tag of {name}")
+    r = registry(reg, create=False)
     if delete:
         r.delete_tag(name, tag_name)
-        if as_json:
-            emit_json({"package": name, "tag": tag_name, "deleted": True})
-        else:
-            console().print(f"deleted {name}:{tag_name}")
+        out.tag(name, tag_name, None, deleted=True)
         return
     expected: Optional[str] = "*"
     if expect is not None:
-        if expect == "none":
-            expected = None
-        else:
-            expected = r.resolve(f"{name}@{expect}").top_hash
+        expected = None if expect == "none" else r.resolve(parse_ref(f"{name}@{expect}", allow_path=False)).top_hash
     rec = r.set_tag(name, tag_name, target, expected=expected)
-    if as_json:
-        emit_json({"package": name, "tag": tag_name, "top_hash": rec.top_hash})
-    else:
-        console().print(f"{name}:{tag_name} -> {rec.top_hash[:10]}")
+    out.tag(name, tag_name, rec.top_hash)
+
+
+def _is_tag(text: str) -> bool:
+    from lakepkg.errors import InvalidNameError
+    from lakepkg.format.names import validate_tag
+
+    try:
+        validate_tag(text)
+        return True
+    except InvalidNameError:
+        return False
 
 
 def verify(
@@ -287,30 +243,23 @@ def verify(
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Re-hash every object versions reference; name missing or corrupt ones with their versions."""
+    """Re-hash every object versions reference; name missing or corrupt ones with their versions. Exits 1 if any is."""
+    from lakepkg.errors import NotFoundError
     from lakepkg.format.names import parse_ref
-    from lakepkg.progress import progress_bar
     from lakepkg.maintain.verify import verify_registry
+    from lakepkg.progress import progress_bar
 
-    r = registry(reg)
+    out = make_output(as_json)
+    pr = parse_ref(ref, allow_path=False) if ref else None
+    r = registry(reg, create=False)
     recs = None
-    if ref:
-        pr = parse_ref(ref)
-        recs = [r.resolve(pr)] if (pr.hash_prefix or pr.at or "@" in ref or ":" in ref) else r.versions(pr.name)
+    if pr is not None:
+        recs = [r.resolve(pr)] if (pr.hash_prefix or pr.at or "@" in ref or ":" in ref) else r.versions(pr.name)  # type: ignore[operator]
+        if not recs:
+            raise NotFoundError(f"package {pr.name} not found in {r.location}; `lakepkg ls` lists packages")
     with progress_bar("verifying", enabled=show_progress(as_json)) as bar:
         rep = verify_registry(r, recs, progress=bar)
-    if as_json:
-        emit_json(rep.to_json())
-    else:
-        c = console()
-        c.print(f"{rep.versions} versions, {rep.objects_checked} objects, {human_bytes(rep.bytes_checked)} checked")
-        for d, users in rep.missing.items():
-            c.print(f"[red]missing[/red] {d}  used by {', '.join(users)}")
-        for d, users in rep.corrupt.items():
-            c.print(f"[red]corrupt[/red] {d}  used by {', '.join(users)}")
-        for e in rep.errors:
-            c.print(f"[red]error[/red] {e}")
-        c.print("ok" if rep.ok else "[red]FAILED[/red]")
+    out.verify(rep)
     if not rep.ok:
         raise typer.Exit(1)
 
@@ -322,14 +271,16 @@ def gc(
     as_json: bool = JsonOpt,
 ) -> None:
     """Remove objects no version references (older than the grace period)."""
+    import math
+
+    from lakepkg.errors import ConfigError
     from lakepkg.maintain.gc import collect_garbage
 
-    rep = collect_garbage(registry(reg), grace_seconds=grace * 3600, dry_run=dry_run)
-    if as_json:
-        emit_json(rep.to_json())
-    else:
-        console().print(f"{'would remove' if dry_run else 'removed'} {rep.removed} objects ({human_bytes(rep.bytes_removed)}); "
-                        f"{rep.referenced} referenced, {rep.kept_young} unreferenced kept inside the grace period")
+    out = make_output(as_json)
+    if not math.isfinite(grace) or grace < 0:
+        raise ConfigError(f"--grace-hours {grace}: give a finite number of hours, 0 or more")
+    rep = collect_garbage(registry(reg, create=False), grace_seconds=grace * 3600, dry_run=dry_run)
+    out.gc(rep, dry_run)
 
 
 def demo(
@@ -339,9 +290,10 @@ def demo(
     """Run the main job end to end on the embedded default registry: build, show, change, rebuild, diff, read."""
     from lakepkg.demo import run_demo
 
-    out = run_demo(folder, echo=not as_json)
-    if as_json:
-        emit_json(out)
+    out = make_output(as_json)
+    result = run_demo(folder, echo=not as_json)
+    if as_json:  # the console form was printed step by step by the demo itself
+        out.data(result)
 
 
 def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:

@@ -1,7 +1,7 @@
-"""``lakepkg query "SELECT ..." --package ns/name@ref``: run SQL written for live tables on a snapshot."""
+"""``lakepkg query "SELECT ..." --package ns/name@ref``: a query written for the live tables, in their
+dialect, answered from their snapshot (DuckDB by default, ``--engine spark`` for big tables)."""
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, List, Optional
 
@@ -34,31 +34,6 @@ def _confs(specs: List[str]) -> dict[str, str]:
     return out
 
 
-def start_spark(master: str, confs: dict[str, str]) -> Any:
-    """A local Spark session for one query: no UI, no Hive catalog, workers on this Python."""
-    from lakepkg.errors import ConfigError
-
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise ConfigError("lakepkg query needs pyspark; install it with `pip install 'lakepkg[spark]'`") from None
-    b = (SparkSession.builder.master(master).appName("lakepkg query")
-         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false"))
-    for k, v in confs.items():
-        b = b.config(k, v)
-    try:
-        spark = b.getOrCreate()
-    except Exception as exc:
-        from lakepkg.errors import SourceError, one_line
-
-        raise SourceError(f"cannot start Spark (master {master}): {one_line(exc, 200)}; "
-                          f"check Java 17 and --master") from None
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
-
-
 def _print_table(arrow: Any, truncated: bool, limit: int) -> None:
     from rich.table import Table
 
@@ -74,47 +49,41 @@ def _print_table(arrow: Any, truncated: bool, limit: int) -> None:
 
 
 def query(
-    sql: str = typer.Argument(..., help="The query, as it ran against the live tables (e.g. SELECT ... FROM sales.orders ...)."),
+    sql: str = typer.Argument(..., help="The query, as it ran against the live tables (e.g. SELECT ... FROM public.flights ...)."),
     package: List[str] = typer.Option(..., "--package", "-p", help="Package version whose tables answer to their original names, e.g. sales/snap@3fa2c1. Repeatable."),
     name: List[str] = typer.Option([], "--name", help="ORIGINAL=TABLE: the package table a query name means, e.g. sales.orders=orders. Repeatable."),
+    dialect: Optional[str] = typer.Option(None, "--dialect", "-d", help="The query's SQL dialect (postgres, mysql, spark, trino, sqlite, duckdb); default: from the tables' provenance."),
+    engine: str = typer.Option("duckdb", "--engine", "-e", help="duckdb (embedded, default) or spark (tables larger than one machine)."),
+    timezone: str = typer.Option("UTC", "--timezone", help="The source session's time zone (zoned timestamps, date_trunc)."),
     limit: int = typer.Option(1000, "--limit", "-n", help="Rows to print at most (0: all)."),
-    master: str = typer.Option("local[*]", "--master", help="Spark master of the session the query runs in."),
-    conf: List[str] = typer.Option([], "--conf", help="Spark setting KEY=VALUE for the session (e.g. spark.sql.session.timeZone=UTC). Repeatable."),
+    master: str = typer.Option("local[*]", "--master", help="Spark master (--engine spark)."),
+    conf: List[str] = typer.Option([], "--conf", help="Spark setting KEY=VALUE (--engine spark). Repeatable."),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Run a Spark SQL query on snapshotted tables under their original names (sales.orders -> the package's orders)."""
-    from lakepkg.errors import ConfigError, LakepkgError
-    from lakepkg.spark.reproduce import load_packages, plan_tables, targets
-    from lakepkg.spark.rewrite import rewrite_query
+    """Run a query written for the live tables, in their dialect, on their snapshot; same answer."""
     from lakepkg.cli._common import registry
+    from lakepkg.errors import ConfigError
+    from lakepkg.query.api import plan
 
     if limit < 0:
         raise ConfigError("--limit must be 0 (all rows) or more")
     names, confs = _names(name), _confs(conf)
-    # everything that can be checked without Spark is checked before the JVM starts
-    loaded = load_packages(package, registry(reg))
-    planned = plan_tables(loaded, names)
-    label = ", ".join(dict.fromkeys(t.package for t in planned))
-    rewrite_query(sql, targets(planned), snapshot_label=f"snapshot {label}")
+    # everything that can be checked without an engine is checked first (and Spark's JVM not started)
+    t, bound = plan(sql, package, dialect=dialect, engine=engine, names=names, registry=registry(reg))
+    if engine == "duckdb":
+        from lakepkg.query.duck import run
 
-    from lakepkg.spark.reproduce import register_views
+        arrow = run(t.sql, bound, t.dialect, timezone)
+    else:
+        from lakepkg.query.spark_engine import quiet_stderr, run as run_spark, start_spark
 
-    import warnings
-
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
-    spark = start_spark(master, confs)
-    try:
-        with register_views(spark, loaded, tables=planned) as snap:
-            df = snap.sql(sql)
+        with quiet_stderr():
+            spark = start_spark(master, confs)
             try:
-                arrow = (df.limit(limit + 1) if limit else df).toArrow()
-            except LakepkgError:
-                raise
-            except Exception as exc:
-                raise snap.spark_error(exc) from None
-    finally:
-        spark.stop()
+                arrow = run_spark(t.sql, bound, t.dialect, timezone, spark=spark)
+            finally:
+                spark.stop()
     truncated = bool(limit) and arrow.num_rows > limit
     if truncated:
         arrow = arrow.slice(0, limit)

@@ -5,31 +5,18 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, console, emit_json, human_bytes, show_progress
+from lakepkg.cli._common import JsonOpt, show_progress
+from lakepkg.cli.output import make_output
 
 EndpointOpt = typer.Option(None, "--endpoint-url", help="S3 endpoint (MinIO, moto...); default $LAKEPKG_S3_ENDPOINT_URL or $AWS_ENDPOINT_URL.")
 RegionOpt = typer.Option(None, "--region", help="S3 region; default from the AWS config/environment.")
 ProfileOpt = typer.Option(None, "--profile", help="AWS profile for credentials (never stored by lakepkg).")
 WorkersOpt = typer.Option(8, "--workers", "-j", min=1, max=64, help="Objects transferred in parallel.")
-LocalRegOpt = typer.Option(None, "--registry", help="Local registry (path); default $LAKEPKG_REGISTRY or $LAKEPKG_HOME/registry.")
+LocalRegOpt = typer.Option(None, "--registry", "-r", help="Local registry (path); default $LAKEPKG_REGISTRY or $LAKEPKG_HOME/registry.")
 
 
 def _opts(endpoint_url: Optional[str], region: Optional[str], profile: Optional[str]) -> dict[str, Any]:
     return {k: v for k, v in {"endpoint_url": endpoint_url, "region": region, "profile": profile}.items() if v}
-
-
-def _summary(verb: str, rep: Any) -> str:
-    parts = [f"{rep.package}@{rep.top_hash[:10]} {verb}: {rep.objects_copied} of {rep.objects_total} objects sent "
-             f"({human_bytes(rep.bytes_copied)}), {rep.objects_present} already there"]
-    if rep.record_created:
-        parts.append("version recorded")
-    if rep.latest_moved:
-        parts.append("latest moved")
-    if rep.tags_set:
-        parts.append("tags " + ", ".join(rep.tags_set))
-    if rep.files_written:
-        parts.append(f"{rep.files_written} files written to {rep.destination}")
-    return "; ".join(parts)
 
 
 def push(
@@ -47,9 +34,10 @@ def push(
     """Push a version to another registry, sending only the objects it lacks; resumable."""
     from lakepkg.maintain.transfer import push as do_push
 
+    out = make_output(as_json)
     rep = do_push(ref, to, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
                   show_progress=show_progress(as_json), **_opts(endpoint_url, region, profile))
-    emit_json(rep.to_json()) if as_json else console().print(_summary("pushed", rep))
+    out.transfers("pushed", [rep])
 
 
 def pull(
@@ -67,16 +55,17 @@ def pull(
     """Pull a version from a remote registry into the local one, fetching only missing objects; resumable."""
     from lakepkg.maintain.transfer import pull as do_pull
 
+    out = make_output(as_json)
     rep = do_pull(ref, source, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
                   show_progress=show_progress(as_json), **_opts(endpoint_url, region, profile))
-    emit_json(rep.to_json()) if as_json else console().print(_summary("pulled", rep))
+    out.transfers("pulled", [rep])
 
 
 def install(
-    ref: Optional[str] = typer.Argument(None, help="Version to install (or use -r LOCKFILE)."),
-    requirement: Optional[str] = typer.Option(None, "--requirement", "-r", help="Install every version pinned in this lock file (lakepkg.lock)."),
+    ref: Optional[str] = typer.Argument(None, help="Version to install (or use --requirement LOCKFILE)."),
+    requirement: Optional[str] = typer.Option(None, "--requirement", "-R", help="Install every version pinned in this lock file (lakepkg.lock)."),
     source: Optional[str] = typer.Option(None, "--from", help="Registry to install from (s3://bucket/prefix or a path); default: already in the local registry."),
-    dest: Optional[str] = typer.Option(None, "--dest", help="Also lay the version out as plain files in this folder (DEST/<ns>/<name>/ with -r)."),
+    dest: Optional[str] = typer.Option(None, "--dest", help="Also lay the version out as plain files in this folder (DEST/<ns>/<name>/ with -R)."),
     reg: Optional[str] = LocalRegOpt,
     workers: int = WorkersOpt,
     endpoint_url: Optional[str] = EndpointOpt,
@@ -89,22 +78,21 @@ def install(
     from lakepkg.maintain.lockfile import install_lockfile
     from lakepkg.maintain.transfer import install as do_install
 
+    out = make_output(as_json)
     opts = _opts(endpoint_url, region, profile)
     if requirement and ref:
-        raise ConfigError("give either a package reference or -r LOCKFILE, not both")
+        raise ConfigError("give either a package reference or --requirement LOCKFILE, not both")
     if not requirement and not ref:
-        raise ConfigError("nothing to install: give ns/name[@hash] or -r lakepkg.lock")
+        if reg and reg.endswith(".lock"):
+            raise ConfigError(f"-r is --registry; to install a lock file use --requirement/-R {reg}")
+        raise ConfigError("nothing to install: give ns/name[@hash] or --requirement lakepkg.lock")
     if requirement:
         reps = install_lockfile(requirement, source=source, registry=reg, dest=dest, workers=workers,
                                 show_progress=show_progress(as_json), **opts)
     else:
         reps = [do_install(ref, source, registry=reg, dest=dest, workers=workers,  # type: ignore[arg-type]
                            show_progress=show_progress(as_json), **opts)]
-    if as_json:
-        emit_json([r.to_json() for r in reps] if requirement else reps[0].to_json())
-    else:
-        for r in reps:
-            console().print(_summary("installed", r))
+    out.transfers("installed", reps, many=bool(requirement))
 
 
 def lock(
@@ -116,16 +104,12 @@ def lock(
     profile: Optional[str] = ProfileOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Pin package versions by exact top hash in a lock file (install it with `lakepkg install -r`)."""
+    """Pin package versions by exact top hash in a lock file (install it with `lakepkg install --requirement`)."""
     from lakepkg.maintain.lockfile import lock as do_lock
 
+    out = make_output(as_json)
     entries = do_lock(list(refs), reg, path, **_opts(endpoint_url, region, profile))
-    if as_json:
-        emit_json({"file": path, "packages": [e.to_json() for e in entries]})
-    else:
-        for e in entries:
-            console().print(e.line())
-        console().print(f"wrote {path}")
+    out.locked(path, entries)
 
 
 def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:

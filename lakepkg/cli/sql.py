@@ -14,7 +14,7 @@ def sql(
                                       help="SQLAlchemy URL, e.g. postgresql://user@host:5432/db (or $LAKEPKG_SQL_URL, "
                                            "which keeps a password off the command line). Never stored."),
     query: List[str] = typer.Option([], "--query", "-q", help="A SELECT to snapshot; pair each with a --table-name. Repeatable."),
-    table_name: List[str] = typer.Option([], "--table-name", "-n", help="Package table name for the --query at the same position."),
+    table_name: List[str] = typer.Option([], "--table-name", help="Package table name for the --query at the same position."),
     table: List[str] = typer.Option([], "--table", "-t", help="A whole table, schema.table or NAME=schema.table. Repeatable."),
     key: List[str] = typer.Option([], "--key", "-k", help="Key columns (comma-separated) to order and cut by; NAME=cols for one of several tables. "
                                                           "Default: the table's primary key; a query without a key is snapshotted whole."),

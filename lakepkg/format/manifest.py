@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from lakepkg.format.canonical import canonical_json, load_json
 from lakepkg.errors import IntegrityError, SchemaMismatchError
-from lakepkg.format.names import safe_key, validate_table_name
+from lakepkg.format.names import checked_stored_key, checked_table_name, safe_key, validate_table_name
 from lakepkg.format.schema_json import schema_from_json, schema_to_json
 from lakepkg.store.base import ObjectStore
 
@@ -107,7 +107,8 @@ class Entry:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Entry":
         try:
-            return cls(key=d["key"], object=d["object"], size=d["size"], kind=d.get("kind", "fragment"),
+            return cls(key=checked_stored_key(d["key"], "a manifest entry"), object=d["object"], size=d["size"],
+                       kind=d.get("kind", "fragment"),
                        rows=d.get("rows"), partition=d.get("partition"), stats=d.get("stats"), meta=d.get("meta"),
                        deletes=d.get("deletes"))
         except (KeyError, TypeError) as exc:
@@ -287,7 +288,7 @@ class TableNodeData:
             raise IntegrityError(f"object is not a table node (kind={d.get('kind')!r})")
         try:
             return cls(
-                name=d["name"], schema=schema_from_json(d["schema"]), partition_columns=list(d["partition_columns"]),
+                name=checked_table_name(d["name"]), schema=schema_from_json(d["schema"]), partition_columns=list(d["partition_columns"]),
                 pages=[PageRef.from_json(p) for p in d["pages"]], rows=d["rows"], bytes=d["bytes"],
                 fragments=d["fragments"], provenance=d.get("provenance") or {}, meta=d.get("meta") or {},
                 writer=d.get("writer"),
@@ -316,7 +317,7 @@ class RootNodeData:
         if d.get("format") != FORMAT:
             raise IntegrityError(f"package format {d.get('format')!r} is not supported by this lakepkg ({FORMAT}); upgrade lakepkg")
         try:
-            return cls(tables={t["name"]: t["hash"] for t in d["tables"]},
+            return cls(tables={checked_table_name(t["name"]): t["hash"] for t in d["tables"]},
                        files=[PageRef.from_json(p) for p in d["files"]], meta=d.get("meta") or {})
         except (KeyError, TypeError) as exc:
             raise IntegrityError(f"package root is malformed ({exc}); the manifest is corrupt") from None

@@ -1,19 +1,27 @@
 """Garbage collection: remove objects no version references.
 
-An object younger than the grace period is never removed, so a publish in
-flight (objects written, record not yet created) is safe. Objects a version
-names are kept; a version whose manifest cannot be read stops gc (it would
-otherwise delete what that version needs).
+gc announces itself in the registry (with its grace), takes its start time from
+that announcement, lists every version's objects, and deletes an unreferenced
+object only if it was neither written nor renewed since ``start - grace``
+(checked once more just before the delete). A publish in flight confirms its
+objects before writing its record and again after, renewing them against any
+announced gc, so no published version ever misses an object, whatever the
+grace (0 included: a racing publish may then fail and say to re-run). A
+version whose manifest cannot be read stops gc (it would otherwise delete what
+that version needs). Derived files above the store (Spark's views) are pruned
+by their registered keepers (:mod:`lakepkg.maintain.keepers`); leftovers of
+interrupted writes (object and metadata temporaries) are removed too.
 """
 from __future__ import annotations
 
-import time
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakepkg.errors import LakepkgError
-from lakepkg.registry import Registry
+from lakepkg.errors import ConfigError, LakepkgError
+from lakepkg.maintain.keepers import keepers
 from lakepkg.maintain.verify import referenced_objects
+from lakepkg.registry import Registry
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
 
@@ -25,7 +33,8 @@ class GcReport:
     removed: int = 0
     bytes_removed: int = 0
     kept_young: int = 0
-    views_removed: int = 0
+    views_removed: int = 0        # derived files removed by keepers (Spark views)
+    temporaries_removed: int = 0
     dry_run: bool = False
     removed_digests: list[str] = field(default_factory=list)
 
@@ -35,35 +44,52 @@ class GcReport:
         return d
 
 
+def check_grace(grace_seconds: Any) -> float:
+    """A grace must be a finite, non-negative number of seconds."""
+    try:
+        g = float(grace_seconds)
+    except (TypeError, ValueError):
+        g = math.nan
+    if isinstance(grace_seconds, bool) or not math.isfinite(g) or g < 0:
+        raise ConfigError(f"gc grace {grace_seconds!r} is not a finite, non-negative duration; give e.g. --grace-hours 24")
+    return g
+
+
 def collect_garbage(registry: Registry, grace_seconds: float = DEFAULT_GRACE_SECONDS, dry_run: bool = False) -> GcReport:
     """Delete unreferenced objects older than ``grace_seconds``."""
+    grace = check_grace(grace_seconds)
     rep = GcReport(dry_run=dry_run)
-    live: set[str] = set()
-    for rec in registry.iter_all_records():
-        try:
-            live.update(d for d, _ in referenced_objects(registry, rec.top_hash, rec.sources))
-        except LakepkgError as exc:
-            raise LakepkgError(f"gc stopped: version {rec.package}@{rec.top_hash[:10]} cannot be read ({exc}); fix it with `lakepkg verify` first") from None
-    rep.referenced = len(live)
-    cutoff = time.time() - grace_seconds
-    for info in registry.store.iter_objects():
-        rep.scanned += 1
-        if info.digest in live:
-            continue
-        if info.mtime > cutoff:
-            rep.kept_young += 1
-            continue
-        rep.removed += 1
-        rep.bytes_removed += info.size
-        rep.removed_digests.append(info.digest)
-        if not dry_run:
-            registry.store.delete(info.digest)
-    from lakepkg.spark.local_view import prune_views  # Spark's symlink views of table nodes (local registries)
-
-    rep.views_removed = prune_views(registry.store, live, cutoff, dry_run)
-    temps = getattr(registry.store, "iter_temporaries", None)
-    if temps is not None and not dry_run:
-        for path, mtime in list(temps()):
-            if mtime <= cutoff:
-                registry.store.clear_temporary(path)
+    token, started = registry.gc_begin(grace)
+    try:
+        cutoff = started - grace
+        live: set[str] = set()
+        for rec in registry.iter_all_records():
+            try:
+                live.update(d for d, _ in referenced_objects(registry, rec.top_hash, rec.sources))
+            except LakepkgError as exc:
+                raise LakepkgError(f"gc stopped: version {rec.package}@{rec.top_hash[:10]} cannot be read ({exc}); fix it with `lakepkg verify` first") from None
+        rep.referenced = len(live)
+        store = registry.store
+        for info in store.iter_objects():
+            rep.scanned += 1
+            if info.digest in live:
+                continue
+            if info.mtime >= cutoff:
+                rep.kept_young += 1
+                continue
+            if dry_run:
+                removed = True
+            else:
+                removed = store.delete_if_stale(info.digest, cutoff)
+            if not removed:
+                rep.kept_young += 1
+                continue
+            rep.removed += 1
+            rep.bytes_removed += info.size
+            rep.removed_digests.append(info.digest)
+        for keeper in keepers().values():
+            rep.views_removed += keeper(store, live, cutoff, dry_run)
+        rep.temporaries_removed = registry.clear_temporaries(cutoff, dry_run)
+    finally:
+        registry.gc_end(token)
     return rep

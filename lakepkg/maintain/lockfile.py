@@ -2,13 +2,13 @@
 
 Format (one package per line; ``#`` starts a comment)::
 
-    # lakepkg.lock - install with `lakepkg install -r lakepkg.lock`
+    # lakepkg.lock - install with `lakepkg install -R lakepkg.lock`
     sales/orders@3fa2c1...64 hex digits...   s3://team-bucket/registry
     sales/customers@9b01d4...64 hex digits...
 
 A line is ``<name>@<full top hash>`` optionally followed by the registry to
 install it from (an ``s3://`` URL or a path; never credentials). Without one,
-``install -r`` uses ``--from`` or the configured registry. The top hash fixes
+``install -R`` uses ``--from`` or the configured registry. The top hash fixes
 the bytes: whatever a tag does later, installing the lock gives the same data.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from lakepkg.format.names import parse_ref, validate_package_name
 from lakepkg.registry import Registry, open_registry
 
 DEFAULT_LOCKFILE = "lakepkg.lock"
-HEADER = "# lakepkg.lock: exact package versions (top hashes); install with `lakepkg install -r lakepkg.lock`\n"
+HEADER = "# lakepkg.lock: exact package versions (top hashes); install with `lakepkg install -R lakepkg.lock`\n"
 
 
 @dataclass(frozen=True)

@@ -23,22 +23,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
-from lakepkg.format.canonical import canonical_json
 from lakepkg.errors import ConcurrentUpdateError, ConfigError, IntegrityError
-from lakepkg.format.manifest import Entry, load_root, load_table_node, read_page_raw
+from lakepkg.format.hashing import copy_hashing, hash_file
+from lakepkg.format.manifest import Entry
 from lakepkg.format.names import parse_ref, safe_key, validate_package_name
+from lakepkg.format.walk import walk
 from lakepkg.progress import progress_bar
-from lakepkg.registry import LATEST, Registry, VersionRecord, open_registry
-from lakepkg.registry.core import PKG_PREFIX, stamp
-from lakepkg.store.base import ObjectStore, hash_file
-from lakepkg.store.local import LocalObjectStore
+from lakepkg.registry import LATEST, Registry, open_registry
+from lakepkg.store.base import ObjectStore
 from lakepkg.maintain.verify import referenced_objects
 
 DEFAULT_WORKERS = 8
@@ -74,48 +72,8 @@ def _open(reg: "Registry | str | None", options: dict[str, Any]) -> Registry:
 
 
 def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> tuple[bool, int]:
-    """Copy one object unless ``dst`` has it; returns (copied, bytes). Bytes are verified on the way."""
-    from lakepkg.store.s3 import S3ObjectStore
-
-    if dst.keep(digest):  # a dedup hit the version being copied relies on: gc must not take it now
-        return False, 0
-    if isinstance(dst, LocalObjectStore):
-        if isinstance(src, S3ObjectStore):
-            tmpdir = os.path.join(dst.objects_dir, "tmp")
-            os.makedirs(tmpdir, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=tmpdir)
-            os.close(fd)
-            try:
-                n = src.download_to(digest, tmp)  # hash-checked while streamed
-                got, _, _ = dst.put_stream_file(tmp)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            if got != digest:  # pragma: no cover - download_to already checked
-                raise IntegrityError(f"object {digest[:12]} changed while it was copied; re-run")
-            return True, n
-        path = src.local_path(digest)
-        if path is None:
-            data = src.get_bytes(digest)
-            dst.put_bytes(data, digest)
-            return True, len(data)
-        got, n, written = dst.put_file(path, digest)
-        return written, n if written else 0
-    # remote destination: a verified local copy (local store file or cache), then upload with its checksum
-    path = src.local_path(digest)
-    if path is None:
-        data = src.get_bytes(digest)
-        dst.put_bytes(data, digest)
-        return True, len(data)
-    _, n, written = dst.put_file(path, digest)
-    return written, n if written else 0
-
-
-def _find_record(reg: Registry, name: str, top_hash: str) -> Optional[VersionRecord]:
-    for stub in reversed(reg.history(name)):
-        if stub.top_hash == top_hash:
-            return reg.record(stub.key)
-    return None
+    """Copy one object unless ``dst`` has it (renewing it then); returns (copied, bytes). Verified on the way."""
+    return dst.copy_from(src, digest)
 
 
 def copy_version(src: Registry, dst: Registry, ref: str, *, as_name: Optional[str] = None,
@@ -133,11 +91,11 @@ def copy_version(src: Registry, dst: Registry, ref: str, *, as_name: Optional[st
     rec = src.resolve(r)
     name = validate_package_name(as_name or rec.package)
     rep = TransferReport(package=name, top_hash=rec.top_hash, source=src.location, destination=dst.location)
-    tag_start = {t: _tag_value(dst, name, t) for t in tags}
+    tag_start = {t: dst.tag_value(name, t) for t in tags}
 
     digests: list[str] = []
     seen: set[str] = set()
-    for d, _role in referenced_objects(src, rec.top_hash, rec.sources):
+    for d, _role in referenced_objects(src, rec.top_hash, rec.sources, check_keys=True):  # refuses unsafe manifests
         if d not in seen:
             seen.add(d)
             digests.append(d)
@@ -172,22 +130,14 @@ def copy_version(src: Registry, dst: Registry, ref: str, *, as_name: Optional[st
         for _ in range(rep.objects_total):
             tick(False, 0)
 
-    # every object is in place: record the version, then move tags
-    existing = _find_record(dst, name, rec.top_hash)
-    if existing is None:
-        new = VersionRecord.from_json({**rec.to_json(), "package": name})
-        key = f"{PKG_PREFIX}{name}/versions/{stamp(rec.created)}-{rec.top_hash}.json"
-        rep.record_created = dst.meta.create(key, canonical_json(new.to_json()))
-        new.key = key
-        existing = new
-    before = _tag_value(dst, name, LATEST)
-    dst._advance_tag(name, LATEST, existing)
-    rep.latest_moved = before != _tag_value(dst, name, LATEST)
+    # every object is in place: record the version, then move tags (registry operations only)
+    existing, rep.record_created = dst.import_record(rec, as_name=name)
+    rep.latest_moved = dst.advance_tag(name, LATEST, existing)
     if copy_tags and as_name is None:
         for t, h in sorted(src.tags(rec.package).items()):
             if t == LATEST or h != rec.top_hash or t in tags:
                 continue
-            if _tag_value(dst, name, t) is None:
+            if dst.tag_value(name, t) is None:
                 try:
                     dst.set_tag(name, t, rec.top_hash, expected=None)
                     rep.tags_set.append(t)
@@ -207,11 +157,6 @@ def _as_done(futs: list) -> Any:
         finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
         for f in finished:
             yield f
-
-
-def _tag_value(reg: Registry, name: str, tag: str) -> Optional[str]:
-    doc = reg._tag_doc(name, tag)
-    return doc[0]["top_hash"] if doc else None
 
 
 def _run(src: Registry, dst: Registry, ref: str, verb: str, show_progress: bool, **kw: Any) -> TransferReport:
@@ -280,17 +225,10 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
     os.makedirs(dest, exist_ok=True)
     store = reg.store
     jobs: list[tuple[str, Entry]] = []
-    root = load_root(store, rec.top_hash)
-    for page in root.files:
-        for d in read_page_raw(store, page):
-            e = Entry.from_json(d)
-            jobs.append((safe_key(e.key), e))
-    for tname, h in sorted(root.tables.items()):
-        node = load_table_node(store, h)
-        for page in node.pages:
-            for d in read_page_raw(store, page):
-                e = Entry.from_json(d)
-                jobs.append((safe_key(f"{tname}/{e.key}"), e))
+    for item in walk(store, rec.top_hash):
+        if item.kind == "entry":
+            e = Entry.from_json(item.entry or {})
+            jobs.append((safe_key(e.key if item.table is None else f"{item.table}/{e.key}"), e))
     targets = set()
     for rel, _ in jobs:
         if rel in targets:
@@ -306,17 +244,13 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
         if os.path.exists(out) and os.path.getsize(out) == e.size and hash_file(out)[0] == e.object:
             return 0
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        src = store.local_path(e.object)
+        src = store.verified_path(e.object, what=rel)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(out))
-        os.close(fd)
         try:
-            if src is None:
-                with open(tmp, "wb") as f:
-                    f.write(store.get_bytes(e.object))
-            else:
-                shutil.copyfile(src, tmp)
-            if hash_file(tmp)[0] != e.object:
-                raise IntegrityError(f"object {e.object[:12]} ({rel}) is corrupt in {store.location}; run `lakepkg verify`")
+            with os.fdopen(fd, "wb") as f:
+                got, _ = copy_hashing(src, f)  # the copy is hashed as written: what lands is what was checked
+            if got != e.object:
+                raise IntegrityError(f"object {e.object[:12]} ({rel}) changed while it was copied from {store.location}; run `lakepkg verify`")
             os.chmod(tmp, 0o644)
             os.replace(tmp, out)
         except BaseException:

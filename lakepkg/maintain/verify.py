@@ -1,8 +1,12 @@
-"""Integrity checks: every object every version names is present and hashes to its name.
+"""Integrity checks: the registry's metadata and every object every version names.
 
-``verify_registry`` walks versions (root → table nodes → pages → fragments and
-files), re-hashes each distinct object once, and names every missing or
-corrupt object with the versions that reference it.
+``verify_registry`` checks each package's metadata through the registry
+(records match their key and seal, tags parse and name a record of their own
+package, no key escapes the registry), walks each version with
+:func:`lakepkg.format.walk.walk` (logical keys and table names must be safe),
+re-hashes each distinct object once, and names every missing or corrupt object
+with the versions that reference it. A store that cannot be reached is
+reported as unreachable, never as corrupt.
 """
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
-from lakepkg.errors import IntegrityError, LakepkgError, MissingObjectError
-from lakepkg.format.manifest import load_root, load_table_node, read_page_raw
+from lakepkg.errors import IntegrityError, LakepkgError, MissingObjectError, NotFoundError, StoreUnavailableError
+from lakepkg.format.names import safe_key, validate_table_name
+from lakepkg.format.walk import walk
 from lakepkg.registry import Registry, VersionRecord
 
 
@@ -22,46 +27,57 @@ class VerifyReport:
     bytes_checked: int = 0
     missing: dict[str, list[str]] = field(default_factory=dict)   # digest -> refs
     corrupt: dict[str, list[str]] = field(default_factory=dict)
+    unreachable: dict[str, list[str]] = field(default_factory=dict)  # could not be checked: store unreachable
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.corrupt or self.errors)
+        return not (self.missing or self.corrupt or self.unreachable or self.errors)
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "versions": self.versions, "objects_checked": self.objects_checked,
                 "bytes_checked": self.bytes_checked, "missing": self.missing, "corrupt": self.corrupt,
-                "errors": self.errors}
+                "unreachable": self.unreachable, "errors": self.errors, "warnings": self.warnings}
 
 
-def referenced_objects(registry: Registry, top_hash: str, sources: Optional[dict[str, Any]] = None) -> Iterator[tuple[str, str]]:
+def check_entry_key(table: Optional[str], key: Any) -> None:
+    """Refuse a manifest entry whose logical key could escape its folder (``..``, absolute, control
+    characters) or is not in normal form; UnsafePathError/IntegrityError say which."""
+    where = f"table {table!r}" if table is not None else "the package's files"
+    if not isinstance(key, str):
+        raise IntegrityError(f"an entry of {where} has no text key; the manifest is corrupt")
+    if safe_key(key) != key:
+        raise IntegrityError(f"entry key {key!r} of {where} is not a normalised relative path; the manifest is unsafe")
+
+
+def referenced_objects(registry: Registry, top_hash: str, sources: Optional[dict[str, Any]] = None,
+                       check_keys: bool = False) -> Iterator[tuple[str, str]]:
     """Every (digest, role) a version names: root, table nodes, pages, fragments, files, listings.
 
-    Raises IntegrityError/MissingObjectError when a node cannot be read."""
-    store = registry.store
-    yield top_hash, "root"
-    root = load_root(store, top_hash)
-    for p in root.files:
-        yield p.hash, "page"
-        for d in read_page_raw(store, p):
-            yield d["object"], "file"
-    for name, h in root.tables.items():
-        yield h, f"table {name}"
-        node = load_table_node(store, h)
-        for p in node.pages:
-            yield p.hash, "page"
-            for d in read_page_raw(store, p):
-                yield d["object"], "fragment"
-                if d.get("deletes"):
-                    yield d["deletes"]["object"], f"deletion vector of fragment {name}/{d['key']}"
+    Raises IntegrityError/MissingObjectError when a node cannot be read; with ``check_keys`` also
+    when a table name or an entry's logical key is unsafe (push and verify refuse such manifests)."""
+    for item in walk(registry.store, top_hash):
+        if item.kind == "entry":
+            if check_keys:
+                check_entry_key(item.table, (item.entry or {}).get("key"))
+            yield item.digest, "fragment" if item.table is not None else "file"
+        elif item.kind == "vector":  # a fragment's deletion vector (docs/format.md)
+            yield item.digest, f"deletion vector of fragment {item.table}/{(item.entry or {}).get('key')}"
+        elif item.kind == "table":
+            if check_keys:
+                validate_table_name(item.table or "")
+            yield item.digest, f"table {item.table}"
+        else:
+            yield item.digest, item.kind
     for src in (sources or {}).values():
-        if isinstance(src, dict) and src.get("listing"):
+        if isinstance(src, dict) and isinstance(src.get("listing"), str):
             yield src["listing"], "listing"
 
 
 def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = None, deep: bool = True,
                     progress: Optional[Callable[[int, int], None]] = None, workers: int = 4) -> VerifyReport:
-    """Check the versions ``refs`` (default: every version of every package)."""
+    """Check the versions ``refs`` (default: every version of every package, and their metadata)."""
     rep = VerifyReport()
     users: dict[str, list[str]] = {}
     if refs is not None:
@@ -69,23 +85,25 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
     else:
         records = []
         for name in registry.list_packages():
+            rep.errors.extend(registry.audit(name))
             for stub in registry.history(name):
                 try:
                     records.append(registry.record(stub.key))
-                except (IntegrityError, MissingObjectError) as exc:  # a damaged record: name it, check the rest
-                    rep.errors.append(f"{name}@{stub.top_hash[:10]}: {exc}")
+                except (IntegrityError, NotFoundError):
+                    continue  # named by audit above
+        _parents(registry, records, rep)
     for rec in records:
         rep.versions += 1
         label = f"{rec.package}@{rec.top_hash[:10]}"
         try:
-            for digest, role in referenced_objects(registry, rec.top_hash, rec.sources):
+            for digest, role in referenced_objects(registry, rec.top_hash, rec.sources, check_keys=True):
                 users.setdefault(digest, [])
                 who = f"{label} ({role})" if role.startswith("deletion vector") else label
                 if who not in users[digest]:
                     users[digest].append(who)
-        except MissingObjectError as exc:
-            rep.errors.append(f"{label}: {exc}")
-        except IntegrityError as exc:
+        except StoreUnavailableError as exc:
+            rep.unreachable.setdefault(rec.top_hash, []).append(f"{label}: {exc}")
+        except LakepkgError as exc:  # missing/corrupt node, unsafe key or name
             rep.errors.append(f"{label}: {exc}")
     store = registry.store
 
@@ -98,6 +116,8 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
             return digest, "ok", 0
         except MissingObjectError:
             return digest, "missing", 0
+        except StoreUnavailableError:
+            return digest, "unreachable", 0
         except LakepkgError:
             return digest, "corrupt", 0
 
@@ -107,10 +127,19 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
             done += 1
             rep.objects_checked += 1
             rep.bytes_checked += size
-            if status == "missing":
-                rep.missing[digest] = users[digest]
-            elif status == "corrupt":
-                rep.corrupt[digest] = users[digest]
+            if status in ("missing", "corrupt", "unreachable"):
+                getattr(rep, status)[digest] = users[digest]
             if progress:
                 progress(done, rep.bytes_checked)
     return rep
+
+
+def _parents(registry: Registry, records: list[VersionRecord], rep: VerifyReport) -> None:
+    """A version's parent that is not in this registry's history: deleted, or never copied here."""
+    by_pkg: dict[str, set[str]] = {}
+    for r in records:
+        by_pkg.setdefault(r.package, set()).add(r.top_hash)
+    for r in records:
+        if r.parent and r.parent not in by_pkg.get(r.package, set()):
+            rep.warnings.append(f"{r.package}@{r.top_hash[:10]}: its parent {str(r.parent)[:10]} is not in this registry "
+                                "(a deleted record, or a version never pushed here)")

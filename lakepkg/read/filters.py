@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakepkg.errors import LakepkgError
+from lakepkg.errors import ConfigError
 
 OPS = {"==", "=", "!=", "<", "<=", ">", ">=", "in", "not in"}
 Filter = Sequence[Any]
@@ -23,14 +23,21 @@ def normalise(filters: Optional[Filter]) -> Optional[list[list[tuple[str, str, A
     """Return filters as a list of conjunctions, checking their shape."""
     if not filters:
         return None
+    if isinstance(filters, (str, bytes)) or not isinstance(filters, Sequence):
+        raise ConfigError(f"bad filters {filters!r}: give a list of (column, op, value) tuples, "
+                          "e.g. [('ds', '=', '2026-11-01')]")
+    if len(filters) == 3 and isinstance(filters[0], str) and isinstance(filters[1], str) and filters[1] in OPS:
+        filters = [tuple(filters)]  # one (column, op, value) term given without its list
     if isinstance(filters[0], tuple) or (isinstance(filters[0], list) and filters[0] and isinstance(filters[0][0], str)):
         filters = [filters]
     out = []
     for conj in filters:
         c = []
         for term in conj:
-            if not isinstance(term, (tuple, list)) or len(term) != 3 or term[1] not in OPS:
-                raise LakepkgError(f"bad filter term {term!r}: use (column, op, value) with op in {sorted(OPS)}")
+            if not isinstance(term, (tuple, list)) or len(term) != 3 or not isinstance(term[0], str) or term[1] not in OPS:
+                raise ConfigError(f"bad filter term {term!r}: use (column, op, value) with op in {sorted(OPS)}")
+            if term[1] in ("in", "not in") and not isinstance(term[2], (list, tuple, set, frozenset)):
+                raise ConfigError(f"bad filter term {term!r}: {term[1]!r} takes a list of values")
             c.append((term[0], term[1], term[2]))
         out.append(c)
     return out
@@ -42,6 +49,38 @@ def to_expression(filters: Optional[Filter]):
     if not n:
         return None
     return pq.filters_to_expression([[(c, "==" if o == "=" else o, v) for c, o, v in conj] for conj in n])
+
+
+def check_filters(filters: Optional[Filter], schema: pa.Schema) -> None:
+    """Refuse, with one line naming the term, a filter that names a column ``schema`` lacks or
+    compares a column with a value of another kind (``("id", "=", "abc")`` on an integer column):
+    the filter is bound to an empty table of ``schema``, so Arrow's own type rules decide."""
+    conjs = normalise(filters)
+    if not conjs:
+        return
+    import pyarrow.dataset as pads
+
+    for conj in conjs:
+        for col, op, val in conj:
+            if col not in schema.names:
+                raise ConfigError(f"filter on unknown column {col!r}; the columns are {', '.join(schema.names)}")
+    empty = pads.dataset(schema.empty_table())
+    try:
+        empty.to_table(filter=to_expression(conjs))
+        return
+    except (pa.ArrowException, TypeError, ValueError):
+        pass
+    for conj in conjs:
+        for col, op, val in conj:
+            try:
+                empty.to_table(filter=to_expression([[(col, op, val)]]))
+            except (pa.ArrowException, TypeError, ValueError):
+                t = schema.field(col).type
+                shown = type(val).__name__ if op not in ("in", "not in") else "list of " + ", ".join(
+                    sorted({type(v).__name__ for v in val}))
+                raise ConfigError(f"filter ({col!r}, {op!r}, {val!r}) compares column {col} ({t}) with a {shown}; "
+                                  f"give a value of the column's type") from None
+    raise ConfigError(f"filters {filters!r} cannot be applied to columns {', '.join(schema.names)}")
 
 
 def comparable(t: Optional[pa.DataType], v: Any) -> Any:

@@ -353,6 +353,14 @@ class Package:
             return diff_rows(self, other, key=key)
         return diff_packages(self, other)
 
+    def sql(self, query: str, **options: Any) -> pa.Table:
+        """Run ``query``, written for the live tables in their SQL dialect, on this version: a
+        ``pyarrow.Table`` (options as :func:`lakepkg.query.api.query`), through the ``sql`` engine
+        of the ``lakepkg.engines`` entry-point group (the query layer sits above this one)."""
+        from lakepkg.read.engines import engine
+
+        return engine("sql")(query, self, **options)
+
     def __repr__(self) -> str:
         return f"<Package {self.ref} tables={self.tables}>"
 
@@ -383,6 +391,8 @@ class Package:
         if self.meta:
             parts.append(section("metadata", facts(sorted(self.meta.items()))))
         return card(f"Package {self.ref}", *parts)
+
+
 
 
 @dataclass
@@ -446,7 +456,7 @@ def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str]
     except NotFoundError as exc:
         if r.hash_prefix and lock_path and "@" not in ref:
             raise NotFoundError(f"{exc}; {lock_path} pins {r.name}@{r.hash_prefix[:12]}: install it with "
-                                f"`lakepkg install -r {lock_path}`") from None
+                                f"`lakepkg install -R {lock_path}`") from None
         raise
     pkg = Package(reg, rec.top_hash, rec)
     node: Node = pkg[r.path] if r.path else pkg

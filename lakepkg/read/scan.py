@@ -32,7 +32,7 @@ import pyarrow as pa
 from lakepkg.errors import ConfigError, IntegrityError, NotFoundError
 from lakepkg.format.manifest import TableNodeData, load_table_node
 from lakepkg.format.walk import table_entries
-from lakepkg.read.filters import Filter, entry_may_match, normalise, partition_array, py_value, to_expression
+from lakepkg.read.filters import Filter, check_filters, entry_may_match, normalise, partition_array, py_value, to_expression
 from lakepkg.store.base import ObjectStore, hash_file
 
 if TYPE_CHECKING:  # typing only: engines import pyarrow.dataset on demand
@@ -67,12 +67,7 @@ def object_path(store: ObjectStore, entry: dict[str, Any], verify: bool = False)
 
 def store_options(store: ObjectStore) -> dict[str, str]:
     """The connection options another process needs to open ``store``'s registry (no secrets)."""
-    opts = getattr(store, "open_options", None)
-    if callable(opts):
-        return {k: str(v) for k, v in opts().items() if v is not None}
-    conn = getattr(store, "conn", None)
-    endpoint = getattr(conn, "endpoint_url", None)
-    return {"endpoint_url": str(endpoint)} if endpoint else {}
+    return {k: str(v) for k, v in store.open_options().items() if v is not None}
 
 
 _STORES: dict[tuple[str, tuple[tuple[str, str], ...]], ObjectStore] = {}
@@ -179,6 +174,7 @@ class ScanPlan:
         if unknown:
             raise ConfigError(f"table {self.table!r} of {self.ref} has no column(s) {', '.join(unknown)}; "
                               f"its columns: {', '.join(self.schema.names)}")
+        check_filters(self.filters, self.schema)  # a value of the wrong kind: one line, not an Arrow kernel error
 
     @property
     def ref(self) -> str:

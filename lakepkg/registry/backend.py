@@ -11,6 +11,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Iterator, Optional
 
+from lakepkg.errors import UnsafePathError
+
+
+def check_key(key: str) -> str:
+    """Refuse a metadata key that could leave the backend's root: absolute, empty, ``.``/``..``
+    segments, backslashes or control characters."""
+    if (not isinstance(key, str) or not key or key.startswith("/") or "\\" in key
+            or any(ord(c) < 32 or ord(c) == 127 for c in key)
+            or any(seg in ("", ".", "..") for seg in key.split("/"))):
+        raise UnsafePathError(f"metadata key {str(key)[:200]!r} is not a plain relative key; refusing to read or write it")
+    return key
+
 
 class MetaBackend(ABC):
     """Small mutable documents with atomic create and compare-and-swap."""
@@ -37,3 +49,14 @@ class MetaBackend(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove a key (no error if absent)."""
+
+    def mtime(self, key: str) -> Optional[float]:
+        """When ``key`` was last written (epoch seconds, in the backend's clock), or None."""
+        return None
+
+    def iter_temporaries(self) -> Iterator[tuple[str, float]]:
+        """Leftovers of interrupted writes: (name, mtime), for gc."""
+        return iter(())
+
+    def clear_temporary(self, name: str) -> None:
+        """Remove one leftover :meth:`iter_temporaries` listed."""

@@ -2,34 +2,48 @@
 
 Layout of metadata keys (docs/format.md, "Registry"):
 
-* ``packages/<name>/versions/<created>-<top hash>.json`` — immutable version
-  records, created once (create-if-absent); their listing is the history.
+* ``packages/<name>/versions/<created>-<top hash>-<seal>.json`` — immutable
+  version records, created once (create-if-absent); their listing is the
+  history. ``<seal>`` is the SHA-256 of the record's bytes, so a record whose
+  author, message or time was rewritten no longer matches its key (records of
+  older registries, ``<created>-<top hash>.json``, stay readable, unsealed).
 * ``packages/<name>/tags/<tag>.json`` — ``{"top_hash": ..., "version": <record key>}``,
   moved only by compare-and-swap.
+* ``gc/active/<id>.json`` — ``{"grace_seconds": ...}`` while a gc runs (see
+  :meth:`Registry.gc_begin`), so a publish racing it renews what it reuses.
 
-Publishing writes the record after every object the version names is in the
-store, then moves ``latest`` by compare-and-swap; two publishers racing on one
-name both land in the history.
+Publishing confirms (and renews) every object the version names, writes the
+record, confirms the objects again against any gc running, then moves
+``latest`` by compare-and-swap; two publishers racing on one name both land in
+the history. Every key is built and parsed here: nothing else writes them.
 """
 from __future__ import annotations
 
+import math
+import re
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
-from lakepkg.format.canonical import canonical_json, load_json
-from lakepkg.errors import AmbiguousRefError, ConcurrentUpdateError, IntegrityError, NotFoundError
+from lakepkg.errors import (AmbiguousRefError, ConcurrentUpdateError, ConfigError, IntegrityError, LakepkgError,
+                            MissingObjectError, NotFoundError)
+from lakepkg.format.canonical import canonical_json, is_digest, load_json
+from lakepkg.format.hashing import hash_bytes
 from lakepkg.format.names import Ref, parse_ref, validate_package_name, validate_tag
-from lakepkg.store.base import ObjectStore
+from lakepkg.format.walk import walk
 from lakepkg.registry.backend import MetaBackend
+from lakepkg.store.base import ObjectStore
 
-import re
-
-HEXISH = re.compile(r"^[0-9a-f]{4,64}$")
+HEXISH = re.compile(r"[0-9a-f]{4,64}")
 PKG_PREFIX = "packages/"
-RECORD_KEY_RE = re.compile(r"^packages/(?P<name>.+)/versions/[0-9]{8}T[0-9]{6}\.[0-9]{6}Z-(?P<hash>[0-9a-f]{64})\.json$")
+GC_PREFIX = "gc/active/"
+RECORD_KEY_RE = re.compile(r"packages/(?P<name>[a-z0-9][a-z0-9._/-]*)/versions/(?P<stamp>[0-9]{8}T[0-9]{6}\.[0-9]{6}Z)"
+                           r"-(?P<hash>[0-9a-f]{64})(?:-(?P<seal>[0-9a-f]{64}))?\.json")
 LATEST = "latest"
+CHECK_WORKERS = 8  # parallel presence checks (a HEAD each on S3)
 
 
 def _now() -> datetime:
@@ -43,6 +57,36 @@ def stamp(dt: datetime) -> str:
 
 def _parse_stamp(s: str) -> datetime:
     return datetime.strptime(s, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def record_key(name: str, created: datetime, top_hash: str, data: bytes) -> str:
+    """The key of a version record: its creation time, top hash and seal (SHA-256 of ``data``)."""
+    return f"{PKG_PREFIX}{name}/versions/{stamp(created)}-{top_hash}-{hash_bytes(data)}.json"
+
+
+def parse_record_key(key: str) -> Optional[re.Match[str]]:
+    """The parts of a record key (name, stamp, hash, seal), or None when ``key`` is not one."""
+    if not isinstance(key, str):
+        return None
+    m = RECORD_KEY_RE.fullmatch(key)
+    if m is None:
+        return None
+    try:
+        validate_package_name(m.group("name"))
+    except LakepkgError:
+        return None
+    return m
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A tag as stored: the version it names."""
+
+    name: str
+    tag: str
+    top_hash: str
+    version: str   # the record key
+    token: str     # the backend's token for compare-and-swap
 
 
 @dataclass
@@ -115,30 +159,48 @@ class Registry:
         prefix = f"{PKG_PREFIX}{name}/versions/"
         out = []
         for key in self.meta.list(prefix):
-            base = key[len(prefix):]
-            if "/" in base or not base.endswith(".json"):
+            m = parse_record_key(key)
+            if m is None or m.group("name") != name:
                 continue
-            st, _, h = base[:-5].partition("-")
             try:
-                out.append(VersionStub(key, _parse_stamp(st), h))
+                out.append(VersionStub(key, _parse_stamp(m.group("stamp")), m.group("hash")))
             except ValueError:
                 continue
         out.sort(key=lambda s: (s.created, s.key))
         return out
 
+    def unlisted_keys(self, name: str) -> list[str]:
+        """Keys under ``name``'s versions that are not version records (for verify)."""
+        prefix = f"{PKG_PREFIX}{name}/versions/"
+        out = []
+        for key in self.meta.list(prefix):
+            rest = key[len(prefix):]
+            if "/" in rest:
+                continue  # a nested package's keys
+            if parse_record_key(key) is None:
+                out.append(key)
+        return out
+
     def record(self, key: str) -> VersionRecord:
+        """The version record stored under ``key``, checked against its key (name, top hash, seal)."""
+        m = parse_record_key(key)
+        if m is None:
+            raise IntegrityError(f"{str(key)[:200]!r} is not a version record key of {self.location}; "
+                                 "a tag or reference that names it is corrupt, fix it with `lakepkg tag`")
         got = self.meta.read(key)
         if got is None:
-            raise NotFoundError(f"version record {key} is missing from {self.location}")
+            raise NotFoundError(f"version record {key} is missing from {self.location}; run `lakepkg verify`")
         doc = load_json(got[0], f"version record {key}")
         if not isinstance(doc, dict):
             raise IntegrityError(f"version record {key} in {self.location} is not a JSON object; it is corrupt, restore it from a copy of the registry")
         rec = VersionRecord.from_json(doc, key=key)
-        m = RECORD_KEY_RE.match(key)
-        if m is None or rec.top_hash != m.group("hash") or rec.package != m.group("name"):
+        if rec.top_hash != m.group("hash") or rec.package != m.group("name"):
             # the key names the version; a record that says otherwise would make name@<hash> load another tree
             raise IntegrityError(f"version record {key} in {self.location} names {rec.package}@{str(rec.top_hash)[:12]}, "
                                  f"not what its key says; it was altered, restore it from a copy of the registry")
+        if m.group("seal") and hash_bytes(got[0]) != m.group("seal"):
+            raise IntegrityError(f"version record {key} in {self.location} does not match its seal (author, message, "
+                                 "time or run rewritten); it was altered, restore it from a copy of the registry")
         return rec
 
     def versions(self, name: str) -> list[VersionRecord]:
@@ -146,31 +208,75 @@ class Registry:
         return [self.record(s.key) for s in self.history(name)]
 
     def tags(self, name: str) -> dict[str, str]:
-        """Tag name → top hash."""
-        return {t: doc["top_hash"] for t, doc in self._tag_docs(name).items()}
+        """Tag name → top hash (tags that do not parse are left out; ``lakepkg verify`` names them)."""
+        return {t: info.top_hash for t, info in self._tag_infos(name).items()}
 
     def tag_versions(self, name: str) -> dict[str, str]:
         """Tag name → the key of the version record it names (the same top hash can be published
         more than once: A, B, then A again)."""
-        return {t: doc["version"] for t, doc in self._tag_docs(name).items() if doc.get("version")}
+        return {t: info.version for t, info in self._tag_infos(name).items()}
 
-    def _tag_docs(self, name: str) -> dict[str, dict[str, Any]]:
+    def _tag_key(self, name: str, tag: str) -> str:
+        return f"{PKG_PREFIX}{name}/tags/{tag}.json"
+
+    def _tag_names(self, name: str) -> list[str]:
         validate_package_name(name)
         prefix = f"{PKG_PREFIX}{name}/tags/"
-        out = {}
+        out = []
         for key in self.meta.list(prefix):
-            if not key.endswith(".json") or "/" in key[len(prefix):]:  # keys of a nested package (name/tags/x/...)
-                continue
-            got = self.meta.read(key)
-            if got:
-                out[key[len(prefix):-5]] = load_json(got[0], f"tag {key}")
+            rest = key[len(prefix):]
+            if rest.endswith(".json") and "/" not in rest:  # not keys of a nested package (name/tags/x/...)
+                out.append(rest[:-5])
         return out
 
-    def _tag_doc(self, name: str, tag: str) -> Optional[tuple[dict[str, Any], str]]:
-        got = self.meta.read(f"{PKG_PREFIX}{name}/tags/{tag}.json")
+    def _tag_infos(self, name: str) -> dict[str, TagInfo]:
+        out = {}
+        for t in self._tag_names(name):
+            try:
+                info = self.tag_info(name, t)
+            except IntegrityError:
+                continue
+            if info is not None:
+                out[t] = info
+        return out
+
+    def _parse_tag(self, name: str, tag: str, data: bytes, token: str) -> TagInfo:
+        what = f"tag {name}:{tag} in {self.location}"
+        doc = load_json(data, what)
+        if not isinstance(doc, dict) or not isinstance(doc.get("top_hash"), str) or not is_digest(doc["top_hash"]):
+            raise IntegrityError(f"{what} is not a tag document (an object with top_hash and version); it is corrupt, "
+                                 f"move it with `lakepkg tag {name} {tag} <hash>`")
+        version = doc.get("version")
+        if version is None:  # tags of early registries named only the top hash
+            hist = [st for st in self.history(name) if st.top_hash == doc["top_hash"]]
+            if not hist:
+                raise IntegrityError(f"{what} names {doc['top_hash'][:10]}, which is not a version of {name}; run `lakepkg verify`")
+            version = hist[-1].key
+        m = parse_record_key(version)
+        if m is None or m.group("name") != name or m.group("hash") != doc["top_hash"]:
+            raise IntegrityError(f"{what} names {str(version)[:120]!r}, which is not a record of {name}@{doc['top_hash'][:10]}; "
+                                 f"it is corrupt, move it with `lakepkg tag {name} {tag} <hash>`")
+        return TagInfo(name, tag, doc["top_hash"], version, token)
+
+    def tag_info(self, name: str, tag: str) -> Optional[TagInfo]:
+        """The tag ``name:tag`` checked (an object naming a record key of this package with the same
+        top hash), or None when it does not exist. IntegrityError when it is malformed."""
+        validate_package_name(name)
+        validate_tag(tag)
+        got = self.meta.read(self._tag_key(name, tag))
         if got is None:
             return None
-        return load_json(got[0], f"tag {name}:{tag}"), got[1]
+        return self._parse_tag(name, tag, got[0], got[1])
+
+    def tag_value(self, name: str, tag: str) -> Optional[str]:
+        """The top hash ``name:tag`` names, or None when the tag does not exist."""
+        info = self.tag_info(name, tag)
+        return info.top_hash if info else None
+
+    def _tag_doc(self, name: str, tag: str) -> Optional[tuple[dict[str, Any], str]]:
+        """Deprecated: use :meth:`tag_info`."""
+        info = self.tag_info(name, tag)
+        return ({"top_hash": info.top_hash, "version": info.version}, info.token) if info else None
 
     def resolve(self, ref: "str | Ref") -> VersionRecord:
         """Find the version a reference names (tag, hash prefix or time)."""
@@ -200,14 +306,10 @@ class Registry:
                 raise NotFoundError(f"{r.name} had no version at {r.at.isoformat()}; its first is from {hist[0].created.isoformat()}")
             return self.record(before[-1].key)
         tag = r.tag or LATEST
-        doc = self._tag_doc(r.name, tag)
-        if doc is None:
+        info = self.tag_info(r.name, tag)
+        if info is None:
             raise NotFoundError(f"{r.name} has no tag {tag!r}; tags: {', '.join(sorted(self.tags(r.name))) or 'none'}")
-        key = doc[0].get("version")
-        if key:
-            return self.record(key)
-        h = doc[0]["top_hash"]
-        return self.record([s for s in hist if s.top_hash == h][-1].key)
+        return self.record(info.version)  # the tag names a record of its own package (checked by tag_info)
 
     # -- writing -----------------------------------------------------------
     def publish(
@@ -227,7 +329,8 @@ class Registry:
 
         Returns (record, created). If ``latest`` already names ``top_hash`` (a
         retried task), no new version is minted and ``created`` is False.
-        The caller must have stored every object the version names.
+        Every object the version names must be stored: it is confirmed present (and renewed
+        for gc) before the record is written and again after (see :meth:`confirm_objects`).
         """
         from lakepkg import __version__
 
@@ -236,43 +339,128 @@ class Registry:
             validate_tag(t)
         if not self.store.has(top_hash):
             raise NotFoundError(f"top hash {top_hash[:12]} is not in the store {self.store.location}; build the package before publishing")
-        cur = self._tag_doc(name, LATEST)
-        if cur is not None and cur[0]["top_hash"] == top_hash and not force_new:
-            rec = self.record(cur[0]["version"])
+        cur = self.tag_info(name, LATEST)
+        if cur is not None and cur.top_hash == top_hash and not force_new:
+            rec = self.record(cur.version)  # named by a record already: gc keeps its objects
             for t in tags:
                 self.set_tag(name, t, top_hash)
             return rec, False
+        self.confirm_objects(top_hash, sources)
         now = _now()
         rec = VersionRecord(
             package=name, top_hash=top_hash, created_at=now.isoformat(timespec="microseconds"),
-            author=author, message=message, parent=cur[0]["top_hash"] if cur else None,
+            author=author, message=message, parent=cur.top_hash if cur else None,
             run=run or {}, derived_from=derived_from, sources=sources or {}, lakepkg_version=__version__,
         )
-        key = f"{PKG_PREFIX}{name}/versions/{stamp(now)}-{top_hash}.json"
-        while not self.meta.create(key, canonical_json(rec.to_json())):  # same microsecond: try the next one
-            now = _now()
-            rec.created_at = now.isoformat(timespec="microseconds")
-            key = f"{PKG_PREFIX}{name}/versions/{stamp(now)}-{top_hash}.json"
-        rec.key = key
-        self._advance_tag(name, LATEST, rec)
+        rec, _ = self._create_record(rec, retry_time=True)
+        self._confirm_after_record(rec)
+        self.advance_tag(name, LATEST, rec)
         for t in tags:
             self.set_tag(name, t, top_hash)
         return rec, True
 
-    def _advance_tag(self, name: str, tag: str, rec: VersionRecord, attempts: int = 200) -> None:
-        """Move ``tag`` to ``rec`` unless a newer version already holds it (CAS loop)."""
-        tkey = f"{PKG_PREFIX}{name}/tags/{tag}.json"
+    def import_record(self, record: VersionRecord, as_name: Optional[str] = None) -> tuple[VersionRecord, bool]:
+        """Record a version copied from another registry (push / pull), keeping its time, author,
+        message, run and sources. A version of the same name and top hash already here is reused
+        (created False). The objects must be stored; they are confirmed like :meth:`publish` does.
+        ``latest`` is not moved: call :meth:`advance_tag`."""
+        name = validate_package_name(as_name or record.package)
+        for st in reversed(self.history(name)):
+            if st.top_hash == record.top_hash:
+                return self.record(st.key), False
+        self.confirm_objects(record.top_hash, record.sources)
+        new = VersionRecord.from_json({**record.to_json(), "package": name})
+        new, created = self._create_record(new, retry_time=False)
+        if created:
+            self._confirm_after_record(new)
+        return new, created
+
+    def _create_record(self, rec: VersionRecord, retry_time: bool) -> tuple[VersionRecord, bool]:
+        """Create the record under its sealed key. With ``retry_time`` a key already taken (same
+        microsecond) moves the time on; else an existing identical record is the one (a re-run)."""
+        while True:
+            data = canonical_json(rec.to_json())
+            key = record_key(rec.package, rec.created, rec.top_hash, data)
+            if self.meta.create(key, data):
+                rec.key = key
+                return rec, True
+            if not retry_time:  # the same bytes are there already (a re-run of the same copy)
+                rec.key = key
+                return rec, False
+            now = _now()
+            rec.created_at = now.isoformat(timespec="microseconds")
+
+    def objects_of(self, top_hash: str, sources: Optional[dict[str, Any]] = None) -> Iterator[str]:
+        """Every object a version names (root, files, tables, pages, entries, source listings), walked
+        with :func:`lakepkg.format.walk.walk`; IntegrityError/MissingObjectError when a node is unreadable."""
+        for item in walk(self.store, top_hash):
+            yield item.digest
+        for src in (sources or {}).values():
+            if isinstance(src, dict) and isinstance(src.get("listing"), str):
+                yield src["listing"]
+
+    def confirm_objects(self, top_hash: str, sources: Optional[dict[str, Any]] = None,
+                        max_age: Optional[float] = None) -> int:
+        """Confirm every object of the version is stored, renewing each one's age for gc where the store
+        needs it (``keep``; ``max_age``: renew objects older than this many seconds). Returns how
+        many objects; MissingObjectError names the first one missing."""
+        seen: set[str] = set()
+
+        def batches() -> Iterator[list[str]]:
+            batch: list[str] = []
+            for d in self.objects_of(top_hash, sources):
+                if d in seen:
+                    continue
+                seen.add(d)
+                batch.append(d)
+                if len(batch) >= 256:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        with ThreadPoolExecutor(max_workers=CHECK_WORKERS) as pool:
+            for batch in batches():
+                for d, ok in zip(batch, pool.map(lambda x: self.store.keep(x, max_age), batch)):
+                    if not ok:
+                        raise MissingObjectError(
+                            f"object {d[:12]} of {top_hash[:10]} is missing from {self.store.location} (removed by a "
+                            "gc that ran during the build?); nothing was published, re-run the build")
+        return len(seen)
+
+    def _confirm_after_record(self, rec: VersionRecord) -> None:
+        """A gc that listed records before ours was written may still be deleting: confirm again,
+        renewing objects older than that gc's grace. If one is gone, the record is withdrawn."""
+        window = self.gc_active_grace()
+        try:
+            self.confirm_objects(rec.top_hash, rec.sources, max_age=window)
+        except LakepkgError:
+            self.meta.delete(rec.key)  # no tag names it yet: withdraw it
+            raise
+
+    def advance_tag(self, name: str, tag: str, rec: VersionRecord, attempts: int = 200) -> bool:
+        """Move ``tag`` to ``rec`` unless a newer version already holds it (CAS loop). True when moved."""
+        validate_package_name(name)
+        validate_tag(tag)
+        tkey = self._tag_key(name, tag)
         doc = canonical_json({"top_hash": rec.top_hash, "version": rec.key, "updated_at": _now().isoformat()})
         for i in range(attempts):
             cur = self.meta.read(tkey)
             if cur is not None:
-                held = load_json(cur[0], f"tag {name}:{tag}")
-                if held.get("version", "") > rec.key:  # keys sort by creation time
-                    return
+                try:
+                    held = self._parse_tag(name, tag, cur[0], cur[1]).version
+                except IntegrityError:
+                    held = ""  # a corrupt tag is replaced
+                if held == rec.key:
+                    return False
+                if held > rec.key:  # keys sort by creation time
+                    return False
             if self.meta.replace(tkey, doc, cur[1] if cur else None):
-                return
+                return True
             time.sleep(min(0.001 * (2 ** min(i, 8)), 0.2))
         raise ConcurrentUpdateError(f"could not move {name}:{tag} after {attempts} attempts; the version is recorded, re-run `lakepkg tag`")
+
+    _advance_tag = advance_tag  # deprecated name
 
     def set_tag(self, name: str, tag: str, ref_or_hash: str, expected: Optional[str] = "*") -> VersionRecord:
         """Point ``tag`` at a version. ``expected``: the top hash the tag must hold now
@@ -282,16 +470,19 @@ class Registry:
         target = ref_or_hash
         if target.startswith(name + "@") or target.startswith(name + ":"):
             rec = self.resolve(target)
-        elif HEXISH.match(target):
+        elif HEXISH.fullmatch(target):
             rec = self.resolve(f"{name}@{target}")
         else:
             rec = self.resolve(f"{name}:{target}")
-        tkey = f"{PKG_PREFIX}{name}/tags/{tag}.json"
+        tkey = self._tag_key(name, tag)
         doc = canonical_json({"top_hash": rec.top_hash, "version": rec.key, "updated_at": _now().isoformat()})
         for _ in range(50):
             cur = self.meta.read(tkey)
             if expected != "*":
-                held = load_json(cur[0], "tag")["top_hash"] if cur else None
+                try:
+                    held = self._parse_tag(name, tag, cur[0], cur[1]).top_hash if cur else None
+                except IntegrityError:
+                    held = "(corrupt)"
                 if held != expected:
                     raise ConcurrentUpdateError(
                         f"tag {name}:{tag} holds {held[:10] if held else 'nothing'}, not {expected[:10] if expected else 'nothing'}; someone moved it, re-read and retry")
@@ -301,9 +492,10 @@ class Registry:
 
     def delete_tag(self, name: str, tag: str) -> None:
         validate_tag(tag)
+        validate_package_name(name)
         if tag == LATEST:
             raise NotFoundError("the latest tag is managed by publish and cannot be deleted")
-        self.meta.delete(f"{PKG_PREFIX}{name}/tags/{tag}.json")
+        self.meta.delete(self._tag_key(name, tag))
 
     def iter_all_records(self) -> Iterator[VersionRecord]:
         """Every version record of every package (for gc and verify)."""
@@ -316,3 +508,78 @@ class Registry:
         for name in self.list_packages():
             out.update(self.tags(name).values())
         return out
+
+    # -- checks (verify) ---------------------------------------------------
+    def audit(self, name: str) -> list[str]:
+        """Problems with ``name``'s metadata: keys under versions/ that are not records, records that do
+        not match their key or seal, tags that do not parse, name another package's record or a record
+        that is missing, and a package without ``latest``. Objects are not checked here."""
+        problems = [f"{name}: {k} is not a version record key" for k in self.unlisted_keys(name)]
+        hist = self.history(name)
+        for st in hist:
+            try:
+                self.record(st.key)
+            except (IntegrityError, NotFoundError) as exc:
+                problems.append(f"{name}@{st.top_hash[:10]}: {exc}")
+        keys = {st.key for st in hist}
+        names = self._tag_names(name)
+        for t in names:
+            try:
+                validate_tag(t)
+                info = self.tag_info(name, t)
+            except LakepkgError as exc:
+                problems.append(f"{name}:{t}: {exc}")
+                continue
+            if info is not None and info.version not in keys:
+                problems.append(f"{name}:{t}: names version record {info.version}, which is missing from {self.location} (deleted?); "
+                                f"move the tag with `lakepkg tag {name} {t} <hash>`")
+        if hist and LATEST not in names:
+            problems.append(f"{name}: has versions but no {LATEST} tag (deleted?); re-point it with `lakepkg tag {name} {LATEST} <hash>`")
+        return problems
+
+    # -- gc coordination ---------------------------------------------------
+    def gc_begin(self, grace_seconds: float) -> tuple[str, float]:
+        """Announce a gc with this grace; returns (token, start time in the metadata store's clock).
+        A publish that writes its record while the announcement stands renews every object it names
+        that is older than the grace, so the gc cannot take them."""
+        if not isinstance(grace_seconds, (int, float)) or not math.isfinite(grace_seconds) or grace_seconds < 0:
+            raise ConfigError(f"gc grace {grace_seconds!r} is not a finite, non-negative number of seconds; give e.g. --grace-hours 24")
+        key = f"{GC_PREFIX}{uuid.uuid4().hex}.json"
+        self.meta.create(key, canonical_json({"grace_seconds": float(grace_seconds), "started_at": _now().isoformat()}))
+        started = self.meta.mtime(key)
+        return key, started if started is not None else time.time()
+
+    def gc_end(self, token: str) -> None:
+        if token.startswith(GC_PREFIX):
+            self.meta.delete(token)
+
+    def gc_active_grace(self, stale_after: float = 7 * 86400) -> Optional[float]:
+        """The smallest grace of the gcs running now (None when none is); announcements older than
+        ``stale_after`` seconds (a gc killed long ago) are ignored."""
+        graces = []
+        for key in self.meta.list(GC_PREFIX):
+            got = self.meta.read(key)
+            if got is None:
+                continue
+            try:
+                doc = load_json(got[0], key)
+                g = float(doc["grace_seconds"])
+                started = datetime.fromisoformat(doc["started_at"])
+            except (LakepkgError, KeyError, TypeError, ValueError):
+                graces.append(0.0)  # unreadable: assume the strictest
+                continue
+            if (_now() - started).total_seconds() <= stale_after:
+                graces.append(max(0.0, g) if math.isfinite(g) else 0.0)
+        return min(graces) if graces else None
+
+    def clear_temporaries(self, cutoff: float, dry_run: bool = False) -> int:
+        """Remove leftovers of interrupted writes older than ``cutoff`` (epoch seconds): the store's
+        temporaries and the metadata backend's. Returns how many."""
+        n = 0
+        for owner in (self.store, self.meta):
+            for tmp, mtime in list(owner.iter_temporaries()):
+                if mtime < cutoff:
+                    n += 1
+                    if not dry_run:
+                        owner.clear_temporary(tmp)
+        return n

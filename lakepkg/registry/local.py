@@ -8,12 +8,15 @@ and renames. Both fsync before they return.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import tempfile
 from typing import Iterator, Optional
 
-from lakepkg.registry.backend import MetaBackend
+from lakepkg.errors import ConcurrentUpdateError
+from lakepkg.format.hashing import hash_bytes
+from lakepkg.registry.backend import MetaBackend, check_key
+from lakepkg.store.leftovers import TMP_PREFIX, find_temporaries, remove_temporary
+
 
 
 class LocalMetaBackend(MetaBackend):
@@ -23,19 +26,23 @@ class LocalMetaBackend(MetaBackend):
         os.makedirs(self.root, exist_ok=True)
 
     def _path(self, key: str) -> str:
-        return os.path.join(self.root, *key.split("/"))
+        """The file of ``key``, never outside the root (``../../etc/passwd`` is refused)."""
+        path = os.path.join(self.root, *check_key(key).split("/"))
+        if os.path.commonpath([self.root, os.path.abspath(path)]) != self.root:  # pragma: no cover - check_key stops it
+            raise ValueError(f"metadata key {key!r} leaves {self.root}")
+        return path
 
     def read(self, key: str) -> Optional[tuple[bytes, str]]:
         try:
             with open(self._path(key), "rb") as f:
                 data = f.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
-        return data, hashlib.sha256(data).hexdigest()
+        return data, hash_bytes(data)
 
     def _write_tmp(self, path: str, data: bytes) -> str:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=os.path.dirname(path))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -56,8 +63,14 @@ class LocalMetaBackend(MetaBackend):
             os.link(tmp, path)
         except FileExistsError:
             return False
+        except FileNotFoundError:
+            raise ConcurrentUpdateError(f"the temporary file for {key} was removed while it was written "
+                                        "(a gc with a short grace?); nothing was recorded, re-run") from None
         finally:
-            os.unlink(tmp)
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         self._fsync_dir(path)
         return True
 
@@ -74,7 +87,11 @@ class LocalMetaBackend(MetaBackend):
                 if current is not None and current[1] != token:
                     return False
                 tmp = self._write_tmp(path, data)
-                os.replace(tmp, path)
+                try:
+                    os.replace(tmp, path)
+                except FileNotFoundError:
+                    raise ConcurrentUpdateError(f"the temporary file for {key} was removed while it was written "
+                                                "(a gc with a short grace?); re-run") from None
                 self._fsync_dir(path)
                 return True
             finally:
@@ -90,7 +107,7 @@ class LocalMetaBackend(MetaBackend):
         for dirpath, _dirs, files in os.walk(base):
             rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
             for name in files:
-                if name.startswith(".tmp-") or name.endswith(".lock"):
+                if name.startswith(TMP_PREFIX) or name.endswith(".lock"):
                     continue
                 k = name if rel == "." else f"{rel}/{name}"
                 if k.startswith(prefix):
@@ -102,3 +119,16 @@ class LocalMetaBackend(MetaBackend):
             os.unlink(self._path(key))
         except FileNotFoundError:
             pass
+
+    def mtime(self, key: str) -> Optional[float]:
+        try:
+            return os.stat(self._path(key)).st_mtime
+        except FileNotFoundError:
+            return None
+
+    def iter_temporaries(self) -> Iterator[tuple[str, float]]:
+        """``.tmp-*`` files left by a writer killed between writing and linking/renaming."""
+        return find_temporaries(self.root)
+
+    def clear_temporary(self, name: str) -> None:
+        remove_temporary(self.root, name)

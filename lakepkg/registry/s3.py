@@ -21,7 +21,7 @@ import hashlib
 from typing import Any, Iterator, Optional
 
 from lakepkg.store.s3 import S3Connection, S3ObjectStore, S3Status
-from lakepkg.registry.backend import MetaBackend
+from lakepkg.registry.backend import MetaBackend, check_key
 from lakepkg.registry.core import Registry
 
 
@@ -39,9 +39,7 @@ class S3MetaBackend(MetaBackend):
         self.verify_writes = verify_writes
 
     def _key(self, key: str) -> str:
-        if key.startswith("/") or ".." in key.split("/"):
-            raise ValueError(f"bad metadata key {key!r}")
-        return self.base + key
+        return self.base + check_key(key)
 
     def read(self, key: str) -> Optional[tuple[bytes, str]]:
         try:
@@ -99,6 +97,14 @@ class S3MetaBackend(MetaBackend):
             self.conn.call("delete_object", f"deleting {key}", Key=self._key(key))
         except S3Status:
             pass
+
+    def mtime(self, key: str) -> Optional[float]:
+        """LastModified of ``key`` (the server's clock, whole seconds)."""
+        try:
+            h = self.conn.call("head_object", f"checking {key}", Key=self._key(key))
+        except S3Status:
+            return None
+        return float(h["LastModified"].timestamp())
 
 
 def open_s3_registry(url: str, **options: Any) -> Registry:

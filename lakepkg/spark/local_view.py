@@ -87,8 +87,8 @@ def table_view(store: Any, table: Any) -> Optional[str]:
     node (a plan's filters are applied by the reader of the view, not here). None when the store
     is not a local folder or the partition types cannot round-trip."""
     plan = table if isinstance(table, ScanPlan) else table.scan()
-    root = getattr(store, "root", None)
-    if root is None or not os.path.isdir(getattr(store, "objects_dir", "")):
+    root = store.local_root()
+    if root is None:
         return None
     if not supports(plan.schema, plan.partition_columns):
         return None
@@ -124,7 +124,7 @@ def table_view(store: Any, table: Any) -> Optional[str]:
 def prune_views(store: Any, live: set[str], cutoff: float, dry_run: bool = False) -> int:
     """Remove views of table nodes no version references (and abandoned temporary views), older than
     ``cutoff`` (seconds since the epoch), so ``gc`` never leaves links to deleted objects. Returns how many."""
-    root = getattr(store, "root", None)
+    root = store.local_root()
     folder = os.path.join(root, "views") if root else None
     if not folder or not os.path.isdir(folder):
         return 0

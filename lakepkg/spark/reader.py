@@ -182,8 +182,15 @@ class PkgPushdownReader(PkgReader):
 def _for_spark(exc: LakepkgError, prefix: str = "") -> LakepkgError:
     """A copy of ``exc`` raised with no traceback of lakepkg's frames: Spark prints a Python
     worker's exception with its traceback, so the message itself must say what to do."""
+    import os
+    import sys
+
     from lakepkg.errors import one_line
 
+    if any(m.startswith("pyspark.sql.worker.") for m in sys.modules):
+        # Inside a Spark planner worker (this process only): send the one line, not the Python traceback
+        # Spark would print above it (pyspark.util.handle_worker_exception reads this per error).
+        os.environ["SPARK_HIDE_TRACEBACK"] = "1"
     return type(exc)(f"lakepkg: {prefix}{one_line(exc, 500)}")
 
 

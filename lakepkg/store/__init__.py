@@ -1,7 +1,8 @@
 """Object stores. ``open_store(location)`` picks a backend by the location's scheme."""
 from __future__ import annotations
 
-from lakepkg.store.base import ObjectInfo, ObjectStore, hash_file
+from lakepkg.format.hashing import hash_file
+from lakepkg.store.base import ObjectInfo, ObjectStore
 from lakepkg.store.local import LocalObjectStore
 
 

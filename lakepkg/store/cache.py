@@ -22,7 +22,6 @@ Settings: ``LAKEPKG_CACHE_DIR`` / ``cache_dir`` (default ``$LAKEPKG_HOME/cache``
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import tempfile
 import time
@@ -31,7 +30,9 @@ from typing import Callable, Optional
 
 from lakepkg.config import home, setting
 from lakepkg.errors import ConfigError, IntegrityError
-from lakepkg.store.base import CHUNK, check_digest
+from lakepkg.format.hashing import hash_file
+from lakepkg.store.base import check_digest
+from lakepkg.store.verified import VERIFIED
 
 DEFAULT_MAX_BYTES = 10 * 1024 ** 3
 DEFAULT_MIN_AGE = 30.0
@@ -83,7 +84,7 @@ class ObjectCache:
         """The cached file of ``digest`` (its LRU clock refreshed), or None."""
         p = self.path(digest)
         try:
-            os.utime(p)
+            VERIFIED.touch(p)  # the LRU clock; a verdict already held carries over
         except FileNotFoundError:
             return None
         self.stats.hits += 1
@@ -109,13 +110,14 @@ class ObjectCache:
                 os.close(fd)
                 try:
                     fill(tmp)
-                    actual = _hash(tmp)
+                    actual, _ = hash_file(tmp)
                     if actual != digest:
                         raise IntegrityError(f"object {digest[:12]} downloaded with the wrong content (hash {actual[:12]}); "
                                              "the remote copy is corrupt: run `lakepkg verify` on the registry and re-push it")
                     with open(tmp, "rb") as f:
                         os.fsync(f.fileno())
                     os.replace(tmp, p)
+                    VERIFIED.remember(p, digest)
                 except BaseException:
                     _unlink(tmp)
                     raise
@@ -131,7 +133,9 @@ class ObjectCache:
         return self.get(digest, lambda tmp: shutil.copyfile(src, tmp))
 
     def discard(self, digest: str) -> None:
-        _unlink(self.path(digest))
+        p = self.path(digest)
+        VERIFIED.forget(p)
+        _unlink(p)
 
     def entries(self) -> list[tuple[float, int, str]]:
         """(mtime, size, path) of every cached object."""
@@ -188,17 +192,6 @@ class ObjectCache:
     def clear(self) -> None:
         for _, _, p in self.entries():
             _unlink(p)
-
-
-def _hash(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(CHUNK)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
 
 
 def _unlink(path: str) -> None:

@@ -2,17 +2,22 @@
 
 Writes go to a temporary file in the same folder, are fsynced, then renamed
 into place, so a reader never sees a partial object and a crash leaves at
-most a stray temporary file (removed by gc).
+most a stray temporary file (removed by gc). An object's mtime is its age as
+gc sees it: a dedup hit renews it.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
+import uuid
 from typing import BinaryIO, Iterator, Optional
 
-from lakepkg.errors import IntegrityError, MissingObjectError
-from lakepkg.store.base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
+from lakepkg.errors import ConcurrentUpdateError, IntegrityError
+from lakepkg.format.hashing import copy_hashing, hash_bytes, hash_file
+from lakepkg.store.base import ObjectInfo, ObjectStore, check_digest
+from lakepkg.store.leftovers import TMP_PREFIX, find_temporaries, remove_temporary
+from lakepkg.store.verified import VERIFIED
+
 
 
 class LocalObjectStore(ObjectStore):
@@ -31,25 +36,34 @@ class LocalObjectStore(ObjectStore):
     def has(self, digest: str) -> bool:
         return os.path.exists(self._path(digest))
 
-    def keep(self, digest: str) -> bool:
-        return _refresh(self._path(digest))
+    def keep(self, digest: str, max_age: Optional[float] = None) -> bool:
+        return _refresh(self._path(digest))  # a utime is cheap: always renew
 
     def local_path(self, digest: str) -> Optional[str]:
         p = self._path(digest)
         if not os.path.exists(p):
-            raise MissingObjectError(f"object {digest[:12]} is missing from {self.location}; run `lakepkg verify` to find the versions that need it")
+            raise self._missing(digest)
         return p
+
+    def local_root(self) -> Optional[str]:
+        return self.root
 
     def _tmp(self, digest_dir: str) -> tuple[int, str]:
         os.makedirs(digest_dir, exist_ok=True)
-        return tempfile.mkstemp(prefix=".tmp-", dir=digest_dir)
+        return tempfile.mkstemp(prefix=TMP_PREFIX, dir=digest_dir)
 
-    def _commit(self, tmp: str, final: str) -> None:
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, final)
+    def _commit(self, tmp: str, final: str, digest: str) -> None:
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        try:
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, final)
+        except FileNotFoundError:
+            raise ConcurrentUpdateError(f"the temporary file of object {digest[:12]} was removed while it was written "
+                                        "(a gc with a short grace?); nothing was published, re-run") from None
+        VERIFIED.remember(final, digest)  # just hashed while written
 
     def put_bytes(self, data: bytes, digest: Optional[str] = None) -> str:
-        actual = hashlib.sha256(data).hexdigest()
+        actual = hash_bytes(data)
         if digest is not None and digest != actual:
             raise IntegrityError(f"bytes given for object {digest[:12]} hash to {actual[:12]}; refusing to store them")
         final = self._path(actual)
@@ -61,7 +75,7 @@ class LocalObjectStore(ObjectStore):
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            self._commit(tmp, final)
+            self._commit(tmp, final, actual)
         except BaseException:
             _unlink(tmp)
             raise
@@ -72,64 +86,94 @@ class LocalObjectStore(ObjectStore):
             return digest, os.path.getsize(self._path(digest)), False
         # copy into a temporary file while hashing, then rename under the hash
         fd, tmp = self._tmp(os.path.join(self.objects_dir, "tmp"))
-        h = hashlib.sha256()
-        n = 0
         try:
-            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-                while True:
-                    b = src.read(CHUNK)
-                    if not b:
-                        break
-                    h.update(b)
-                    out.write(b)
-                    n += len(b)
+            with os.fdopen(fd, "wb") as out:
+                actual, n = copy_hashing(path, out)
                 out.flush()
                 os.fsync(out.fileno())
-            actual = h.hexdigest()
             if digest is not None and digest != actual:
                 raise IntegrityError(f"file {path} changed while it was copied (hash {actual[:12]}, expected {digest[:12]}); re-run the snapshot")
             final = self._path(actual)
             if _refresh(final):
                 _unlink(tmp)
                 return actual, n, False
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            self._commit(tmp, final)
+            self._commit(tmp, final, actual)
             return actual, n, True
         except BaseException:
             _unlink(tmp)
             raise
 
-    def put_stream_file(self, tmp_path: str) -> tuple[str, int, bool]:
-        """Adopt a finished temporary file (e.g. a Parquet fragment just written) by moving it in."""
-        digest, n = hash_file(tmp_path)
-        if os.stat(tmp_path).st_dev != os.stat(self.objects_dir).st_dev:  # cannot rename across file systems
-            digest, n, written = self.put_file(tmp_path, digest)
-            _unlink(tmp_path)
-            return digest, n, written
+    def adopt_file(self, path: str, digest: Optional[str] = None) -> tuple[str, int, bool]:
+        """Move a finished local file in (a rename when it is on the same file system)."""
+        actual, n = hash_file(path)
+        if digest is not None and digest != actual:
+            _unlink(path)
+            raise IntegrityError(f"file {path} hashes to {actual[:12]}, not {digest[:12]}; refusing to store it")
+        return self._move_in(path, actual, n)
+
+    def _move_in(self, path: str, digest: str, n: int) -> tuple[str, int, bool]:
+        """Move a file already hashed to ``digest`` under its name (copied when across file systems)."""
+        if os.stat(path).st_dev != os.stat(self.objects_dir).st_dev:  # cannot rename across file systems
+            return ObjectStore.adopt_file(self, path, digest)
         final = self._path(digest)
         if _refresh(final):
-            _unlink(tmp_path)
+            _unlink(path)
             return digest, n, False
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        with open(tmp_path, "rb") as f:
+        with open(path, "rb") as f:
             os.fsync(f.fileno())
-        self._commit(tmp_path, final)
+        self._commit(path, final, digest)
         return digest, n, True
+
+    def put_stream_file(self, tmp_path: str) -> tuple[str, int, bool]:
+        """Deprecated name of :meth:`adopt_file`."""
+        return self.adopt_file(tmp_path)
+
+    def copy_from(self, src: ObjectStore, digest: str) -> tuple[bool, int]:
+        """Stream the object from ``src`` into a temporary file here (hash-checked), then move it in."""
+        if self.keep(digest):
+            return False, 0
+        fd, tmp = self._tmp(os.path.join(self.objects_dir, "tmp"))
+        os.close(fd)
+        try:
+            n = src.fetch_to(digest, tmp)  # hash-checked while streamed
+            _, _, written = self._move_in(tmp, digest, n)
+        finally:
+            _unlink(tmp)
+        return written, n if written else 0
 
     def open(self, digest: str) -> BinaryIO:
         try:
             return open(self._path(digest), "rb")
         except FileNotFoundError:
-            raise MissingObjectError(f"object {digest[:12]} is missing from {self.location}; run `lakepkg verify` to find the versions that need it") from None
+            raise self._missing(digest) from None
 
     def size(self, digest: str) -> int:
         try:
             return os.path.getsize(self._path(digest))
         except FileNotFoundError:
-            raise MissingObjectError(f"object {digest[:12]} is missing from {self.location}") from None
+            raise self._missing(digest) from None
 
     def delete(self, digest: str) -> None:
         _unlink(self._path(digest))
+
+    def delete_if_stale(self, digest: str, cutoff: float) -> bool:
+        """Move the object aside first, so a publish renewing it from now on finds it gone (and
+        writes it again or fails); then look at its mtime: renewed since ``cutoff`` → put back."""
+        final = self._path(digest)
+        aside = os.path.join(os.path.dirname(final), f"{TMP_PREFIX}gc-{uuid.uuid4().hex[:8]}-{digest}")
+        try:
+            os.rename(final, aside)
+        except FileNotFoundError:
+            return False
+        if os.stat(aside).st_mtime >= cutoff:
+            try:
+                os.link(aside, final)  # never clobbers a copy written meanwhile (same bytes anyway)
+            except FileExistsError:
+                pass
+            _unlink(aside)
+            return False
+        _unlink(aside)
+        return True
 
     def iter_objects(self) -> Iterator[ObjectInfo]:
         for sub in sorted(os.listdir(self.objects_dir)):
@@ -138,32 +182,27 @@ class LocalObjectStore(ObjectStore):
                 continue
             with os.scandir(d) as it:
                 for e in it:
-                    if e.name.startswith(".tmp-") or len(e.name) != 64:
+                    if e.name.startswith(TMP_PREFIX) or len(e.name) != 64:
                         continue
-                    st = e.stat()
+                    try:
+                        st = e.stat()
+                    except FileNotFoundError:
+                        continue
                     yield ObjectInfo(e.name, st.st_size, st.st_mtime)
 
     def iter_temporaries(self) -> Iterator[tuple[str, float]]:
-        """Stray temporary files left by interrupted writes: (path, mtime)."""
-        for dirpath, _dirs, files in os.walk(self.objects_dir):
-            for name in files:
-                if name.startswith(".tmp-"):
-                    p = os.path.join(dirpath, name)
-                    try:
-                        yield p, os.path.getmtime(p)
-                    except FileNotFoundError:
-                        continue
+        """Stray temporary files left by interrupted writes (and by a gc killed mid-delete): (path, mtime)."""
+        return find_temporaries(self.objects_dir)
 
-    def clear_temporary(self, path: str) -> None:
-        _unlink(path)
+    def clear_temporary(self, name: str) -> None:
+        remove_temporary(self.objects_dir, name)
 
 
 def _refresh(path: str) -> bool:
     """True when the object exists; its mtime is set to now, so gc's grace period protects an
     old unreferenced object that a publish in flight has just deduplicated onto."""
     try:
-        os.utime(path)
-        return True
+        return VERIFIED.touch(path)
     except FileNotFoundError:
         return False
     except OSError:  # not ours to touch (read-only mount): it exists, dedup still holds
@@ -176,5 +215,3 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-

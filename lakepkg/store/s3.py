@@ -8,8 +8,15 @@ change, so an unversioned bucket is as safe as a versioned one.
 
 Reading goes through the local :class:`~lakepkg.store.cache.ObjectCache`: every
 downloaded object is hash-checked before use, and a second read of the same
-object does no network I/O. ``verify_object`` bypasses the cache and re-hashes
-the remote bytes.
+object does no network I/O. ``verified_path`` also re-hashes a cached file the
+first time a process hands it out (a cache file damaged on disk is fetched
+again); ``verify_object`` bypasses the cache and re-hashes the remote bytes.
+
+A dedup hit on an object older than the renewal window is renewed by a
+server-side copy onto itself (multipart for objects over 5 GB), so gc's grace
+period covers it; the window defaults to half the configured gc grace
+(setting ``gc_grace_hours``, default 24) and a publish racing a gc passes that
+gc's own grace (see ``Registry.publish``).
 
 Credentials come from the boto3 chain (environment, shared config/profile,
 instance role) and are never stored. ``endpoint_url``, ``region`` and
@@ -19,7 +26,7 @@ instance role) and are never stored. ``endpoint_url``, ``region`` and
 from __future__ import annotations
 
 import base64
-import hashlib
+import datetime as dt
 import io
 import os
 import threading
@@ -27,12 +34,27 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional
 from urllib.parse import urlsplit, urlunsplit
 
+from email.utils import parsedate_to_datetime
+
+from lakepkg.config import setting
 from lakepkg.errors import ConfigError, IntegrityError, MissingObjectError, StoreUnavailableError
-from lakepkg.store.base import CHUNK, ObjectInfo, ObjectStore, check_digest, hash_file
+from lakepkg.format.hashing import hash_bytes, hash_file
+from lakepkg.store.base import ObjectInfo, ObjectStore, check_digest, corrupt_error
+from lakepkg.store.verified import VERIFIED
 
 SMALL = 64 * 1024 * 1024       # files up to this size are read once (hash and body from one read)
-SINGLE_PUT_MAX = 5 * 1024 ** 3  # S3's limit for one PutObject
-KEEP_REFRESH_AFTER = 12 * 3600  # a dedup hit on an object older than this renews it (half gc's default grace)
+SINGLE_PUT_MAX = 5 * 1024 ** 3  # S3's limit for one PutObject (and one CopyObject)
+COPY_PART = 1024 ** 3           # part size of a multipart server-side copy
+DEFAULT_GRACE_HOURS = 24.0
+
+
+def renewal_window() -> float:
+    """Seconds after which a dedup hit renews an object: half the configured gc grace."""
+    try:
+        hours = float(setting("gc_grace_hours", None, DEFAULT_GRACE_HOURS))
+    except (TypeError, ValueError):
+        raise ConfigError("setting gc_grace_hours is not a number of hours; fix it in the lakepkg config") from None
+    return max(0.0, hours) * 3600 / 2
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -177,7 +199,7 @@ class S3ObjectStore(ObjectStore):
         self.conn = conn
         self.location = conn.location
         self._cache = cache
-        self.keep_refresh_after: float = KEEP_REFRESH_AFTER
+        self.keep_refresh_after: float = renewal_window()
 
     @classmethod
     def from_url(cls, url: str, endpoint_url: Optional[str] = None, region: Optional[str] = None,
@@ -214,35 +236,77 @@ class S3ObjectStore(ObjectStore):
         return MissingObjectError(f"object {digest[:12]} is missing from {self.location}; run `lakepkg verify --registry {self.location}` and re-push the versions that need it")
 
     # -- ObjectStore -------------------------------------------------------
+    def _head(self, digest: str) -> Optional[dict[str, Any]]:
+        """The HEAD response of an object, or None when it is not stored."""
+        try:
+            return self.conn.call("head_object", f"checking object {digest[:12]}", Key=self._key(digest))  # type: ignore[no-any-return]
+        except S3Status as st:
+            if st.status == 404:
+                return None
+            raise
+
     def has(self, digest: str) -> bool:
-        try:
-            self.conn.call("head_object", f"checking object {digest[:12]}", Key=self._key(digest))
-            return True
-        except S3Status as st:
-            if st.status == 404:
-                return False
-            raise
+        return self._head(digest) is not None
 
-    def keep(self, digest: str) -> bool:
-        """A dedup hit. An object older than ``KEEP_REFRESH_AFTER`` is copied onto itself (a
-        server-side copy: no bytes sent) so its LastModified, which ``gc`` ages it by, is now: S3 has
-        no cheaper way to renew it. Younger objects are left alone, so a publish that reuses them
-        costs one HEAD as before."""
-        import datetime as dt
-
+    def keep(self, digest: str, max_age: Optional[float] = None) -> bool:
+        """A dedup hit. An object older than ``max_age`` seconds (default: the store's renewal
+        window) is copied onto itself (server-side: no bytes sent; multipart above 5 GB) so its
+        LastModified, which ``gc`` ages it by, is now: S3 has no cheaper way to renew it. Younger
+        objects are left alone, so a publish that reuses them costs one HEAD. The age is measured
+        on the server's clock (the response's Date), so clock skew cannot shorten it."""
+        window = self.keep_refresh_after if max_age is None else max_age
         key = self._key(digest)
-        try:
-            head = self.conn.call("head_object", f"checking object {digest[:12]}", Key=key)
-        except S3Status as st:
-            if st.status == 404:
-                return False
-            raise
-        age = (dt.datetime.now(dt.timezone.utc) - head["LastModified"]).total_seconds()
-        if age > self.keep_refresh_after and int(head["ContentLength"]) <= SINGLE_PUT_MAX:
-            self.conn.call("copy_object", f"renewing object {digest[:12]}", Key=key,
-                           CopySource={"Bucket": self.conn.bucket, "Key": key}, MetadataDirective="REPLACE",
-                           ContentType="application/octet-stream", ChecksumAlgorithm="SHA256")
+        head = self._head(digest)
+        if head is None:
+            return False
+        # both times are whole seconds of the server's clock: err on the old side (renew more, never less)
+        age = (_server_now(head) - head["LastModified"]).total_seconds() + 1.0
+        if window <= 0 or age > window:
+            try:
+                self._self_copy(digest, key, int(head["ContentLength"]))
+            except S3Status as st:
+                if st.status == 404:  # deleted (by gc) since the HEAD
+                    return False
+                raise
             self.conn.stats.add(renewed=1)
+        return True
+
+    def _self_copy(self, digest: str, key: str, size: int) -> None:
+        """Renew an object's LastModified by copying it onto itself on the server."""
+        what = f"renewing object {digest[:12]}"
+        if size <= SINGLE_PUT_MAX:
+            self.conn.call("copy_object", what, Key=key, CopySource={"Bucket": self.conn.bucket, "Key": key},
+                           MetadataDirective="REPLACE", ContentType="application/octet-stream", ChecksumAlgorithm="SHA256")
+            return
+        self._multipart_copy(self.conn.bucket, key, key, size, what)
+
+    def _multipart_copy(self, src_bucket: str, src_key: str, key: str, size: int, what: str) -> None:
+        """Server-side copy of an object over 5 GB: UploadPartCopy in ranges, then complete."""
+        up = self.conn.call("create_multipart_upload", what, Key=key, ContentType="application/octet-stream")
+        uid = up["UploadId"]
+        parts = []
+        try:
+            for n, start in enumerate(range(0, size, COPY_PART), start=1):
+                end = min(start + COPY_PART, size) - 1
+                r = self.conn.call("upload_part_copy", what, Key=key, UploadId=uid, PartNumber=n,
+                                   CopySource={"Bucket": src_bucket, "Key": src_key}, CopySourceRange=f"bytes={start}-{end}")
+                parts.append({"PartNumber": n, "ETag": r["CopyPartResult"]["ETag"]})
+            self.conn.call("complete_multipart_upload", what, Key=key, UploadId=uid, MultipartUpload={"Parts": parts})
+        except BaseException:
+            try:
+                self.conn.call("abort_multipart_upload", "aborting a copy", Key=key, UploadId=uid)
+            except Exception:
+                pass
+            raise
+
+    def delete_if_stale(self, digest: str, cutoff: float) -> bool:
+        """Delete unless renewed since ``cutoff`` (server clock), judged by a HEAD just before."""
+        head = self._head(digest)
+        if head is None:
+            return False
+        if head["LastModified"].timestamp() >= cutoff:
+            return False
+        self.delete(digest)
         return True
 
     def size(self, digest: str) -> int:
@@ -259,7 +323,7 @@ class S3ObjectStore(ObjectStore):
         self.conn.stats.add(puts=1, bytes_sent=size)
 
     def put_bytes(self, data: bytes, digest: Optional[str] = None) -> str:
-        actual = hashlib.sha256(data).hexdigest()
+        actual = hash_bytes(data)
         if digest is not None and digest != actual:
             raise IntegrityError(f"bytes given for object {digest[:12]} hash to {actual[:12]}; refusing to store them")
         if not self.keep(actual):
@@ -275,7 +339,7 @@ class S3ObjectStore(ObjectStore):
         if size <= SMALL:
             with open(path, "rb") as f:
                 data = f.read()
-            actual = hashlib.sha256(data).hexdigest()
+            actual = hash_bytes(data)
         else:
             data = None
             actual, size = hash_file(path)
@@ -306,7 +370,7 @@ class S3ObjectStore(ObjectStore):
                     chunk = f.read(part_size)
                     if not chunk:
                         break
-                    cs = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
+                    cs = b64_sha256(hash_bytes(chunk))
                     r = self.conn.call("upload_part", f"uploading object {digest[:12]}", Key=key, UploadId=uid,
                                        PartNumber=n, Body=chunk, ChecksumSHA256=cs)
                     parts.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumSHA256": cs})
@@ -330,45 +394,98 @@ class S3ObjectStore(ObjectStore):
             raise self._missing(digest) from None
         return _CountingBody(r["Body"], self.conn, digest)
 
-    def download_to(self, digest: str, path: str) -> int:
-        """Stream an object into ``path``, hashing as it goes; IntegrityError on a mismatch."""
-        h = hashlib.sha256()
-        n = 0
-        with self.open(digest) as src, open(path, "wb") as out:
-            while True:
-                b = src.read(CHUNK)
-                if not b:
-                    break
-                h.update(b)
-                out.write(b)
-                n += len(b)
-        if h.hexdigest() != digest:
-            raise IntegrityError(f"object {digest[:12]} in {self.location} is corrupt (its bytes hash to {h.hexdigest()[:12]}); "
-                                 "run `lakepkg verify` and re-push the versions that need it")
-        return n
-
     def local_path(self, digest: str) -> Optional[str]:
-        """A verified local copy from the cache (downloaded on first use only)."""
-        return self.cache.get(digest, lambda tmp: self.download_to(digest, tmp))
+        """A local copy from the cache (downloaded, and hash-checked, on first use only)."""
+        return self.cache.get(digest, lambda tmp: self.fetch_to(digest, tmp))
+
+    def local_root(self) -> Optional[str]:
+        return None
+
+    def open_options(self) -> dict[str, str]:
+        return {"endpoint_url": self.conn.endpoint_url} if self.conn.endpoint_url else {}
+
+    def verified_path(self, digest: str, what: Optional[str] = None) -> str:
+        """A cached copy known to hash to ``digest``: checked when downloaded, and re-hashed the first
+        time this process hands out a cache hit (a cache file damaged on disk is fetched again)."""
+        path = self.local_path(digest)
+        assert path is not None
+        if VERIFIED.is_verified(path, digest):
+            return path
+        actual, _ = hash_file(path)
+        if actual != digest:
+            self.cache.discard(digest)
+            path = self.local_path(digest)  # fetched again and checked on the way in
+            assert path is not None
+            actual, _ = hash_file(path)
+            if actual != digest:
+                self.cache.discard(digest)
+                raise corrupt_error(digest, self.location, actual, what)
+        VERIFIED.remember(path, digest)
+        return path
 
     def get_bytes(self, digest: str, verify: bool = True) -> bytes:
-        """Whole object through the cache (always verified on download; a hit is a verified file)."""
-        with open(self.local_path(digest), "rb") as f:  # type: ignore[arg-type]
+        """Whole object through the cache (verified on download; with ``verify`` a hit is re-checked too)."""
+        path = self.verified_path(digest) if verify else self.local_path(digest)
+        with open(path, "rb") as f:  # type: ignore[arg-type]
             return f.read()
 
-    def verify_object(self, digest: str) -> bool:
-        """Re-hash the remote bytes (bypassing the cache)."""
-        h = hashlib.sha256()
-        with self.open(digest) as f:
-            while True:
-                b = f.read(CHUNK)
-                if not b:
-                    break
-                h.update(b)
-        ok = h.hexdigest() == digest
-        if not ok:
-            self.cache.discard(digest) if self._cache is not None else None
-        return ok
+    def forget_local(self, digest: str) -> None:
+        if self._cache is not None:
+            self.cache.discard(digest)
+
+    def copy_from(self, src: ObjectStore, digest: str) -> tuple[bool, int]:
+        """From a bucket on the same endpoint: a server-side copy whose SHA-256 the server computes
+        and this store checks against the name. From anywhere else: a verified local copy, uploaded
+        with its checksum."""
+        if isinstance(src, S3ObjectStore) and src.conn.endpoint_url == self.conn.endpoint_url:
+            if self.keep(digest):
+                return False, 0
+            return True, self._server_copy(src, digest)
+        return super().copy_from(src, digest)
+
+    def _server_copy(self, src: "S3ObjectStore", digest: str) -> int:
+        size = src.size(digest)
+        key = self._key(digest)
+        what = f"copying object {digest[:12]}"
+        if size <= SINGLE_PUT_MAX:
+            r = self.conn.call("copy_object", what, Key=key, CopySource={"Bucket": src.conn.bucket, "Key": src._key(digest)},
+                               MetadataDirective="REPLACE", ContentType="application/octet-stream", ChecksumAlgorithm="SHA256")
+            got = (r.get("CopyObjectResult") or {}).get("ChecksumSHA256")
+            if got is None:  # the server did not say: check the copy's own checksum
+                got = self.conn.call("head_object", what, Key=key, ChecksumMode="ENABLED").get("ChecksumSHA256")
+            if got is not None and got != b64_sha256(digest):
+                self.delete(digest)
+                raise corrupt_error(digest, src.location)
+            if got is None and not self.verify_object(digest):
+                self.delete(digest)
+                raise corrupt_error(digest, src.location)
+        else:
+            self._multipart_copy(src.conn.bucket, src._key(digest), key, size, what)
+            if not self.verify_object(digest):
+                self.delete(digest)
+                raise corrupt_error(digest, src.location)
+        self.conn.stats.add(puts=1)
+        return size
+
+    def iter_temporaries(self) -> Iterator[tuple[str, float]]:
+        """Unfinished multipart uploads under ``objects/`` (a killed upload of a large object)."""
+        kw: dict[str, Any] = {"Prefix": self.conn.key("objects/")}
+        while True:
+            r = self.conn.call("list_multipart_uploads", "listing unfinished uploads", **kw)
+            for u in r.get("Uploads", []):
+                yield f"{u['Key']}\n{u['UploadId']}", u["Initiated"].timestamp()
+            if not r.get("IsTruncated"):
+                return
+            kw.update(KeyMarker=r.get("NextKeyMarker"), UploadIdMarker=r.get("NextUploadIdMarker"))
+
+    def clear_temporary(self, name: str) -> None:
+        key, _, uid = name.partition("\n")
+        if not key.startswith(self.conn.key("objects/")) or not uid:
+            return
+        try:
+            self.conn.call("abort_multipart_upload", "aborting an unfinished upload", Key=key, UploadId=uid)
+        except S3Status:
+            pass
 
     def delete(self, digest: str) -> None:
         try:
@@ -391,6 +508,17 @@ class S3ObjectStore(ObjectStore):
             if not r.get("IsTruncated"):
                 return
             token = r.get("NextContinuationToken")
+
+
+def _server_now(response: dict[str, Any]) -> dt.datetime:
+    """The server's clock from a response's Date header (the local clock when it has none)."""
+    date = (response.get("ResponseMetadata") or {}).get("HTTPHeaders", {}).get("date")
+    if date:
+        try:
+            return parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            pass
+    return dt.datetime.now(dt.timezone.utc)
 
 
 class _CountingBody(io.RawIOBase):

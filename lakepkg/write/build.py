@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional
 import pyarrow as pa
 
 from lakepkg.format.canonical import canonical_json
-from lakepkg.errors import LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
+from lakepkg.errors import ConfigError, LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
 from lakepkg.write.deletion_vectors import ingest_keyed_batches
 from lakepkg.write.ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
 from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, read_page_raw, store_node, write_pages)
@@ -82,11 +82,25 @@ class PackageBuilder:
         return node
 
     def add_table(self, name: str, data: Any, partition_cols: Optional[list[str]] = None,
-                  meta: Optional[dict[str, Any]] = None, rows_per_fragment: int = 1_048_576) -> TableNodeData:
-        """Add a table from a pandas DataFrame, an Arrow table, or a path (Parquet/CSV file or folder)."""
-        if isinstance(data, (str, os.PathLike)):
+                  meta: Optional[dict[str, Any]] = None, rows_per_fragment: Optional[int] = None) -> TableNodeData:
+        """Add a table from a pandas DataFrame, an Arrow table, record batches, or a path (Parquet/CSV
+        file or folder). ``partition_cols`` and ``rows_per_fragment`` (default 1,048,576) apply to
+        DataFrames and Arrow tables; a folder's partitions are its ``key=value`` sub-folders."""
+        is_path = isinstance(data, (str, os.PathLike))
+        is_batches = not is_path and (isinstance(data, pa.RecordBatchReader) or (
+            not isinstance(data, pa.Table) and hasattr(data, "__iter__") and not hasattr(data, "columns")))
+        if (is_path or is_batches) and (partition_cols or rows_per_fragment is not None):
+            what = "partition_cols" if partition_cols else "rows_per_fragment"
+            hint = ("a folder's partitions are its key=value sub-folders and its files are stored as they are"
+                    if is_path else "collect the batches into a pyarrow Table first (pa.Table.from_batches)")
+            raise ConfigError(f"table {name!r}: {what} applies to DataFrames and Arrow tables, not to "
+                              f"{'a path' if is_path else 'record batches'}; {hint}")
+        if rows_per_fragment is not None and (isinstance(rows_per_fragment, bool) or not isinstance(rows_per_fragment, int)
+                                              or rows_per_fragment < 1):
+            raise ConfigError(f"table {name!r}: rows_per_fragment must be a positive integer, not {rows_per_fragment!r}")
+        if is_path:
             return self.add_path(name, str(data), meta=meta)
-        if isinstance(data, pa.RecordBatchReader) or (not isinstance(data, pa.Table) and hasattr(data, "__iter__") and not hasattr(data, "columns")):
+        if is_batches:
             return self.add_snapshot(TableSnapshot(name=name, batches=data, meta=meta or {}))
         if not isinstance(data, pa.Table):
             try:
@@ -94,7 +108,8 @@ class PackageBuilder:
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
                 raise SchemaMismatchError(f"table {name!r}: cannot convert data to Arrow: {one_line(exc)}") from None
         validate_table_name(name)
-        ing = ingest_arrow(self.store, name, data, partition_cols, rows_per_fragment)
+        ing = ingest_arrow(self.store, name, data, partition_cols,
+                           1_048_576 if rows_per_fragment is None else rows_per_fragment)
         return self._finish(ing, meta)
 
     def add_path(self, name: str, path: str, meta: Optional[dict[str, Any]] = None,

@@ -150,10 +150,7 @@ def write_fragment(
 
 
 def _adopt(store: ObjectStore, tmp: str) -> tuple[str, int, bool]:
-    adopt = getattr(store, "put_stream_file", None)
-    if adopt is not None:
-        return adopt(tmp)
-    return store.put_file(tmp)
+    return store.adopt_file(tmp)
 
 
 def check_schema(table_name: str, expected: Optional[pa.Schema], got: pa.Schema, where: str) -> pa.Schema:

@@ -9,6 +9,7 @@ with fixed settings.
 from __future__ import annotations
 
 import os
+import threading
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -86,6 +87,17 @@ def ingest_files(
         data_schema = _data_schema(previous_schema, snap.partition_columns)
     seen_schema: list[Optional[pa.Schema]] = [data_schema]
     converted = [False]
+    # ``one`` runs on worker threads: the schema check-and-set and the counters are read-modify-writes
+    lock = threading.Lock()
+
+    def check(schema: pa.Schema, sf: SourceFile) -> None:
+        with lock:
+            seen_schema[0] = check_schema(snap.name, seen_schema[0], schema, f"file {sf.path}")
+
+    def count_written(size: int, written: bool) -> None:
+        with lock:
+            stats.objects_written += int(written)
+            stats.bytes_written += size if written else 0
 
     def one(sf: SourceFile) -> tuple[SourceFile, Entry, bool, bool]:  # (file, entry, reused, converted)
         key = safe_key(sf.key)
@@ -108,16 +120,15 @@ def ingest_files(
                     raise
                 except Exception as exc:  # a converter error is the source's fault
                     raise SourceError(f"cannot convert {sf.path} to Parquet: {one_line(exc)}") from None
-                seen_schema[0] = check_schema(snap.name, seen_schema[0], table.schema, f"file {sf.path}")
+                check(table.schema, sf)
                 entry = write_fragment(store, table, key, partition=sf.partition or None)
                 return sf, entry, False, True
             desc = describe_parquet(tmp, what=f"source file {sf.path}")
-            seen_schema[0] = check_schema(snap.name, seen_schema[0], desc.schema, f"file {sf.path}")
+            check(desc.schema, sf)
             digest, size, written = store.put_file(tmp)
             if size != sf.size:
                 raise SourceError(f"source file {sf.path} changed during the snapshot (size {sf.size} -> {size}); re-run it")
-            stats.objects_written += int(written)
-            stats.bytes_written += size if written else 0
+            count_written(size, written)
             return sf, Entry(key=key, object=digest, size=size, rows=desc.rows,
                              partition=sf.partition or None, stats=desc.stats or None), False, False
         finally:
@@ -127,14 +138,13 @@ def ingest_files(
     def _store_local_parquet(sf: SourceFile, key: str) -> Entry:
         try:
             desc = describe_parquet(sf.local_path, what=f"source file {sf.path}")
-            seen_schema[0] = check_schema(snap.name, seen_schema[0], desc.schema, f"file {sf.path}")
+            check(desc.schema, sf)
             digest, size, written = store.put_file(sf.local_path)  # hashed while copied: one read
         except FileNotFoundError:
             raise SourceError(f"source file {sf.path} disappeared during the snapshot; re-run it") from None
         if size != sf.size:
             raise SourceError(f"source file {sf.path} changed during the snapshot (size {sf.size} -> {size}); re-run it")
-        stats.objects_written += int(written)
-        stats.bytes_written += size if written else 0
+        count_written(size, written)
         return Entry(key=key, object=digest, size=size, rows=desc.rows, partition=sf.partition or None,
                      stats=desc.stats or None)
 

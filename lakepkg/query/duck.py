@@ -1,0 +1,60 @@
+"""The embedded engine: DuckDB over the pinned fragments, one in-memory connection per query.
+
+Each table the query reads is registered as an Arrow dataset (:func:`lakepkg.query.tables.dataset`)
+behind a temporary view that shows its columns as the source dialect saw them; DuckDB pushes
+filters and projections into the dataset scan, so partitions and row groups that cannot match are
+not read. The session time zone is the source's (``timezone``), so ``date_trunc`` and casts of
+zoned timestamps fall on the same days. Nothing but the snapshot is reachable: no extension is
+loaded, external access is disabled once the views exist.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pyarrow as pa
+
+from lakepkg.errors import ConfigError, QueryError, one_line
+from lakepkg.query.dialects import label
+from lakepkg.query.tables import Bound, dataset, view_columns
+
+
+def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC") -> pa.Table:
+    """Run the engine SQL ``sql`` (from :func:`lakepkg.query.transpile.transpile`) over ``bound``."""
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - a core dependency
+        raise ConfigError("the embedded query engine needs duckdb; pip install duckdb") from None
+    from sqlglot import exp
+
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false",
+                                             "autoload_known_extensions": "false"})
+    try:
+        try:
+            con.execute("SET TimeZone = ?", [timezone])
+        except duckdb.Error:
+            raise ConfigError(f"unknown time zone {timezone!r}; give an IANA name such as UTC or Europe/Paris") from None
+        for b in bound:
+            raw = f"{b.binding.view}__data"
+            con.register(raw, dataset(b.table))
+            select = exp.select(*view_columns(b.table.schema, dialect, timezone)).from_(
+                exp.to_identifier(raw, quoted=True))
+            con.execute(f'CREATE TEMP VIEW "{b.binding.view}" AS {select.sql("duckdb")}')
+        con.execute("SET enable_external_access = false")
+        try:
+            rel = con.sql(sql)
+            return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
+        except duckdb.Error as exc:
+            raise error(exc, bound, dialect) from None
+    finally:
+        con.close()
+
+
+def error(exc: BaseException, bound: Sequence[Bound], dialect: str) -> QueryError:
+    """A one-line QueryError for an engine failure, with view names turned back into original names."""
+    text = next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc))
+    for b in sorted(bound, key=lambda b: -len(b.binding.view)):
+        text = text.replace(f'"{b.binding.view}"', b.binding.name).replace(b.binding.view, b.binding.name)
+    if text.startswith("Parser Error: "):  # what sqlglot let through, the engine could not read
+        return QueryError(f"syntax error in the query ({label(dialect)}): {one_line(text[14:], 300)}; "
+                          f"fix the query text")
+    return QueryError(f"the query failed on the snapshot: {one_line(text, 300)}")

@@ -1,0 +1,90 @@
+"""Read query text in its source dialect: exactly one SELECT (or WITH … SELECT), nothing that writes.
+
+The dialects are sqlglot's, with two functions kept as written instead of translated at parse
+time — PostgreSQL's ``to_char`` and MySQL's ``DATE_FORMAT`` — so that
+:mod:`lakepkg.query.formats` converts their format strings exactly, or refuses them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from lakepkg.errors import QueryError, one_line
+from lakepkg.query.dialects import label
+
+#: placeholder function names the parser gives the source's own formatting functions
+TO_CHAR = "LAKEPKG_PG_TO_CHAR"
+DATE_FORMAT = "LAKEPKG_MYSQL_DATE_FORMAT"
+
+_WRITES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Into", "Set", "Use",
+           "Copy", "TruncateTable", "Grant", "Lock", "Transaction", "Commit", "Rollback", "Cache", "Uncache",
+           "Refresh", "Pragma", "Describe", "LoadData", "Show")
+
+
+def _dialect(name: str) -> Any:
+    """The sqlglot dialect class that reads ``name`` (with the formatting functions kept raw)."""
+    from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
+
+    base = Dialect.get_or_raise(name)
+    cls = type(base)
+    keep = {"postgres": {"TO_CHAR": TO_CHAR}, "mysql": {"DATE_FORMAT": DATE_FORMAT}}.get(name)
+    if not keep:
+        return base
+    cached = _CACHE.get(name)
+    if cached is not None:
+        return cached
+
+    def raw(fname: str) -> Any:
+        return lambda args: exp.Anonymous(this=fname, expressions=list(args))
+
+    parser = type("Parser", (cls.Parser,), {"FUNCTIONS": {**cls.Parser.FUNCTIONS,
+                                                         **{k: raw(v) for k, v in keep.items()}}})
+    sub = type(f"Lakepkg{cls.__name__}", (cls,), {"Parser": parser})
+    inst = sub()
+    _CACHE[name] = inst
+    return inst
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def parse_query(sql: str, dialect: str) -> Any:
+    """The one query statement in ``sql`` as a sqlglot expression; QueryError (one line) for empty
+    text, several statements, a syntax error, or any statement that is not a query."""
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    if not sql or not sql.strip():
+        raise QueryError("the query is empty; give a SELECT statement")
+    try:
+        statements = [s for s in _dialect(dialect).parse(sql) if s is not None]
+    except SqlglotError as exc:
+        raise QueryError(f"syntax error in the query ({label(dialect)}): {_describe(exc)}; "
+                         f"fix the query text (or give its dialect with --dialect)") from None
+    if not statements:
+        raise QueryError("the query is empty; give a SELECT statement")
+    if len(statements) > 1:
+        raise QueryError("give one query at a time (the text has several statements separated by ';')")
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        word = sql.strip().split(None, 1)[0].upper()
+        raise QueryError(f"only a single SELECT (or WITH … SELECT) runs against a snapshot, not {word}; "
+                         f"the snapshot is read-only")
+    for node in tree.walk():
+        if type(node).__name__ in _WRITES:
+            what = "SELECT … INTO" if type(node).__name__ == "Into" else type(node).__name__.upper()
+            raise QueryError(f"only a single SELECT (or WITH … SELECT) runs against a snapshot; the query "
+                             f"contains {what}, and the snapshot is read-only")
+    return tree
+
+
+def _describe(exc: Any) -> str:
+    """sqlglot's first parse error as ``<what> near '<text>' (line L, column C)``."""
+    errs = getattr(exc, "errors", None) or []
+    if errs:
+        e = errs[0]
+        what = str(e.get("description") or "invalid syntax").split(" but got <Token")[0].rstrip(".")
+        near = (e.get("highlight") or "").strip()
+        at = f" near {near!r}" if near else ""
+        return one_line(f"{what}{at} (line {e.get('line')}, column {e.get('col')})", 200)
+    return one_line(next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc)), 200)

@@ -1,0 +1,97 @@
+"""Spark as the query engine, for tables larger than one machine: the same transpiled query (target
+``spark``), each table a temporary view over the package's Spark reader with the dialect's column
+view on top, the session time zone set to the source's."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Mapping, Optional, Sequence
+
+import pyarrow as pa
+
+from lakepkg.errors import ConfigError, QueryError, SourceError, one_line
+from lakepkg.query.tables import Bound, view_columns
+
+
+def start_spark(master: str = "local[*]", confs: Optional[Mapping[str, str]] = None) -> Any:
+    """A local Spark session for queries: no UI, no Hive catalog, workers on this Python, quiet logs."""
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError("--engine spark needs pyspark; install it with `pip install 'lakepkg[spark]'`") from None
+    import warnings
+
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
+    b = (SparkSession.builder.master(master).appName("lakepkg query")
+         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+         .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR -Dlog4j.rootLogger=ERROR"))
+    for k, v in (confs or {}).items():
+        b = b.config(k, v)
+    try:
+        spark = b.getOrCreate()
+    except Exception as exc:
+        raise SourceError(f"cannot start Spark (master {master}): {one_line(exc, 200)}; "
+                          f"check Java 17 and --master") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC", spark: Any = None) -> pa.Table:
+    """Run the Spark SQL ``sql`` over ``bound`` in ``spark`` (a local session when None)."""
+    from sqlglot import exp
+
+    from lakepkg.spark import table_to_spark
+
+    own = spark is None
+    quiet = quiet_stderr() if own else None
+    if quiet is not None:
+        quiet.__enter__()
+        spark = start_spark()
+    old_tz = spark.conf.get("spark.sql.session.timeZone")
+    views: list[str] = []
+    try:
+        spark.conf.set("spark.sql.session.timeZone", timezone)
+        for b in bound:
+            raw = f"{b.binding.view}__data"
+            table_to_spark(spark, b.table).createOrReplaceTempView(raw)
+            views.append(raw)
+            select = exp.select(*view_columns(b.table.schema, dialect, timezone)).from_(
+                exp.to_identifier(raw, quoted=True))
+            spark.sql(f"CREATE OR REPLACE TEMP VIEW `{b.binding.view}` AS {select.sql('spark')}")
+            views.append(b.binding.view)
+        try:
+            return spark.sql(sql).toArrow()
+        except Exception as exc:
+            text = next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc))
+            for b in sorted(bound, key=lambda b: -len(b.binding.view)):
+                text = text.replace(f"`{b.binding.view}`", b.binding.name).replace(b.binding.view, b.binding.name)
+            raise QueryError(f"the query failed on the snapshot (Spark): {one_line(text, 300)}") from None
+    finally:
+        if own:
+            spark.stop()
+            if quiet is not None:
+                quiet.__exit__(None, None, None)
+        else:
+            for v in views:
+                spark.catalog.dropTempView(v)
+            spark.conf.set("spark.sql.session.timeZone", old_tz)
+
+
+class quiet_stderr:
+    """Send file descriptor 2 to /dev/null while Spark starts and runs: the JVM (a child process that
+    inherits it) then prints none of its own log lines; Python exceptions still surface as usual."""
+
+    def __enter__(self) -> "quiet_stderr":
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)

@@ -1,0 +1,221 @@
+"""From the query text in its source dialect to the engine's SQL over the snapshot's tables.
+
+1. parse in the source dialect (:mod:`.parse`): one SELECT, nothing that writes;
+2. resolve every table the query names (``public.flights``, ``db.flights``, ``flights``,
+   ``catalog.ns.flights``) to a package table through its provenance name
+   (:func:`lakepkg.spark.reproduce.plan_tables`); a name the snapshot lacks is an error and is
+   never read from a live system;
+3. qualify and type the columns from the tables' Arrow schemas (sqlglot's optimizer), keep the
+   source's output column names;
+4. apply the semantic fixes (:mod:`.semantics`);
+5. generate the engine's SQL (``duckdb`` or ``spark``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import pyarrow as pa
+
+from lakepkg.errors import NotFoundError, QueryError
+from lakepkg.query import semantics
+from lakepkg.query.dialects import label
+from lakepkg.query.parse import parse_query
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One package table as the query sees it: its original name, its engine view and schema."""
+
+    name: str                 # original qualified name, e.g. "public.flights"
+    view: str                 # the engine's name for it
+    bare: Optional[str]       # the bare name it answers to unqualified (None: ambiguous)
+    schema: pa.Schema         # the columns as the engine view shows them
+    dialect: Optional[str]    # the dialect its provenance names
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        from lakepkg.spark.rewrite import split_name
+
+        return tuple(p.lower() for p in split_name(self.name))
+
+
+@dataclass
+class Transpiled:
+    """The engine's SQL for one query, and what it reads."""
+
+    sql: str
+    dialect: str
+    target: str
+    tables: list[Binding] = field(default_factory=list)
+
+
+def _table_parts(t: Any) -> tuple[str, ...]:
+    return tuple(p.lower() for p in (t.catalog, t.db, t.name) if p)
+
+
+def _ctes(tree: Any) -> set[str]:
+    from sqlglot import exp
+
+    return {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+
+
+def referenced(tree: Any, bindings: Sequence[Binding], snapshot_label: str) -> list[tuple[Any, Binding]]:
+    """Every table node of ``tree`` with the binding it means; NotFoundError for names the snapshot lacks."""
+    from sqlglot import exp
+
+    ctes = _ctes(tree)
+    out: list[tuple[Any, Binding]] = []
+    unknown: list[str] = []
+    for t in tree.find_all(exp.Table):
+        if not isinstance(t.this, exp.Identifier):
+            continue  # a table function: range(3), generate_series(...)
+        parts = _table_parts(t)
+        if len(parts) == 1 and parts[0] in ctes:
+            continue
+        hit = _match(parts, bindings)
+        if hit is None:
+            unknown.append(".".join(p for p in (t.catalog, t.db, t.name) if p))
+        else:
+            out.append((t, hit))
+    if unknown:
+        have = ", ".join(sorted(b.name for b in bindings)) or "none"
+        names = ", ".join(dict.fromkeys(unknown))
+        raise NotFoundError(f"the query reads {names}, which {snapshot_label} does not hold (it has: {have}); "
+                            f"snapshot that table too, or map it with names={{'db.table': 'package table'}} / --name")
+    return out
+
+
+def _match(parts: tuple[str, ...], bindings: Sequence[Binding]) -> Optional[Binding]:
+    exact = [b for b in bindings if b.parts == parts]
+    if exact:
+        return exact[0]
+    # a catalog in front of the recorded name (lake.sales.orders for sales.orders)
+    longer = [b for b in bindings if len(b.parts) >= 2 and len(parts) > len(b.parts) and parts[-len(b.parts):] == b.parts]
+    if len(longer) == 1:
+        return longer[0]
+    if len(parts) == 1:
+        bare = [b for b in bindings if b.bare and b.bare.lower() == parts[0]]
+        if len(bare) == 1:
+            return bare[0]
+    return None
+
+
+def sql_type(t: pa.DataType) -> str:
+    """The SQL type sqlglot types a column of Arrow type ``t`` with."""
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    for check, name in ((pa.types.is_int8, "TINYINT"), (pa.types.is_int16, "SMALLINT"), (pa.types.is_int32, "INT"),
+                        (pa.types.is_int64, "BIGINT"), (pa.types.is_uint8, "UTINYINT"),
+                        (pa.types.is_uint16, "USMALLINT"), (pa.types.is_uint32, "UINT"),
+                        (pa.types.is_uint64, "UBIGINT"), (pa.types.is_float32, "FLOAT"),
+                        (pa.types.is_float64, "DOUBLE"), (pa.types.is_date, "DATE"), (pa.types.is_time, "TIME")):
+        if check(t):
+            return name
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision}, {t.scale})"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "VARCHAR"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "VARBINARY"
+    return "UNKNOWN"
+
+
+def _source_name(proj: Any, dialect: str) -> Optional[str]:
+    """The column name the source gives an unaliased select expression (None: keep the engine's)."""
+    from sqlglot import exp
+
+    if isinstance(proj, (exp.Alias, exp.Star)) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
+        return None
+    if isinstance(proj, exp.Column):
+        return proj.name
+    if dialect == "postgres":
+        node = proj
+        while isinstance(node, (exp.Cast, exp.Paren)) and not (isinstance(node, exp.Cast) and not isinstance(node.this, exp.Column)):
+            node = node.this
+        if isinstance(node, exp.Column):
+            return node.name
+        if isinstance(node, exp.Cast):
+            return node.to.sql("postgres").split("(")[0].lower().replace("decimal", "numeric")
+        if isinstance(node, exp.Case):
+            return "case"
+        if isinstance(node, exp.Window):
+            node = node.this
+        if isinstance(node, exp.Func):
+            name = node.sql_name() if not isinstance(node, exp.Anonymous) else node.name
+            return {"LAKEPKG_PG_TO_CHAR": "to_char"}.get(name, name).lower()
+        return "?column?"
+    if dialect == "mysql":
+        return proj.sql("mysql")
+    return None
+
+
+def keep_names(tree: Any, dialect: str) -> None:
+    """Give the outermost select's unaliased expressions the names the source would show."""
+    from sqlglot import exp
+
+    selects = [tree] if isinstance(tree, exp.Select) else ([tree.this] if isinstance(tree, exp.Subquery) else [])
+    for select in selects:
+        new = []
+        for proj in select.expressions:
+            name = _source_name(proj, dialect)
+            new.append(exp.alias_(proj, name, quoted=True) if name and not isinstance(proj, exp.Column) else proj)
+        select.set("expressions", new)
+
+
+def typed(tree: Any, schema: dict[str, dict[str, str]], dialect: str) -> Any:
+    """``tree`` with columns qualified and every expression typed (as far as sqlglot can)."""
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    try:
+        tree = qualify(tree, schema=schema, dialect=dialect, validate_qualify_columns=False,
+                       quote_identifiers=True, identify=True)
+    except SqlglotError as exc:
+        raise QueryError(f"the query cannot be read against the snapshot's tables ({label(dialect)}): "
+                         f"{str(exc).splitlines()[0]}") from None
+    return annotate_types(tree, schema=schema, dialect=dialect)
+
+
+def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str = "duckdb",
+              snapshot_label: str = "the snapshot") -> Transpiled:
+    """The engine SQL for ``sql`` (written in ``dialect``) over ``bindings``; see the module doc."""
+    from sqlglot import exp
+
+    tree = parse_query(sql, dialect)
+    ctx = semantics.Context(dialect, target)
+    refs = referenced(tree, bindings, snapshot_label)
+    used: list[Binding] = []
+    for node, b in refs:
+        alias = node.alias or (b.bare if b.bare else b.parts[-1])
+        node.set("this", exp.to_identifier(b.view, quoted=True))
+        node.set("db", None)
+        node.set("catalog", None)
+        if not node.alias:
+            node.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+        if b not in used:
+            used.append(b)
+    # a column qualified by the whole original name (public.flights.dep_delay) -> by its table alias
+    for col in tree.find_all(exp.Column):
+        if col.args.get("db"):
+            parts = _table_parts(exp.Table(this=col.args.get("table"), db=col.args.get("db"),
+                                           catalog=col.args.get("catalog")))
+            hit = _match(parts, bindings)
+            if hit is not None:
+                col.set("table", exp.to_identifier(hit.bare or hit.parts[-1]))
+                col.set("db", None)
+                col.set("catalog", None)
+    keep_names(tree, dialect)
+    tree = semantics.prepare(tree, ctx)
+    schema = {b.view: {f.name: sql_type(f.type) for f in b.schema} for b in used}
+    tree = typed(tree, schema, dialect)
+    tree = semantics.apply(tree, ctx)
+    try:
+        text = tree.sql(dialect=target)
+    except Exception as exc:  # sqlglot's UnsupportedError and the like
+        raise QueryError(f"the query cannot run on the {target} engine ({label(dialect)}): "
+                         f"{str(exc).splitlines()[0]}") from None
+    return Transpiled(text, dialect, target, used)
