@@ -228,3 +228,16 @@ def test_scan_plan_applies_vectors_and_refuses_raw_paths(pg_url, registry):
     assert set(t.head(500).column("id").to_pylist()) <= live
     with pytest.raises(ConfigError, match="has deletion vectors"):
         plan.local_paths()
+
+
+def test_query_engine_answers_from_live_rows(pg_url, registry):
+    from lakepkg.query import query
+
+    _pg_load(pg_url, 3000)
+    _snap(pg_url, registry)
+    _pg_day(pg_url, 1, 3000)
+    rec = _snap(pg_url, registry).record
+    sql = "SELECT count(*) AS n, sum(dep_delay) AS d FROM public.flights WHERE id < 2000"
+    want = pg_exec(pg_url, sql)[0]
+    got = query(sql, package=f"air/flights@{rec.top_hash}", registry=registry).to_pylist()[0]
+    assert got["n"] == want[0] and abs(got["d"] - want[1]) < 1e-6
