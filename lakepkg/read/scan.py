@@ -277,8 +277,11 @@ class ScanPlan:
             return files
         # a Parquet scan cannot skip rows by position: fragments with a deletion vector join as the
         # in-memory table of their live rows (docs/deltas.md)
+        from concurrent.futures import ThreadPoolExecutor
+
         whole = self.select(None)
-        live = pa.concat_tables([read_task(whole, t).cast(self.schema) for t in with_vectors])
+        with ThreadPoolExecutor(max_workers=4) as pool:  # Parquet reads release the GIL
+            live = pa.concat_tables(list(pool.map(lambda t: read_task(whole, t).cast(self.schema), with_vectors)))
         return ds.UnionDataset(self.schema, [files, ds.InMemoryDataset(live, schema=self.schema)])
 
     def _partition_expression(self, task: FragmentTask) -> Any:

@@ -64,7 +64,7 @@ class CompactionPolicy:
 
     max_deleted_share: float = 0.5     # a fragment that lost at least this share of its rows
     max_small_fragments: int = 16      # more small fragments (live rows < chunking min_rows) than this
-    group_rows: int = 0                # rows sorted and cut together (0: 8 x chunking max_rows)
+    group_rows: int = 0                # rows sorted and cut together (0: 2 x chunking max_rows)
 
     def to_json(self) -> dict[str, Any]:
         return {"max_deleted_share": self.max_deleted_share, "max_small_fragments": self.max_small_fragments}
@@ -356,7 +356,7 @@ def compact_entries(store: ObjectStore, entries: list[dict[str, Any]], schema: p
         return entries, 0
     chosen = sorted((entries[i] for i in pick), key=lambda d: d["key"].encode("utf-8"))
     rest = [e for i, e in enumerate(entries) if i not in set(pick)]
-    group_rows = policy.group_rows or 8 * params.max_rows
+    group_rows = policy.group_rows or 2 * params.max_rows
     out: list[dict[str, Any]] = []
     group: list[pa.Table] = []
     rows = 0

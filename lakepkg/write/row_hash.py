@@ -25,6 +25,7 @@ from lakepkg.write.chunking import _column_values, splitmix64
 SEED1 = np.uint64(0x243F6A8885A308D3)   # the key hash's own seed
 SEED2 = np.uint64(0x13198A2E03707344)
 DIGEST_VERSION = "rows-v1"
+SLICE_ROWS = 65_536
 
 
 class UnhashableColumn(ValueError):
@@ -52,8 +53,18 @@ def _values(arr: pa.Array) -> np.ndarray:
 
 def row_hashes(data: "pa.RecordBatch | pa.Table", columns: Optional[Sequence[str]] = None
                ) -> tuple[np.ndarray, np.ndarray]:
-    """``(h1, h2)`` per row over ``columns`` (default: all, in schema order)."""
+    """``(h1, h2)`` per row over ``columns`` (default: all, in schema order).
+
+    Long inputs are hashed ``SLICE_ROWS`` rows at a time, so the temporaries of string hashing
+    stay small whatever the batch size."""
     cols = list(columns) if columns is not None else list(data.schema.names)
+    if data.num_rows > SLICE_ROWS:
+        parts = [_row_hashes(data.slice(o, SLICE_ROWS), cols) for o in range(0, data.num_rows, SLICE_ROWS)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return _row_hashes(data, cols)
+
+
+def _row_hashes(data: "pa.RecordBatch | pa.Table", cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
     h1 = np.full(data.num_rows, SEED1, dtype=np.uint64)
     h2 = np.full(data.num_rows, SEED2, dtype=np.uint64)
     for c in cols:
