@@ -139,3 +139,26 @@ def test_cli_snapshot_says_what_the_delta_did(pg_url, home):
     assert "published" in second.stdout and "delta: 10 changed/new rows in 1 fragment(s)" in second.stdout
     j = json.loads(_cli(args + ["--json"], home).stdout)
     assert j["created"] is False and j["tables"]["flights"]["delta"]["changed_rows"] == 0
+
+
+def test_row_diff_of_a_partitioned_lake_table_with_a_given_key(registry):
+    import pandas as pd
+
+    from lakepkg.write.build import PackageBuilder
+
+    df = pd.DataFrame({"id": range(300), "ds": ["2026-11-0%d" % (1 + i % 3) for i in range(300)],
+                       "v": [float(i) for i in range(300)]})
+    b = PackageBuilder(registry)
+    b.add_table("t", df, partition_cols=["ds"])
+    a = b.publish("lake/t")
+    df2 = df[df.id != 7].copy()
+    df2.loc[df2.id == 10, "v"] = -1.0
+    df2 = pd.concat([df2, pd.DataFrame({"id": [999], "ds": ["2026-11-04"], "v": [9.0]})])
+    b = PackageBuilder(registry)
+    b.add_table("t", df2, partition_cols=["ds"])
+    c = b.publish("lake/t")
+    d = Package(registry, a.top_hash).diff(Package(registry, c.top_hash), rows=True, key=["id"]).tables["t"]
+    assert d.added.column("id").to_pylist() == [999] and d.added.column("ds").to_pylist() == ["2026-11-04"]
+    assert d.removed.column("id").to_pylist() == [7]
+    assert d.changed.column("id").to_pylist() == [10] and d.changed.column("changed_columns").to_pylist() == [["v"]]
+    assert d.changed.column("old:v").to_pylist() == [10.0] and d.changed.column("new:v").to_pylist() == [-1.0]

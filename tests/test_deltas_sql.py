@@ -241,3 +241,25 @@ def test_query_engine_answers_from_live_rows(pg_url, registry):
     want = pg_exec(pg_url, sql)[0]
     got = query(sql, package=f"air/flights@{rec.top_hash}", registry=registry).to_pylist()[0]
     assert got["n"] == want[0] and abs(got["d"] - want[1]) < 1e-6
+
+
+def test_push_to_s3_carries_vectors_and_a_delta_builds_on_the_s3_registry(pg_url, registry, s3_bucket_url, s3_endpoint):
+    from lakepkg.maintain.transfer import push
+    from lakepkg.registry import open_registry
+
+    _pg_load(pg_url, 3000)
+    _snap(pg_url, registry)
+    _pg_day(pg_url, 1, 3000)
+    rec = _snap(pg_url, registry).record
+    rep = push(f"air/flights@{rec.top_hash}", to=s3_bucket_url, registry=registry)
+    assert rep.objects_total > 0
+    remote = open_registry(s3_bucket_url)
+    t = Package(remote, rec.top_hash)["flights"]
+    assert t.has_deletes()
+    ids = [r[0] for r in pg_exec(pg_url, "SELECT id FROM flights ORDER BY id")]
+    assert sorted(t.to_arrow().column("id").to_pylist()) == ids
+    _pg_day(pg_url, 2, 3030)  # the next day's delta straight into the S3 registry
+    nxt = _snap(pg_url, remote)
+    assert nxt.created and nxt.record.sources["flights"]["volatile"]["delta"]["base_fragments"] > 0
+    got = Package(remote, nxt.record.top_hash)["flights"].to_arrow().sort_by("id")
+    assert got.column("id").to_pylist() == [r[0] for r in pg_exec(pg_url, "SELECT id FROM flights ORDER BY id")]
