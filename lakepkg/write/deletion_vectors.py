@@ -181,6 +181,55 @@ def ingest_keyed_batches(store: ObjectStore, snap: TableSnapshot, previous: Any 
     return ing
 
 
+class _HashCache:
+    """Whole-row hashes of stored fragments, kept on local disk between snapshots.
+
+    ``<cache_dir>/row-hashes/<aa>/<object>.v1.npy`` holds ``(h1, h2)`` of every row of the
+    fragment object (a fragment never changes, so neither do they). The cache only saves reading
+    and hashing yesterday's fragments again: a file whose shape is off is recomputed, and damaged
+    hashes match no source row, so they only make rows look changed (more stored, never a wrong
+    row). Like the object cache, it is trusted local state: a file deliberately replaced by
+    another fragment's hashes could keep a stale row. ``LAKEPKG_ROW_HASH_CACHE=0`` turns it off."""
+
+    def __init__(self) -> None:
+        from lakepkg.config import home, setting
+
+        off = os.environ.get("LAKEPKG_ROW_HASH_CACHE", "1").strip().lower() in ("0", "false", "no", "off")
+        root = setting("cache_dir") or os.path.join(home(), "cache")
+        self.root: Optional[str] = None if off else os.path.join(str(root), "row-hashes")
+
+    def _file(self, digest: str) -> str:
+        assert self.root is not None
+        return os.path.join(self.root, digest[:2], f"{digest}.v1.npy")
+
+    def get(self, digest: str, rows: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        if self.root is None:
+            return None
+        try:
+            arr = np.load(self._file(digest), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if arr.dtype != np.uint64 or arr.shape != (2, rows):
+            return None
+        return arr[0], arr[1]
+
+    def put(self, digest: str, h1: np.ndarray, h2: np.ndarray) -> None:
+        if self.root is None:
+            return
+        path = self._file(digest)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(tmp, "wb") as f:
+                np.save(f, np.stack([h1, h2]), allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:  # a cache that cannot be written is only slower
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
 @dataclass
 class _LiveIndex:
     """Whole-row hashes of a previous table's live rows, sorted by h1."""
@@ -199,16 +248,26 @@ class _LiveIndex:
         h1s, h2s, poss, phys = [], [], [], []
         offsets = np.zeros(len(entries) + 1, dtype=np.int64)
         names = table.schema.names
+        cache = _HashCache()
         for i, e in enumerate(entries):
-            t, mask = read_live(store, e, table.name)
-            a, b = row_hashes(t, names)
-            p = np.arange(t.num_rows, dtype=np.int64) if mask is None else np.flatnonzero(mask)
+            n_phys = int(e.get("rows") or 0) + int((e.get("deletes") or {}).get("count", 0))
+            got = cache.get(e["object"], n_phys)
+            if got is None:
+                t = pq.read_table(_path(store, e["object"], f"{table.name}/{e['key']}"))
+                a, b = row_hashes(t, names)
+                n_phys = t.num_rows
+                del t
+                cache.put(e["object"], a, b)
+            else:
+                a, b = got
+            mask = live_mask(store, e, n_phys, table.name)
+            p = np.arange(n_phys, dtype=np.int64) if mask is None else np.flatnonzero(mask)
             h1s.append(a[p])
             h2s.append(b[p])
             poss.append(p.astype(np.uint32))
-            phys.append(t.num_rows)
+            phys.append(n_phys)
             offsets[i + 1] = offsets[i] + len(p)
-            del t, a, b
+            del a, b
         h1 = np.concatenate(h1s) if h1s else np.zeros(0, np.uint64)
         h2 = np.concatenate(h2s) if h2s else np.zeros(0, np.uint64)
         pos = np.concatenate(poss) if poss else np.zeros(0, np.uint32)
