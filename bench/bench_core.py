@@ -95,6 +95,8 @@ import os, sys, time, json, resource
 os.environ["LAKEPKG_HOME"] = sys.argv[2]
 from lakepkg.registry import open_registry
 from lakepkg.format.manifest import Entry, EntrySorter, build_table_node, RootNodeData, store_node
+from lakepkg.write.build import BuiltPackage
+from lakepkg.write.publish import publish
 import pyarrow as pa
 step, n = sys.argv[1], int(sys.argv[3])
 reg = open_registry()
@@ -112,8 +114,9 @@ if step == "build":
         for e in entries(version):
             s.add(e)
         h, node = build_table_node(reg.store, "t", schema, s, ["ds"])
-        top = store_node(reg.store, RootNodeData(tables={"t": h}, files=[]))
-        reg.publish("bench/million", top)
+        root = RootNodeData(tables={"t": h}, files=[])
+        top = store_node(reg.store, root)
+        publish(reg, "bench/million", BuiltPackage(top, root, {}))
         out[f"v{version}"] = top
         if version == 1:
             out["build_s"] = time.perf_counter() - t

@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=250)
     a = ap.parse_args()
     from lakepkg_connectors.hive import snapshot_hive
-    from lakepkg_connectors.metastore_server import MetastoreServer
+    from lakepkg.hive.metastore_server import MetastoreServer
     from lakepkg.registry import open_registry
 
     os.makedirs(DATA, exist_ok=True)
@@ -131,7 +131,7 @@ def main() -> None:
         t0 = time.perf_counter()
         first = snapshot_hive(["default.bench_orders"], metastore=ms.uri, to="bench/orders", registry=reg)
         snap_s = time.perf_counter() - t0
-        s1 = first.stats["bench_orders"]
+        s1 = first.tables["bench_orders"]
         stored1 = du(store_dir)
         rows.append(("cp -r warehouse folder (baseline)", cp_s, f"{size / 1e9:.2f} GB, {a.partitions} partitions"))
         rows.append(("lakepkg snapshot hive, first", snap_s,
@@ -143,7 +143,7 @@ def main() -> None:
         t0 = time.perf_counter()
         second = snapshot_hive(["default.bench_orders"], metastore=ms.uri, to="bench/orders", registry=reg)
         re_s = time.perf_counter() - t0
-        s2 = second.stats["bench_orders"]
+        s2 = second.tables["bench_orders"]
         stored2 = du(store_dir)
         rows.append((f"re-snapshot, 1 of {a.partitions} changed", re_s,
                      f"{re_s / snap_s:.3f}x first snapshot; read {s2['files_read']} files "
@@ -153,7 +153,7 @@ def main() -> None:
         third = snapshot_hive(["default.bench_orders"], metastore=ms.uri, to="bench/orders", registry=reg)
         un_s = time.perf_counter() - t0
         rows.append(("re-snapshot, unchanged", un_s, f"{un_s / snap_s:.3f}x first snapshot; "
-                     f"read {third.stats['bench_orders']['files_read']} files; new version: {third.created}"))
+                     f"read {third.tables['bench_orders']['files_read']} files; new version: {third.created}"))
     print(f"data generation (once): {gen:.1f} s")
     print(f"{'measurement':<40} {'seconds':>8}  notes")
     for name, secs, note in rows:

@@ -21,31 +21,32 @@ systems (local paths, ``file:`` URIs, ``s3://``/``s3a://``), and hands the core:
 * ORC and text (LazySimpleSerDe, OpenCSVSerde, Spark ``USING csv``) files
   through a converter to Arrow, typed by the table's Hive schema.
 
-The schema is the Hive schema mapped to Arrow (:mod:`lakepkg_connectors.hive_types`),
+The schema is the Hive schema mapped to Arrow (:mod:`lakepkg.hive.types`),
 partition columns last. Views, ACID (transactional) tables, Iceberg tables
 and other storage handlers are refused with an error naming the table.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fnmatch
 import posixpath
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
-from urllib.parse import urlsplit
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
 from lakepkg.errors import ConfigError, NotFoundError, SchemaMismatchError, SourceError, one_line
+from lakepkg.source.connectors import ConnectorOption
 from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
+from lakepkg.write.publish import PublishResult
+from lakepkg.write.snapshotting import snapshot
 
-from .files import filesystem_for, list_files, redact, source_file
-from .hive_types import (hive_schema, partition_path, partition_value, spark_json_to_arrow)
+from lakepkg.hive.thrift import call as _call, connect, metastore_label
+from lakepkg.hive.types import hive_schema, partition_path, partition_value, read_text_file, spark_json_to_arrow
+from lakepkg.source.filesystems import filesystem_for, list_files, redact, source_file
 
-__all__ = ["HiveConnector", "connector", "snapshot_hive", "HiveSnapshotResult", "connect", "HiveTableInfo",
-           "describe_tables"]
+__all__ = ["HiveConnector", "connector", "snapshot_hive", "connect", "HiveTableInfo", "describe_tables"]
 
 PARTITION_PARAMS = ("transient_lastDdlTime", "numFiles", "totalSize", "numRows")
 TABLE_PARAMS = ("transient_lastDdlTime", "numFiles", "totalSize", "numRows", "EXTERNAL")
@@ -60,78 +61,6 @@ def _split_params(params: dict[str, str]) -> tuple[dict[str, str], dict[str, str
     hashed = {k: v for k, v in sorted(params.items()) if k not in VOLATILE_PARAMS}
     volatile = {k: v for k, v in sorted(params.items()) if k in VOLATILE_PARAMS}
     return hashed, volatile
-
-
-# -- metastore connection ---------------------------------------------------------------------
-
-def _parse_uris(metastore: str) -> list[tuple[str, int]]:
-    if not metastore:
-        raise ConfigError("no metastore given: pass --metastore thrift://host:9083")
-    out = []
-    for u in metastore.split(","):
-        u = u.strip()
-        sp = urlsplit(u if "://" in u else f"thrift://{u}")
-        if sp.scheme != "thrift" or not sp.hostname:
-            raise ConfigError(f"metastore {redact(u)!r} is not a thrift://host:port URI")
-        try:
-            port = sp.port or 9083
-        except ValueError:
-            raise ConfigError(f"metastore {redact(u)!r} has an invalid port") from None
-        out.append((sp.hostname, port))
-    return out
-
-
-def metastore_label(metastore: str) -> str:
-    """The metastore URI(s) without credentials, as recorded in provenance."""
-    return ",".join(f"thrift://{h}:{p}" for h, p in _parse_uris(metastore))
-
-
-@contextlib.contextmanager
-def connect(metastore: str, timeout: float = 120.0) -> Iterator[Any]:
-    """An open hmsclient client for ``thrift://host:port`` (comma-separated URIs are tried in order)."""
-    try:
-        from hmsclient.hmsclient import HMSClient
-        from thrift.protocol import TBinaryProtocol
-        from thrift.transport import TSocket, TTransport
-    except ImportError:
-        raise ConfigError("the hive connector needs hmsclient; install it with `pip install 'lakepkg[hive]'`") from None
-    last = ""
-    for host, port in _parse_uris(metastore):
-        sock = TSocket.TSocket(host, port)
-        sock.setTimeout(int(timeout * 1000))
-        transport = TTransport.TBufferedTransport(sock)
-        try:
-            transport.open()
-        except Exception as exc:  # TTransportException, socket errors
-            last = one_line(exc, 120)
-            continue
-        client = HMSClient(iprot=TBinaryProtocol.TBinaryProtocol(transport))
-        try:
-            yield client
-        finally:
-            with contextlib.suppress(Exception):
-                transport.close()
-        return
-    raise SourceError(f"cannot reach the Hive metastore at {metastore_label(metastore)} ({last}); "
-                      f"check --metastore and that the metastore is running")
-
-
-def _call(what: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a metastore call; turn Thrift exceptions into one-line lakepkg errors."""
-    from hmsclient.genthrift.hive_metastore.ttypes import (InvalidObjectException, MetaException,
-                                                           NoSuchObjectException)
-    from thrift.Thrift import TException
-
-    try:
-        return fn(*args)
-    except NoSuchObjectException as exc:
-        raise NotFoundError(f"{what}: not found in the metastore ({one_line(getattr(exc, 'message', exc), 160)})") from None
-    except (MetaException, InvalidObjectException) as exc:
-        raise SourceError(f"{what}: the metastore refused: {one_line(getattr(exc, 'message', exc), 200)}") from None
-    except TException as exc:
-        raise SourceError(f"{what}: metastore call failed: {one_line(getattr(exc, 'message', None) or exc, 200)}") from None
-    except OSError as exc:
-        raise SourceError(f"{what}: lost the connection to the metastore: {one_line(exc, 160)}; re-run it") from None
 
 
 # -- table description ------------------------------------------------------------------------
@@ -434,8 +363,6 @@ def _orc_converter(schema: pa.Schema) -> Callable[[str], pa.Table]:
 
 
 def _text_converter(schema: pa.Schema, serde: dict[str, str], fmt: str) -> Callable[[str], pa.Table]:
-    from .hive_types import read_text_file
-
     return lambda p: read_text_file(p, schema, serde, fmt)
 
 
@@ -585,9 +512,42 @@ def _package_table_names(infos: list[HiveTableInfo], names: Optional[dict[str, s
 
 
 class HiveConnector:
-    """Connector ``hive``: tables of a Hive metastore (Thrift) as package tables."""
+    """Snapshot Hive metastore tables (Parquet stored as is; ORC and text converted)
+
+    Connector ``hive``: tables of a Hive metastore (Thrift) as package tables; ``options`` make its
+    ``lakepkg snapshot hive`` command."""
 
     name = "hive"
+    options = [
+        ConnectorOption("tables", argument=True, multiple=True, required=True,
+                        help="Tables as database.table, or patterns like 'sales.*'."),
+        ConnectorOption("metastore", envvar="LAKEPKG_METASTORE",
+                        help="Thrift URI of the Hive metastore, e.g. thrift://127.0.0.1:9083 (or $LAKEPKG_METASTORE)."),
+        ConnectorOption("where", help="Partition filter pushed to the metastore, e.g. \"ds >= '2026-11-01'\"."),
+        ConnectorOption("name", multiple=True, help="db.table=NAME: the package table name for one table. Repeatable."),
+        ConnectorOption("s3-endpoint", envvar="AWS_ENDPOINT_URL",
+                        help="S3 endpoint URL for s3:// locations (MinIO, moto); credentials come from the AWS environment."),
+    ]
+
+    def cli_options(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``lakepkg snapshot hive`` values → ``snapshot_tables`` options."""
+        if not values["metastore"]:
+            raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
+        names = {}
+        for spec in values["name"]:
+            src, sep, n = spec.partition("=")
+            if not sep or not n:
+                raise ConfigError(f"--name {spec!r}: use db.table=NAME")
+            names[src] = n
+        endpoint = values["s3_endpoint"]
+        return {"metastore": values["metastore"], "tables": list(values["tables"]), "where": values["where"],
+                "names": names or None, "storage_options": {"endpoint_url": endpoint} if endpoint else None}
+
+    @staticmethod
+    def describe(name: str, facts: dict[str, Any]) -> str:
+        """The line ``lakepkg snapshot`` prints for one table."""
+        return (f"{name}: {facts.get('files_read', 0)} files read ({facts.get('bytes_read', 0) / 1e6:,.1f} MB), "
+                f"{facts.get('files_reused', 0)} reused unchanged")
 
     def snapshot_tables(self, *, metastore: str, tables: "str | Sequence[str]", where: Optional[str] = None,
                         names: Optional[dict[str, str]] = None,
@@ -607,45 +567,18 @@ class HiveConnector:
 connector = HiveConnector()
 
 
-@dataclass
-class HiveSnapshotResult:
-    """The outcome of :func:`snapshot_hive`."""
-
-    record: Any                     # lakepkg.registry.VersionRecord
-    created: bool                   # False: same top hash as the latest version (nothing new)
-    stats: dict[str, dict[str, Any]]  # per table: files_read, files_reused, bytes_read, objects_written, bytes_written
-    tables: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.record.to_json(), "created": self.created, "tables": self.tables, "stats": self.stats}
-
-
 def snapshot_hive(tables: "str | Sequence[str]", *, metastore: str, to: str, where: Optional[str] = None,
                   names: Optional[dict[str, str]] = None, registry: Any = None, message: str = "",
                   run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
                   tags: Iterable[str] = (), incremental: bool = True,
                   storage_options: Optional[dict[str, Any]] = None, show_progress: bool = False,
-                  meta: Optional[dict[str, Any]] = None) -> HiveSnapshotResult:
-    """Snapshot metastore ``tables`` into package ``to`` and publish it (nothing is published on error).
+                  meta: Optional[dict[str, Any]] = None) -> PublishResult:
+    """Snapshot metastore ``tables`` into package ``to`` and publish it (nothing is published on error):
+    :func:`lakepkg.write.snapshotting.snapshot` with this connector.
 
     With ``incremental`` (default) files whose listing (path, size, mtime) equals the latest
-    version's are reused without being read."""
-    from lakepkg.write.build import PackageBuilder
-    from lakepkg.config import author
-    from lakepkg.format.names import validate_package_name
-    from lakepkg.registry import Registry, open_registry
-    from lakepkg.write.run_context import collect
-    from lakepkg.write.snapshotting import previous_version
-
-    validate_package_name(to)
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
-    snaps = connector.snapshot_tables(metastore=metastore, tables=tables, where=where, names=names,
-                                      storage_options=storage_options)
-    prev = previous_version(reg, to) if incremental else None
-    builder = PackageBuilder(reg, meta=meta, show_progress=show_progress)
-    for s in snaps:
-        builder.add_snapshot(s, previous=prev)  # the builder reuses nothing of a table whose schema changed
-    built = builder.build()
-    rec, created = reg.publish(to, built.top_hash, message=message or "snapshot via hive", author=author(),
-                               run=collect(run, inputs), sources=built.sources, tags=tuple(tags))
-    return HiveSnapshotResult(rec, created, built.stats, [s.name for s in snaps])
+    version's are reused without being read; ``tables[name]`` of the result counts files_read,
+    files_reused, bytes_read, objects_written and bytes_written."""
+    return snapshot(connector, to, registry=registry, message=message or "snapshot via hive", run=run,
+                    inputs=inputs, tags=tags, incremental=incremental, meta=meta, show_progress=show_progress,
+                    metastore=metastore, tables=tables, where=where, names=names, storage_options=storage_options)

@@ -18,6 +18,7 @@ import fnmatch
 from typing import Any, Optional
 
 from lakepkg.errors import NotFoundError, SourceError, one_line
+from lakepkg.source.connectors import ConnectorOption
 from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
 
 SECRET_KEYS = ("password", "secret", "token", "credential", "key")
@@ -107,9 +108,31 @@ def _resolve_tables(cat: Any, patterns: list[str]) -> list[str]:
 
 
 class IcebergConnector:
-    """Reads Iceberg tables; never writes them."""
+    """Snapshot Iceberg tables (data files stored byte for byte)
+
+    Reads Iceberg tables through a pyiceberg catalog; never writes them. ``options`` make its
+    ``lakepkg snapshot iceberg`` command."""
 
     name = "iceberg"
+    options = [
+        ConnectorOption("tables", argument=True, multiple=True, required=True,
+                        help="Iceberg tables, namespace.table or namespace.* patterns."),
+        ConnectorOption("catalog-uri", envvar="LAKEPKG_ICEBERG_URI",
+                        help="SQL catalog URI (sqlite:///… or postgresql+psycopg://…); a password is better given by "
+                             "the environment or a .pyiceberg.yaml."),
+        ConnectorOption("warehouse", help="Warehouse location of the catalog."),
+        ConnectorOption("catalog", param="catalog_name", default="default",
+                        help="Catalog name (properties may come from ~/.pyiceberg.yaml)."),
+        ConnectorOption("catalog-type", help="pyiceberg catalog type (sql, rest, hive, glue…)."),
+        ConnectorOption("snapshot-id", type=int, help="Iceberg snapshot to read (default: current)."),
+    ]
+
+    def cli_options(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``lakepkg snapshot iceberg`` values → ``snapshot_tables`` options."""
+        props = {k: v for k, v in {"uri": values["catalog_uri"], "warehouse": values["warehouse"],
+                                   "type": values["catalog_type"]}.items() if v}
+        return {"catalog": props, "catalog_name": values["catalog_name"], "tables": list(values["tables"]),
+                "snapshot_id": values["snapshot_id"]}
 
     def snapshot_tables(self, *, catalog: dict[str, Any], tables: list[str], catalog_name: str = "default",
                         snapshot_id: Optional[int] = None, table_names: Optional[dict[str, str]] = None,

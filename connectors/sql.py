@@ -35,8 +35,10 @@ import pyarrow.compute as pc
 
 from lakepkg.write.chunking import ChunkingParams
 from lakepkg.errors import ConfigError, LakepkgError, SourceError, one_line
+from lakepkg.source.connectors import ConnectorOption
 from lakepkg.source.table_snapshot import TableSnapshot
-from lakepkg.write.snapshotting import SnapshotResult
+from lakepkg.write.publish import PublishResult
+from lakepkg.write.snapshotting import snapshot
 
 from .sql_types import TYPE_MAPPING_VERSION, ColumnPlan, coerce_array, mysql_column, pg_column, to_array
 
@@ -644,9 +646,71 @@ def _check_unique(batches: Iterator[pa.RecordBatch], key: list[str], table: str)
 
 
 class SqlConnector:
-    """The ``sql`` connector (entry point ``lakepkg_connectors.sql:connector``)."""
+    """Snapshot SQL query results / tables (one consistent read-only transaction)
+
+    The ``sql`` connector (entry point ``lakepkg_connectors.sql:connector``); ``options`` make its
+    ``lakepkg snapshot sql`` command."""
 
     name = "sql"
+    options = [
+        ConnectorOption("url", envvar="LAKEPKG_SQL_URL",
+                        help="SQLAlchemy URL, e.g. postgresql://user@host:5432/db (or $LAKEPKG_SQL_URL, which keeps a "
+                             "password off the command line). Never stored."),
+        ConnectorOption("query", short="q", multiple=True,
+                        help="A SELECT to snapshot; pair each with a --table-name. Repeatable."),
+        ConnectorOption("table-name", multiple=True,
+                        help="Package table name for the --query at the same position."),
+        ConnectorOption("table", short="t", multiple=True,
+                        help="A whole table, schema.table or NAME=schema.table. Repeatable."),
+        ConnectorOption("key", short="k", multiple=True,
+                        help="Key columns (comma-separated) to order and cut by; NAME=cols for one of several tables. "
+                             "Default: the table's primary key; a query without a key is snapshotted whole."),
+        ConnectorOption("method", default="auto",
+                        help="auto (ADBC for PostgreSQL), adbc, dbapi (server-side cursor) or sqlalchemy (any dialect)."),
+        ConnectorOption("batch-rows", type=int, default=DEFAULT_BATCH_ROWS, help="Rows fetched per round trip (bounds memory)."),
+    ]
+
+    def cli_options(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``lakepkg snapshot sql`` values → ``snapshot_tables`` options (pairs --query with --table-name)."""
+        query, table_name, key = values["query"], values["table_name"], values["key"]
+        if len(query) != len(table_name):
+            raise ConfigError("give one --table-name per --query (in the same order)")
+        queries = dict(zip(table_name, query))
+        if len(queries) != len(query):
+            raise ConfigError("two --query options share one --table-name; give each its own name")
+        tables = {}
+        for spec in values["table"]:
+            name, sep, src = spec.partition("=")
+            if not sep:
+                src, name = spec, spec.split(".")[-1]
+            tables[name] = src
+        keys: Any = None
+        if key:
+            if all("=" not in k for k in key) and len(queries) + len(tables) == 1:
+                keys = [c for k in key for c in k.split(",") if c]
+            else:
+                keys = {}
+                for k in key:
+                    n, sep, cols = k.partition("=")
+                    if not sep:
+                        raise ConfigError(f"--key {k!r}: with several tables use NAME=col1,col2")
+                    keys[n] = [c for c in cols.split(",") if c]
+        if not values["url"]:
+            raise ConfigError("give --url (or set LAKEPKG_SQL_URL), e.g. postgresql://user@host:5432/db")
+        return {"url": values["url"], "tables": tables or None, "queries": queries or None, "key": keys,
+                "method": values["method"], "batch_rows": values["batch_rows"]}
+
+    @staticmethod
+    def describe(name: str, facts: dict[str, Any]) -> str:
+        """The line ``lakepkg snapshot`` prints for one table."""
+        keyinfo = (f"key {','.join(facts['key'])} ({facts['key_source']})" if facts.get("keyed")
+                   else "NO KEY: snapshotted whole, no row-level dedup (dedup and diff --rows need a key: give --key)")
+        line = f"{name}: {facts.get('rows') or 0:,} rows, {keyinfo}, read via {facts.get('method')}"
+        d = facts.get("delta")
+        if d:  # a delta on the previous version (docs/deltas.md)
+            line += (f"\n    delta: {d['changed_rows']:,} changed/new rows in {d['new_fragments']} fragment(s), "
+                     f"{d['vectors_written']} deletion vector(s), {d['fragments_compacted']} fragment(s) compacted")
+        return line
 
     def snapshot_tables(self, url: Optional[str] = None, tables: Any = None, queries: Any = None, key: Any = None,
                         method: str = "auto", batch_rows: int = DEFAULT_BATCH_ROWS,
@@ -738,9 +802,13 @@ class SqlConnector:
             volatile: dict[str, Any] = {"snapshot_time": sess.info.get("snapshot_time"), "rows": None,
                                         "method": sess.method, "isolation": sess.info.get("isolation"),
                                         "keyed": bool(key_cols)}
+            facts = {"key": key_cols or None, "keyed": bool(key_cols), "key_source": d.key_source, "method": sess.method,
+                     "snapshot_time": sess.info.get("snapshot_time"),
+                     "note": None if key_cols else ("no key: snapshotted whole, fixed-size fragments (no row-level dedup); "
+                                                    "row-level dedup and diff --rows need a key: give --key")}
             snap = TableSnapshot(name=d.req.name, schema=d.schema if cls is not Session else None,
                                  provenance=prov, volatile=volatile, key_columns=key_cols or None,
-                                 chunking=chunking)
+                                 chunking=chunking, facts=facts)
             snap.batches = _Batches(sess, d, snap, use_adbc, remaining)
             snaps.append(snap)
             if not key_cols:
@@ -833,40 +901,16 @@ connector = SqlConnector()
 
 # -- Python API -------------------------------------------------------------------------
 
-SqlSnapshotResult = SnapshotResult  # what snapshot_sql returns
-
-
-class _Recording:
-    name = "sql"
-
-    def __init__(self) -> None:
-        self.snaps: list[TableSnapshot] = []
-
-    def snapshot_tables(self, **options: Any) -> list[TableSnapshot]:
-        self.snaps = connector.snapshot_tables(**options)
-        return self.snaps
-
-
 def snapshot_sql(url: str, to: str, *, tables: Any = None, queries: Any = None, key: Any = None,
                  method: str = "auto", batch_rows: int = DEFAULT_BATCH_ROWS,
                  chunking: Optional[ChunkingParams] = None, registry: Any = None, message: str = "",
                  tags: Sequence[str] = (), run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
-                 show_progress: bool = False) -> SqlSnapshotResult:
-    """Snapshot SQL tables/queries (one consistent transaction) and publish them as package ``to``.
+                 show_progress: bool = False) -> PublishResult:
+    """Snapshot SQL tables/queries (one consistent transaction) and publish them as package ``to``
+    (:func:`lakepkg.write.snapshotting.snapshot` with this connector).
 
     An unchanged source gives the same top hash and ``created=False``. Any error leaves the registry
-    untouched."""
-    from lakepkg.write.snapshotting import snapshot
-
-    rec_conn = _Recording()
-    rec, created = snapshot(rec_conn, to, registry=registry, message=message or "snapshot via sql", run=run,
-                            inputs=inputs, tags=tags, show_progress=show_progress, url=url, tables=tables,
-                            queries=queries, key=key, method=method, batch_rows=batch_rows, chunking=chunking)
-    info = {}
-    for s in rec_conn.snaps:
-        info[s.name] = {"rows": s.volatile.get("rows"), "key": s.key_columns, "keyed": bool(s.key_columns),
-                        "key_source": s.provenance.get("key_source"), "method": s.volatile.get("method"),
-                        "snapshot_time": s.volatile.get("snapshot_time"), "delta": s.volatile.get("delta"),
-                        "note": None if s.key_columns else ("no key: snapshotted whole, fixed-size fragments (no row-level dedup); "
-                                                             "row-level dedup and diff --rows need a key: give --key")}
-    return SqlSnapshotResult(rec, created, info)
+    untouched. ``tables[name]`` of the result: rows, key, keyed, key_source, method, snapshot_time, note."""
+    return snapshot(connector, to, registry=registry, message=message or "snapshot via sql", run=run,
+                    inputs=inputs, tags=tags, show_progress=show_progress, url=url, tables=tables,
+                    queries=queries, key=key, method=method, batch_rows=batch_rows, chunking=chunking)

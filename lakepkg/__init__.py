@@ -1,39 +1,48 @@
 """lakepkg: immutable, versioned, content-addressed snapshots of data-lake tables.
 
     import lakepkg
+    res = lakepkg.snapshot("sql", to="sales/orders", url=url, tables="public.orders")
     pkg = lakepkg.load("sales/orders@3fa2c1")
     df = pkg["orders"].to_pandas()
+
+The verbs mirror the CLI (:mod:`lakepkg.api`): snapshot, build, load, push,
+pull, install, lock, log/history, diff, tag, verify, gc (and query, :mod:`lakepkg.query`).
 """
 from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
 
 from lakepkg.errors import LakepkgError  # noqa: E402
 
-__all__ = ["__version__", "LakepkgError", "load", "PackageBuilder", "open_registry", "Package", "diff", "query"]
+# name -> module that defines it; imported on first use, so `import lakepkg` stays cheap
+# (the CLI and Spark workers import it)
+_LAZY = {
+    **{verb: "lakepkg.api" for verb in ("snapshot", "build", "load", "push", "pull", "install", "lock", "log",
+                                        "history", "diff", "tag", "verify", "gc", "TagResult")},
+    "Source": "lakepkg.source.connectors",
+    "PublishResult": "lakepkg.write.publish",
+    "Package": "lakepkg.read.package",
+    "PackageBuilder": "lakepkg.write.build",
+    "open_registry": "lakepkg.registry",
+    "query": "lakepkg.query",  # the package itself, callable: lakepkg.query(sql, package=...)
+}
+
+__all__ = ["__version__", "LakepkgError", *_LAZY]
 
 
-def __getattr__(name: str):  # lazy: `import lakepkg` stays cheap (the CLI and Spark workers import it)
-    if name == "load":
-        from lakepkg.read.package import load
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'lakepkg' has no attribute {name!r}")
+    import importlib
 
-        return load
-    if name == "Package":
-        from lakepkg.read.package import Package
+    module = importlib.import_module(mod)
+    value = module if mod == f"lakepkg.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
 
-        return Package
-    if name == "PackageBuilder":
-        from lakepkg.write.build import PackageBuilder
 
-        return PackageBuilder
-    if name == "open_registry":
-        from lakepkg.registry import open_registry
-
-        return open_registry
-    if name == "query":  # the package lakepkg.query, callable: lakepkg.query(sql, package=...)
-        return __import__("lakepkg.query", fromlist=["query"])
-    if name == "diff":
-        from lakepkg.read.package import diff_refs
-
-        return diff_refs
-    raise AttributeError(name)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

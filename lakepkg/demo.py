@@ -1,90 +1,150 @@
-"""The README demo: the main job on the embedded default registry, from data it makes.
+"""The README demo: what lakepkg is for, on embedded sources only (no server to start).
 
-1. write a partitioned Parquet folder (orders by day) and a README;
-2. build ``demo/orders`` from it and show the version;
-3. change the data (a new day, one day rewritten) and build again;
-4. diff the two versions (one partition added, one changed, the rest skipped by hash);
-5. read a leaf as a pandas frame, and the first version's table as it was.
+1. make a SQLite database (customers) and an Iceberg table in a SQLite-backed pyiceberg catalog (orders);
+2. snapshot both into ONE version of ``demo/shop`` (the SQL and Iceberg connectors);
+3. run a query on that version with ``lakepkg query``;
+4. change the sources (new orders, a customer moves region) and snapshot again;
+5. diff the two versions;
+6. run the first query on the first version again: the first answer comes back, whatever the sources did.
 """
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import os
 import shutil
+import sqlite3
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+QUERY = ("SELECT c.region, count(*) AS orders, sum(o.amount) AS revenue\n"
+         "FROM sales.orders o JOIN customers c ON c.id = o.customer_id\n"
+         "WHERE o.ds >= DATE '2026-11-02'\n"
+         "GROUP BY c.region ORDER BY revenue DESC")
+REGIONS = ["north", "south", "east", "west"]
 
 
-def _write_day(folder: str, day: str, n: int, seed: int) -> None:
+def _orders(n: int, day: dt.date, seed: int, first_id: int) -> pa.Table:
     rng = np.random.default_rng(seed)
-    d = os.path.join(folder, f"ds={day}")
-    os.makedirs(d, exist_ok=True)
-    t = pa.table({
-        "order_id": pa.array(np.arange(n) + seed * 100_000, pa.int64()),
-        "customer": pa.array([f"c{int(x):04d}" for x in rng.integers(0, 500, n)]),
-        "amount": pa.array(np.round(rng.gamma(2.0, 30.0, n), 2)),
+    cents = rng.integers(500, 50_000, n)
+    return pa.table({
+        "order_id": pa.array(np.arange(first_id, first_id + n), pa.int64()),
+        "customer_id": pa.array(rng.integers(1, 201, n), pa.int64()),
+        "amount": pa.array([decimal.Decimal(int(c)) / 100 for c in cents], pa.decimal128(10, 2)),
+        "ds": pa.array([day] * n, pa.date32()),
     })
-    pq.write_table(t, os.path.join(d, "part-0.parquet"))
 
 
-def _clear_demo_data(data: str) -> None:
-    """Remove the ``ds=*`` folders an earlier demo run wrote (and nothing else)."""
-    if not os.path.isdir(data):
-        return
-    for name in os.listdir(data):
-        if name.startswith("ds="):
-            shutil.rmtree(os.path.join(data, name))
+def _make_sources(base: str) -> tuple[str, dict[str, str], Any]:
+    """The SQLite database and the Iceberg table, fresh; (sqlite URL, catalog properties, table)."""
+    try:
+        from pyiceberg.catalog.sql import SqlCatalog
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        from lakepkg.errors import ConfigError
+
+        raise ConfigError("the demo needs the SQL and Iceberg connectors; pip install lakepkg (sqlalchemy, pyiceberg)") from None
+    if os.path.isdir(base):
+        shutil.rmtree(base)  # a re-run tells the same story from the same first state
+    os.makedirs(os.path.join(base, "warehouse"))
+    db = os.path.join(base, "shop.db")
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL)")
+        c.executemany("INSERT INTO customers VALUES (?, ?, ?)",
+                      [(i, f"customer {i:03d}", REGIONS[i % 4]) for i in range(1, 201)])
+    props = {"uri": f"sqlite:///{base}/catalog.db", "warehouse": f"file://{base}/warehouse"}
+    cat = SqlCatalog("lake", **props)
+    cat.create_namespace("sales")
+    first = _orders(4000, dt.date(2026, 11, 1), 1, 1)
+    table = cat.create_table("sales.orders", schema=first.schema)
+    table.append(first)
+    table.append(_orders(4000, dt.date(2026, 11, 2), 2, 4001))
+    table.append(_orders(4000, dt.date(2026, 11, 3), 3, 8001))
+    return f"sqlite:///{db}", props, table
+
+
+def snapshot_sources(registry: Any, name: str, sources: list[tuple[str, dict[str, Any]]], message: str) -> Any:
+    """Snapshot several sources into one version (until ``lakepkg.snapshot(sources, to=...)`` is on main,
+    this is the same loop over connectors: each table becomes part of one package version)."""
+    from lakepkg.source.connectors import get_connector
+    from lakepkg.write.build import PackageBuilder
+    from lakepkg.write.snapshotting import previous_version
+
+    prev = previous_version(registry, name)
+    builder = PackageBuilder(registry)
+    for connector, options in sources:
+        for snap in get_connector(connector).snapshot_tables(**options):
+            builder.add_snapshot(snap, previous=prev)
+    built = builder.build()
+    record, _created = registry.publish(name, built.top_hash, message=message, sources=built.sources)
+    return record
+
+
+def _cli_query(ref: str, registry: str) -> list[dict[str, Any]]:
+    """``lakepkg query`` as a user types it (a new process, the embedded engine), JSON answer."""
+    import json
+
+    cmd = [sys.executable, "-m", "lakepkg.cli.__main__", "query", QUERY, "--package", ref, "--dialect", "trino",
+           "--registry", registry, "--json"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        from lakepkg.errors import LakepkgError
+
+        raise LakepkgError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "lakepkg query failed")
+    return json.loads(p.stdout)
 
 
 def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]:
-    from lakepkg.write.build import PackageBuilder
     from lakepkg.config import registry_location
-    from lakepkg.read.diff import diff_packages
-    from lakepkg.read.package import load
+    from lakepkg.query import query
+    from lakepkg.read.package import diff_packages, load
+    from lakepkg.registry import open_registry
 
     say = print if echo else (lambda *a, **k: None)
-    data = os.path.join(os.path.abspath(folder), "orders")
-    _clear_demo_data(data)  # a re-run starts from the same first state, not from the last run's changed data
-    days = [f"2026-11-{d:02d}" for d in range(1, 8)]
-    for i, day in enumerate(days):
-        _write_day(data, day, 20_000, i + 1)
-    readme = b"# demo/orders\n\nDaily orders, partitioned by `ds`. Made by `lakepkg demo`.\n"
-    say(f"registry: {registry_location()}")
-    say(f"1. wrote {len(days)} daily partitions under {data}")
+    base = os.path.join(os.path.abspath(folder), "sources")
+    url, props, orders = _make_sources(base)
+    reg = open_registry()
+    location = str(registry_location())
+    sources = [("sql", {"url": url, "tables": {"customers": "customers"}}),
+               ("iceberg", {"catalog": props, "catalog_name": "lake", "tables": ["sales.orders"]})]
+    say(f"registry: {location}")
+    say(f"1. sources: SQLite {base}/shop.db (customers: 200 rows), Iceberg lake.sales.orders (12,000 rows)")
 
-    def build(message: str) -> Any:
-        b = PackageBuilder(show_progress=echo)
-        b.add_path("orders", data)
-        b.add_file("README.md", readme)
-        return b.publish("demo/orders", message)
+    v1 = snapshot_sources(reg, "demo/shop", sources, "first snapshot")
+    ref1 = f"demo/shop@{v1.top_hash[:10]}"
+    p1 = load(ref1, reg)
+    say(f"2. snapshot both into one version: {ref1} — tables " +
+        ", ".join(f"{t} ({p1[t].rows:,} rows)" for t in p1.tables))
 
-    v1 = build("first snapshot")
-    say(f"2. built demo/orders@{v1.top_hash[:10]}")
-    p1 = load(f"demo/orders@{v1.top_hash}")
-    t1 = p1["orders"]
-    say(f"   table orders: {t1.rows:,} rows, {t1.node.fragments} fragments, partitions {', '.join(str(p['ds']) for p in t1.partitions)}")
-    say(f"   schema: {', '.join(f'{f.name}:{f.type}' for f in t1.schema)}")
+    def show(rows: list[dict[str, Any]]) -> str:
+        return "; ".join(f"{r['region']} {r['orders']} orders {r['revenue']}" for r in rows)
 
-    _write_day(data, "2026-11-08", 20_000, 99)            # a new day
-    _write_day(data, "2026-11-03", 25_000, 42)            # a late correction of one day
-    v2 = build("added 2026-11-08, corrected 2026-11-03")
-    say(f"3. changed the data and built demo/orders@{v2.top_hash[:10]}")
+    first = [{k: (str(v) if isinstance(v, decimal.Decimal) else v) for k, v in r.items()}
+             for r in query(QUERY, ref1, registry=reg, dialect="trino").to_pylist()]
+    say(f"3. the query (one dialect per query: the version mixes SQLite and Iceberg tables, so --dialect trino):")
+    say("   " + QUERY.replace("\n", "\n   "))
+    say(f"   on {ref1}: {show(first)}")
 
-    p2 = load(f"demo/orders@{v2.top_hash}")
-    d = diff_packages(p1, p2)
-    td = d.tables[0]
-    same = len(p2["orders"].partitions) - len(td.partitions_added) - len(td.partitions_changed)
-    say(f"4. diff {v1.top_hash[:10]} -> {v2.top_hash[:10]}: partitions added {td.partitions_added}, changed {td.partitions_changed}, "
-        f"{same} unchanged (same fragment hashes)"
-        + ("; files unchanged (same page hash, skipped)" if not (d.files_added or d.files_removed or d.files_changed) else ""))
+    with sqlite3.connect(url[len("sqlite:///"):]) as c:  # the sources move on
+        c.execute("UPDATE customers SET region = 'north' WHERE region = 'south' AND id % 3 = 0")
+    orders.append(_orders(3000, dt.date(2026, 11, 4), 4, 12001))
+    v2 = snapshot_sources(reg, "demo/shop", sources, "new orders of 2026-11-04; customers moved")
+    ref2 = f"demo/shop@{v2.top_hash[:10]}"
+    second = [{k: (str(v) if isinstance(v, decimal.Decimal) else v) for k, v in r.items()}
+              for r in query(QUERY, ref2, registry=reg, dialect="trino").to_pylist()]
+    say(f"4. changed the sources (3,000 new orders, customers moved region), snapshot again: {ref2}")
+    say(f"   the same query on {ref2}: {show(second)}")
 
-    leaf = p2["orders"].fragments([("ds", "==", "2026-11-08")])[0]
-    df = leaf.to_pandas()
-    say(f"5. leaf {leaf.key} as pandas: {len(df):,} rows")
-    if echo:
-        print(df.head(5).to_string())
-    old_rows = load(f"demo/orders@{v1.top_hash}")["orders"].rows
-    say(f"   the first version still reads {old_rows:,} rows; the new one {p2['orders'].rows:,}")
-    return {"v1": v1.top_hash, "v2": v2.top_hash, "diff": d.to_json(), "leaf_rows": len(df)}
+    d = diff_packages(p1, load(ref2, reg))
+    parts = [f"{t.name} {t.status}: fragments +{len(t.fragments_added)} -{len(t.fragments_removed)} "
+             f"~{len(t.fragments_changed)}, {t.pages_skipped} page(s) skipped by hash" for t in d.tables]
+    say(f"5. diff {ref1} -> {ref2}: " + ("; ".join(parts) or "no change"))
+    again = _cli_query(ref1, location)
+    say(f"6. lakepkg query \"...\" --package {ref1} --dialect trino")
+    say(f"   {show(again)}  <- the first answer, from the first version")
+    return {"v1": v1.top_hash, "v2": v2.top_hash, "diff": d.to_json(), "first": first, "second": second,
+            "again": again, "query": QUERY}

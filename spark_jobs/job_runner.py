@@ -15,6 +15,11 @@ import sys
 from typing import Any, Callable, Optional, Sequence
 
 from lakepkg.errors import ConfigError, LakepkgError, one_line
+from lakepkg.format.names import validate_package_name
+from lakepkg.registry import Registry, open_registry
+from lakepkg.write.publish import PublishResult
+
+from lakepkg_spark_jobs.job_session import job_session
 
 ERROR_PREFIX = "lakepkg: error: "
 
@@ -29,6 +34,8 @@ def add_common_options(parser: argparse.ArgumentParser, publishes: bool = True) 
     if publishes:
         parser.add_argument("--message", "-m", default="", help="version message")
         parser.add_argument("--tag", action="append", default=[], help="also set this tag (repeatable)")
+        parser.add_argument("--input", action="append", default=[],
+                            help="a package version the run read (ns/name@hash), recorded in the run record (repeatable)")
 
 
 def split_columns(text: Optional[str]) -> Optional[list[str]]:
@@ -73,6 +80,32 @@ def run_job(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespac
     else:
         sys.stdout.write(human(result) + "\n")
     sys.stdout.flush()
+
+
+SnapshotStep = Callable[[Any, Registry], PublishResult]  # (spark session, registry) -> result
+
+
+def run_snapshot_job(parser: argparse.ArgumentParser, prepare: Callable[[argparse.Namespace], SnapshotStep],
+                     table_line: Callable[[str, dict[str, Any]], str], argv: Optional[Sequence[str]] = None, *,
+                     hive_session: bool = False) -> None:
+    """The scaffold of a snapshot job: ``prepare(args)`` checks the arguments (before any session
+    starts) and returns the step; the step runs with the registry and a session named after
+    ``--to`` (with Hive support at ``--metastore`` when ``hive_session``), which is stopped after.
+    The human output is the publish headline and ``table_line(name, facts)`` per table."""
+    def action(args: argparse.Namespace) -> PublishResult:
+        step = prepare(args)
+        validate_package_name(args.to)
+        reg = open_registry(args.registry)
+        spark = job_session(f"lakepkg snapshot {args.to}", args.metastore if hive_session else None)
+        try:
+            return step(spark, reg)
+        finally:
+            stop_quietly(spark)
+
+    def human(res: PublishResult) -> str:
+        return "\n".join([res.headline(), *(f"  {table_line(n, t)}" for n, t in res.tables.items())])
+
+    run_job(parser, action, human, argv)
 
 
 def stop_quietly(spark: Any) -> None:

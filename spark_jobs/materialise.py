@@ -21,13 +21,14 @@ rows of the snapshot. The table records its source in the table property
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from lakepkg.errors import ConfigError, InvalidRefError
+from lakepkg.api import load_table
+from lakepkg.errors import ConfigError
 from lakepkg.registry import Registry, open_registry
+from lakepkg.source.filesystems import location_uri
 
 from lakepkg_spark_jobs.job_errors import spark_call
 from lakepkg_spark_jobs.job_runner import add_common_options, run_job, stop_quietly
@@ -49,34 +50,6 @@ class MaterialiseResult:
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))
-
-
-def load_table(ref: str, table: Optional[str], registry: Registry) -> Any:
-    """The :class:`lakepkg.read.package.Table` named by ``ref`` (``ns/name@hash/table``) or ``ref`` + ``table``."""
-    import lakepkg
-    from lakepkg.read.package import Package, Table
-
-    node = lakepkg.load(ref, registry)
-    if isinstance(node, Package):
-        if not table:
-            raise ConfigError(f"{ref} has tables {', '.join(node.tables) or '(none)'}; name one with --table "
-                              f"or as {ref}/TABLE")
-        return node.table(table)
-    if not isinstance(node, Table):
-        raise InvalidRefError(f"{ref} names a file or a fragment, not a table; give ns/name[@version]/TABLE")
-    if table and table != node.name:
-        raise ConfigError(f"{ref} already names table {node.name!r}; drop --table {table}")
-    return node
-
-
-def location_uri(location: str) -> str:
-    """A location Spark and a catalog both understand: an absolute ``file:`` URI for a local path."""
-    loc = location.strip()
-    if not loc:
-        raise ConfigError("--location is empty; give a folder (path or URI) for the table's files")
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", loc) and not re.match(r"^[A-Za-z]:[\\/]", loc):
-        return loc
-    return "file:" + os.path.abspath(os.path.expanduser(loc))
 
 
 def _quote_name(name: str) -> str:

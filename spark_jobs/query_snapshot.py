@@ -35,13 +35,15 @@ from lakepkg.errors import ConfigError
 from lakepkg.write.fragments import writer_settings
 from lakepkg.format.manifest import EntrySorter, build_table_node
 from lakepkg.format.names import validate_package_name, validate_table_name
+from lakepkg.hive.thrift import metastore_label
 from lakepkg.registry import Registry, open_registry
+from lakepkg.write.publish import PublishResult
 
-from lakepkg_spark_jobs.driver_commit import SparkSnapshotResult, commit
+from lakepkg_spark_jobs.driver_commit import CommittedTable, commit
 from lakepkg_spark_jobs.executor_tasks import ENTRY_DDL, QueryFragmentWriter
 from lakepkg_spark_jobs.job_errors import spark_call
-from lakepkg_spark_jobs.job_runner import add_common_options, run_job, split_columns, stop_quietly
-from lakepkg_spark_jobs.job_session import check_executors, job_session, registry_access
+from lakepkg_spark_jobs.job_runner import SnapshotStep, add_common_options, run_snapshot_job, split_columns
+from lakepkg_spark_jobs.job_session import check_executors, registry_access
 from lakepkg_spark_jobs.spark_schema import arrow_schema_for, key_columns_for, tie_breakers
 
 DEFAULT_BUCKETS = 32
@@ -81,7 +83,7 @@ def snapshot_query(spark: Any, query: str, *, to: str, table: str = "result",
                    key: "Optional[Sequence[str] | str]" = None, buckets: int = DEFAULT_BUCKETS,
                    chunking: Optional[ChunkingParams] = None, registry: "Registry | str | None" = None,
                    message: str = "", tags: Iterable[str] = (), run: Optional[dict[str, Any]] = None,
-                   inputs: Optional[list[str]] = None, catalog: Optional[str] = None) -> SparkSnapshotResult:
+                   inputs: Optional[list[str]] = None, catalog: Optional[str] = None) -> PublishResult:
     """Snapshot the result of Spark SQL ``query`` as table ``table`` of package ``to`` and publish it.
 
     ``key``: the columns that order and cut the rows (default: every flat column). ``buckets``: the
@@ -124,11 +126,9 @@ def snapshot_query(spark: Any, query: str, *, to: str, table: str = "result",
     node_hash, node = build_table_node(reg.store, table, schema, sorter, [], provenance, {}, writer)
     volatile = {"spark_version": spark.version, "application_id": spark.sparkContext.applicationId,
                 "rows": node.rows}
-    rec, created = commit(reg, to, [(node_hash, node)], sources={table: {"volatile": volatile}},
-                          message=message or "snapshot via spark (query)", tags=tags, run=run, inputs=inputs)
-    info = {"rows": node.rows, "fragments": node.fragments, "bytes": node.bytes, "key": key_cols,
-            "key_source": key_source, "buckets": buckets}
-    return SparkSnapshotResult(rec, created, {table: info})
+    facts = {"key": key_cols, "key_source": key_source, "buckets": buckets}
+    return commit(reg, to, [CommittedTable(node_hash, node, {"volatile": volatile}, facts)],
+                  message=message or "snapshot via spark (query)", tags=tags, run=run, inputs=inputs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(args: argparse.Namespace) -> SparkSnapshotResult:
+def _prepare(args: argparse.Namespace) -> SnapshotStep:
     if args.query_file:
         try:
             with open(args.query_file, encoding="utf-8") as f:
@@ -164,33 +164,21 @@ def _run(args: argparse.Namespace) -> SparkSnapshotResult:
         params = ChunkingParams(args.chunk_mask_bits, args.chunk_min_rows, args.chunk_max_rows)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    validate_package_name(args.to)
-    reg = open_registry(args.registry)
-    catalog = None
-    if args.metastore:
-        from lakepkg_connectors.hive import metastore_label
-
-        catalog = metastore_label(args.metastore)
-    spark = job_session(f"lakepkg snapshot {args.to}", args.metastore)
-    try:
-        return snapshot_query(spark, query, to=args.to, table=args.table_name, key=split_columns(args.key),
-                              buckets=args.buckets, chunking=params, registry=reg, message=args.message,
-                              tags=args.tag, catalog=catalog)
-    finally:
-        stop_quietly(spark)
+    catalog = metastore_label(args.metastore) if args.metastore else None
+    return lambda spark, reg: snapshot_query(
+        spark, query, to=args.to, table=args.table_name, key=split_columns(args.key), buckets=args.buckets,
+        chunking=params, registry=reg, message=args.message, tags=args.tag, inputs=args.input or None,
+        catalog=catalog)
 
 
-def _human(res: SparkSnapshotResult) -> str:
-    lines = [res.headline()]
-    for name, t in res.tables.items():
-        lines.append(f"  {name}: {t['rows']:,} rows in {t['fragments']} fragments, key {', '.join(t['key'])} "
-                     f"({t['key_source']}), {t['buckets']} buckets")
-    return "\n".join(lines)
+def _table_line(name: str, t: dict[str, Any]) -> str:
+    return (f"{name}: {t['rows']:,} rows in {t['fragments']} fragments, key {', '.join(t['key'])} "
+            f"({t['key_source']}), {t['buckets']} buckets")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """spark-submit entry point."""
-    run_job(build_parser(), _run, _human, argv)
+    run_snapshot_job(build_parser(), _prepare, _table_line, argv, hive_session=True)
 
 
 if __name__ == "__main__":

@@ -21,19 +21,20 @@ from __future__ import annotations
 import argparse
 from typing import Any, Iterable, Optional, Sequence
 
-from lakepkg.write.build import reusable_entries
+from lakepkg.write.previous import previous_version, reusable_entries
 from lakepkg.format.canonical import canonical_json
 from lakepkg.errors import ConfigError, SourceError
 from lakepkg.format.manifest import EntrySorter, TableNodeData, build_table_node
 from lakepkg.format.names import validate_package_name, validate_table_name
 from lakepkg.registry import Registry, open_registry
 from lakepkg.source.table_snapshot import TableSnapshot
+from lakepkg.write.publish import PublishResult
 
-from lakepkg_spark_jobs.driver_commit import SparkSnapshotResult, commit
+from lakepkg_spark_jobs.driver_commit import CommittedTable, commit
 from lakepkg_spark_jobs.executor_tasks import FileIngester
 from lakepkg_spark_jobs.job_errors import spark_call
-from lakepkg_spark_jobs.job_runner import add_common_options, parse_names, run_job, stop_quietly
-from lakepkg_spark_jobs.job_session import check_executors, job_session, registry_access
+from lakepkg_spark_jobs.job_runner import SnapshotStep, add_common_options, parse_names, run_snapshot_job
+from lakepkg_spark_jobs.job_session import check_executors, registry_access
 
 STAT_KEYS = ("files_read", "files_reused", "bytes_read", "objects_written", "bytes_written")
 
@@ -97,13 +98,12 @@ def snapshot_tables(spark: Any, tables: "str | Sequence[str]", *, metastore: str
                     registry: "Registry | str | None" = None, message: str = "", tags: Iterable[str] = (),
                     incremental: bool = True, storage_options: Optional[dict[str, Any]] = None,
                     run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
-                    meta: Optional[dict[str, Any]] = None, slices: Optional[int] = None) -> SparkSnapshotResult:
+                    meta: Optional[dict[str, Any]] = None, slices: Optional[int] = None) -> PublishResult:
     """Snapshot metastore ``tables`` (``db.table`` or patterns) into package ``to`` with Spark executors.
 
     Same options and same package as :func:`lakepkg_connectors.hive.snapshot_hive`; ``slices``: how
     many Spark tasks share the files (default: twice the default parallelism). Nothing is published
     on error; an unchanged table gives ``created=False``."""
-    from lakepkg.write.snapshotting import previous_version
     from lakepkg_connectors.hive import connector
 
     validate_package_name(to)
@@ -121,19 +121,15 @@ def snapshot_tables(spark: Any, tables: "str | Sequence[str]", *, metastore: str
         shares = _slices(tasks, n)
         records = spark_call("copying the tables' files",
                              lambda: sc.parallelize(shares, len(shares)).mapPartitions(ingester).collect())
-    nodes, sources, info = [], {}, {}
+    committed = []
     for ti, snap in enumerate(snaps):
         if snap.on_finish is not None:
             snap.on_finish()  # every listed file still there, unchanged
         mine = [r for r in records if r["table"] == ti]
         node_hash, node, source, stats = _table_node(reg, snap, mine)
-        nodes.append((node_hash, node))
-        if source:
-            sources[snap.name] = source
-        info[snap.name] = {**stats, "rows": node.rows, "fragments": node.fragments, "bytes": node.bytes}
-    rec, created = commit(reg, to, nodes, sources=sources, message=message or "snapshot via spark (hive tables)",
-                          tags=tags, run=run, inputs=inputs, meta=meta)
-    return SparkSnapshotResult(rec, created, info)
+        committed.append(CommittedTable(node_hash, node, source, {**stats, **snap.facts}))
+    return commit(reg, to, committed, message=message or "snapshot via spark (hive tables)",
+                  tags=tags, run=run, inputs=inputs, meta=meta)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,35 +147,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(args: argparse.Namespace) -> SparkSnapshotResult:
+def _prepare(args: argparse.Namespace) -> SnapshotStep:
     if not args.metastore:
         raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
     if args.slices is not None and args.slices < 1:
         raise ConfigError("--slices must be at least 1")
-    validate_package_name(args.to)
     names = parse_names(args.name)
-    reg = open_registry(args.registry)
-    spark = job_session(f"lakepkg snapshot {args.to}")
-    try:
-        return snapshot_tables(spark, args.tables, metastore=args.metastore, to=args.to, where=args.where,
-                               names=names, registry=reg, message=args.message, tags=args.tag,
-                               incremental=not args.full, slices=args.slices,
-                               storage_options={"endpoint_url": args.s3_endpoint} if args.s3_endpoint else None)
-    finally:
-        stop_quietly(spark)
+    storage = {"endpoint_url": args.s3_endpoint} if args.s3_endpoint else None
+    return lambda spark, reg: snapshot_tables(
+        spark, args.tables, metastore=args.metastore, to=args.to, where=args.where, names=names, registry=reg,
+        message=args.message, tags=args.tag, inputs=args.input or None, incremental=not args.full,
+        slices=args.slices, storage_options=storage)
 
 
-def _human(res: SparkSnapshotResult) -> str:
-    lines = [res.headline()]
-    for name, t in res.tables.items():
-        lines.append(f"  {name}: {t['rows']:,} rows in {t['fragments']} fragments; {t['files_read']} files read, "
-                     f"{t['files_reused']} reused unchanged")
-    return "\n".join(lines)
+def _table_line(name: str, t: dict[str, Any]) -> str:
+    return (f"{name}: {t['rows']:,} rows in {t['fragments']} fragments; {t['files_read']} files read, "
+            f"{t['files_reused']} reused unchanged")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """spark-submit entry point."""
-    run_job(build_parser(), _run, _human, argv)
+    run_snapshot_job(build_parser(), _prepare, _table_line, argv)
 
 
 if __name__ == "__main__":

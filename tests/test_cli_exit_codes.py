@@ -77,6 +77,7 @@ def failures(base) -> dict[str, list[str]]:
                          "--table", "a"],
         "snapshot hive": ["snapshot", "hive", "db.t", "--to", "x/y", "--metastore", "thrift://127.0.0.1:1"],
         "snapshot iceberg": ["snapshot", "iceberg", "db.t", "--to", "Bad Name", "--catalog-uri", "sqlite:///:memory:"],
+        "snapshot files": ["snapshot", "files", "--table", f"t={bad}-missing", "--to", "x/y"],
         "metastore start": ["metastore", "start", "--dir", afile, "--port", "1"],
         "spark snapshot-query": ["spark", "snapshot-query", "--to", "Bad Name", "--query", "SELECT 1"],
         "spark snapshot-table": ["spark", "snapshot-table", "db.t", "--to", "Bad Name", "--metastore",

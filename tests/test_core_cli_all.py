@@ -93,6 +93,7 @@ def _json_args(cmd: str, w: dict) -> list[str]:
     v1, remote, base = w["v1"], w["remote"], w["base"]
     return {
         "build": ["build", "cli/orders", "--table", f"orders={w['data']}", "-m", "v2"],
+        "snapshot files": ["snapshot", "files", "--table", f"orders={w['data']}", "--to", "cli/files"],
         "ls": ["ls"],
         "log": ["log", "cli/orders"],
         "show": ["show", f"cli/orders@{v1[:8]}"],
@@ -115,7 +116,7 @@ def _json_args(cmd: str, w: dict) -> list[str]:
     }[cmd]
 
 
-JSON_ORDER = ["build", "ls", "log", "show", "cat", "diff", "tag", "verify", "gc", "push", "pull",
+JSON_ORDER = ["build", "snapshot files", "ls", "log", "show", "cat", "diff", "tag", "verify", "gc", "push", "pull",
               "lock", "install", "demo", "spark snapshot-query", "spark snapshot-table", "spark materialise"]
 
 

@@ -184,7 +184,7 @@ def test_filter_subpackage_publish_records_source(registry):
     drec = sub.publish("t/derived")
     d = lakepkg.load("t/derived", registry)
     assert d.tables == ["orders"] and d["orders"].rows == 334
-    assert drec.derived_from == f"t/full@{rec.top_hash}"
+    assert drec.record.derived_from == f"t/full@{rec.top_hash}"
     assert d["orders"].to_pandas()["ds"].unique().tolist() == ["2026-11-01"]
 
 

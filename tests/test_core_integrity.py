@@ -141,7 +141,7 @@ def test_altered_version_record_is_refused_not_followed(registry):
     """A record whose content names another tree than its key must not make name@<hash> load that tree."""
     r1 = _pkg(registry, "t/rec", 30)
     r2 = _pkg(registry, "t/rec", 60)
-    path = os.path.join(registry.meta.root, *r1.key.split("/"))
+    path = os.path.join(registry.meta.root, *r1.record.key.split("/"))
     doc = json.loads(open(path, "rb").read())
     doc["top_hash"] = r2.top_hash
     open(path, "w").write(json.dumps(doc))

@@ -19,7 +19,7 @@ from lakepkg.format.names import parse_ref, safe_key, validate_package_name
 def _publish(registry, name, value, msg=""):
     b = PackageBuilder(registry)
     b.add_table("t", pd.DataFrame({"v": [value]}))
-    return b.publish(name, msg)
+    return b.publish(name, msg).record
 
 
 @pytest.mark.parametrize("bad", ["orders", "Sales/orders", "sales/", "/orders", "sales//orders", "sales/or ders",

@@ -266,14 +266,21 @@ def test_push_to_s3_carries_vectors_and_a_delta_builds_on_the_s3_registry(pg_url
     assert got.column("id").to_pylist() == [r[0] for r in pg_exec(pg_url, "SELECT id FROM flights ORDER BY id")]
 
 
-def test_row_hash_cache_is_used_and_damage_costs_space_never_rows(pg_url, registry, home):
+def test_row_hash_cache_is_used_and_damage_costs_space_never_rows(pg_url, registry, home, tmp_path, monkeypatch):
     import glob
+    import os
+
+    monkeypatch.setenv("LAKEPKG_CACHE_DIR", str(tmp_path / "own-cache"))  # damage this test's cache only
 
     _pg_load(pg_url, 3000)
     _snap(pg_url, registry)
     _pg_day(pg_url, 1, 3000)
     _snap(pg_url, registry)                     # the first delta hashes yesterday's fragments, keeps them
-    files = glob.glob(str(home / "cache" / "row-hashes" / "*" / "*.v1.npy"))
+    from lakepkg.write.deletion_vectors import _HashCache
+
+    root = _HashCache().root                    # $LAKEPKG_CACHE_DIR (or $LAKEPKG_HOME/cache)/row-hashes
+    objects = {e["object"] for e in Package(registry, registry.resolve("air/flights").top_hash)["flights"].iter_entries()}
+    files = [f for f in glob.glob(f"{root}/*/*.v1.npy") if os.path.basename(f).split(".")[0] in objects]
     assert len(files) >= 10
     rng = np.random.default_rng(1)
     for f in files:                             # damage every cached hash (right shape, wrong values)

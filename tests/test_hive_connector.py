@@ -56,7 +56,7 @@ def _orders(metastore, hdb, tmp_path, n=6):
 def test_partitioned_parquet_snapshot_schema_rows_provenance_and_determinism(metastore, hdb, tmp_path, registry):
     root, days = _orders(metastore, hdb, tmp_path)
     res = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/orders", registry=registry)
-    assert res.created and res.stats["orders"]["files_read"] == len(days)
+    assert res.created and res.tables["orders"]["files_read"] == len(days)
     pkg = lakepkg.load("sales/orders", registry)
     t = pkg["orders"]
     assert t.schema.names == ["id", "amt", "name", "ds"]
@@ -87,7 +87,7 @@ def test_partitioned_parquet_snapshot_schema_rows_provenance_and_determinism(met
     again = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/orders", registry=registry)
     assert not again.created and again.record.top_hash == res.record.top_hash
     full = snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/orders", registry=registry, incremental=False)
-    assert full.record.top_hash == res.record.top_hash and full.stats["orders"]["files_read"] == len(days)
+    assert full.record.top_hash == res.record.top_hash and full.tables["orders"]["files_read"] == len(days)
 
 
 def test_where_is_pushed_to_the_metastore_and_bad_filters_fail(metastore, hdb, tmp_path, registry):
@@ -96,7 +96,7 @@ def test_where_is_pushed_to_the_metastore_and_bad_filters_fail(metastore, hdb, t
                         where="ds >= '2026-11-05'")
     t = lakepkg.load("sales/recent", registry)["orders"]
     assert sorted(p["ds"] for p in t.partitions) == ["2026-11-05", "2026-11-06"]
-    assert res.stats["orders"]["files_read"] == 2
+    assert res.tables["orders"]["files_read"] == 2
     assert t.provenance["partition_filter"] == "ds >= '2026-11-05'"
     with pytest.raises(SourceError, match="partition filter") as ei:
         snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/bad", registry=registry,
@@ -114,7 +114,7 @@ def test_patterns_pick_several_tables_into_one_package(metastore, hdb, tmp_path,
     hms_register_table(metastore, hdb, "customers", [("cid", "int")], "file:" + str(p))
     hms_register_table(metastore, hdb, "other", [("cid", "int")], "file:" + str(p))
     res = snapshot_hive([f"{hdb}.*"], metastore=metastore, to="sales/all", registry=registry)
-    assert res.tables == ["customers", "orders", "other"]
+    assert list(res.tables) == ["customers", "orders", "other"]
     res2 = snapshot_hive([f"{hdb}.cust*", f"{hdb}.orders"], metastore=metastore, to="sales/two", registry=registry)
     assert sorted(lakepkg.load("sales/two", registry).tables) == ["customers", "orders"]
     assert lakepkg.load("sales/two", registry)["customers"].to_pandas()["cid"].tolist() == [1, 2]
@@ -127,14 +127,14 @@ def test_incremental_resnapshot_reads_only_the_changed_partition_and_diff_shows_
     parts = _write_partitioned(root, days, rows_per_day=5)
     hms_register_table(metastore, hdb, "events", COLS, "file:" + root, [("ds", "string")], partitions=parts)
     first = snapshot_hive([f"{hdb}.events"], metastore=metastore, to="ops/events", registry=registry)
-    assert first.stats["events"]["files_read"] == 40
+    assert first.tables["events"]["files_read"] == 40
     # change one partition's file, drop one partition, add one partition
     _write_partitioned(root, [days[7]], rows_per_day=5, extra=3)
     hms_drop_partition(metastore, hdb, "events", [days[0]])
     new = _write_partitioned(root, ["2026-03-01"], rows_per_day=5)
     hms_add_partitions(metastore, hdb, "events", new)
     second = snapshot_hive([f"{hdb}.events"], metastore=metastore, to="ops/events", registry=registry)
-    s = second.stats["events"]
+    s = second.tables["events"]
     assert second.created
     assert s["files_read"] == 2 and s["files_reused"] == 38  # the changed and the added partition only
     from lakepkg.read.package import diff_refs
@@ -176,7 +176,7 @@ def test_orc_and_text_tables_are_converted_with_hive_types(metastore, hdb, tmp_p
     rows = sorted(t.to_arrow().to_pylist(), key=lambda r: r["id"])
     assert rows == [{"id": 1, "m": [("x", 1), ("y", 2)], "ds": dt.date(2026, 1, 1)},
                     {"id": 2, "m": None, "ds": dt.date(2026, 1, 1)}]
-    assert res.stats["t"]["files_read"] == 1  # _SUCCESS and .crc skipped
+    assert res.tables["t"]["files_read"] == 1  # _SUCCESS and .crc skipped
 
 
 def test_parquet_file_with_older_schema_is_converted_to_the_table_schema(metastore, hdb, tmp_path, registry):
@@ -206,7 +206,7 @@ def test_unreadable_table_types_fail_naming_the_table(metastore, hdb, tmp_path, 
 
 
 def test_bad_input_one_line_errors_and_nothing_published(metastore, hdb, tmp_path, registry):
-    from lakepkg_connectors.metastore_server import free_port
+    from lakepkg.hive.metastore_server import free_port
 
     root, days = _orders(metastore, hdb, tmp_path, n=3)
     with pytest.raises(SourceError, match="cannot reach the Hive metastore") as ei:
@@ -252,8 +252,9 @@ def test_s3_table_location(metastore, hdb, tmp_path, s3_bucket_url, s3_endpoint,
     """Files listed and read from S3 (moto over HTTP). The test metastore has no hadoop-aws jar, so it cannot
     register s3a:// locations itself: the table is registered locally and its locations pointed at S3."""
     from lakepkg.write.build import PackageBuilder
-    from lakepkg_connectors.files import filesystem_for
+    from lakepkg.source.filesystems import filesystem_for
     from lakepkg_connectors.hive import _table_snapshot, describe_tables
+    from lakepkg.write.publish import publish
 
     _orders(metastore, hdb, tmp_path, n=3)   # ds=2026-11-03 has no objects on S3: an empty partition
     loc = s3_bucket_url.rstrip("/") + "/sales/orders"
@@ -275,8 +276,8 @@ def test_s3_table_location(metastore, hdb, tmp_path, s3_bucket_url, s3_endpoint,
         b = PackageBuilder(registry)
         b.add_snapshot(snap, previous=prev)
         built = b.build()
-        rec, _ = registry.publish("s3/orders", built.top_hash, message="t", author="t", sources=built.sources)
-        return rec, built.stats["orders"], snap
+        rec = publish(registry, "s3/orders", built, message="t", author="t").record
+        return rec, built.tables["orders"], snap
 
     rec, stats, snap = build()
     assert stats["files_read"] == 2 and len(snap.provenance["partitions"]) == 3
@@ -298,10 +299,10 @@ def test_cli_snapshot_json_stats_and_errors(metastore, hdb, tmp_path, home):
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
-    assert d["created"] and d["stats"]["orders"]["files_read"] == 3 and d["stats"]["orders"]["files_reused"] == 0
+    assert d["created"] and d["tables"]["orders"]["files_read"] == 3 and d["tables"]["orders"]["files_reused"] == 0
     out2 = subprocess.run(cmd, capture_output=True, text=True, env=env)
     d2 = json.loads(out2.stdout)
-    assert not d2["created"] and d2["stats"]["orders"]["files_reused"] == 3 and d2["top_hash"] == d["top_hash"]
+    assert not d2["created"] and d2["tables"]["orders"]["files_reused"] == 3 and d2["top_hash"] == d["top_hash"]
     bad = subprocess.run(cmd[:5] + [f"{hdb}.nope"] + cmd[6:], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("lakepkg: error:")
 
@@ -343,7 +344,7 @@ def test_where_filter_runs_in_the_metastore_not_after_listing(metastore, hdb, tm
                         where="ds >= '2026-11-05'")
     assert [c[0] for c in calls] == ["get_partitions_by_filter"]
     assert calls[0][1] == (hdb, "orders", "ds >= '2026-11-05'", -1)
-    assert res.stats["orders"]["files_read"] == 2
+    assert res.tables["orders"]["files_read"] == 2
     assert len(lakepkg.load("sales/recent", registry)["orders"].provenance["partitions"]) == 2
     with pytest.raises(SourceError, match="is not a partitioning key") as ei:  # the metastore's words
         snapshot_hive([f"{hdb}.orders"], metastore=metastore, to="sales/bad", registry=registry, where="id = 3")

@@ -12,7 +12,7 @@ import pytest
 import lakepkg
 from lakepkg.errors import SourceError
 from lakepkg.write.snapshotting import snapshot
-from lakepkg_connectors.files import filesystem_for, redact
+from lakepkg.source.filesystems import filesystem_for, redact
 
 
 def test_location_forms():
@@ -30,9 +30,10 @@ def test_files_connector_local_and_s3_orc(tmp_path, s3_bucket_url, s3_endpoint, 
     for k in (1, 2):
         with fs.open_output_stream(f"{path}/k={k}/data.orc") as out:
             po.write_table(pa.table({"v": [f"x{k}"]}), out)
-    rec, created = snapshot("files", to="raw/mixed", registry=registry,
+    _res = snapshot("files", to="raw/mixed", registry=registry,
                             tables={"pq": str(tmp_path / "pq"), "orc": s3_bucket_url.rstrip("/") + "/orc"},
                             storage_options={"endpoint_url": s3_endpoint})
+    rec, created = _res.record, _res.created
     pkg = lakepkg.load("raw/mixed", registry)
     assert pkg["pq"].to_pandas()["a"].tolist() == [1, 2]
     o = pkg["orc"]

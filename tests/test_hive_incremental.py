@@ -43,14 +43,14 @@ def test_resnapshot_of_1000_partitions_with_one_changed_reads_one_file(metastore
     hms_register_table(metastore, db, "big", [("id", "bigint")], "file:" + root, [("p", "string")],
                        partitions=[([f"{i:04d}"], "file:" + os.path.dirname(p)) for i, p in enumerate(paths)])
     first = snapshot_hive([f"{db}.big"], metastore=metastore, to="big/t", registry=registry)
-    assert first.stats["big"]["files_read"] == N
+    assert first.tables["big"]["files_read"] == N
     changed = 517
     for i, p in enumerate(paths):
         if i != changed:
             _scramble_keeping_listing(p)
     _write(root, changed, rows=5)
     second = snapshot_hive([f"{db}.big"], metastore=metastore, to="big/t", registry=registry)
-    s = second.stats["big"]
+    s = second.tables["big"]
     assert second.created and s["files_read"] == 1 and s["files_reused"] == N - 1
     assert s["bytes_read"] == os.path.getsize(paths[changed])
     t = lakepkg.load("big/t", registry)["big"]
@@ -78,6 +78,6 @@ def test_unchanged_orc_table_resnapshots_to_the_same_top_hash(metastore, tmp_pat
     hms_register_table(metastore, db, "t", [("id", "bigint")], "file:" + str(d), fmt="orc")
     first = snapshot_hive([f"{db}.t"], metastore=metastore, to="x/orc", registry=registry)
     second = snapshot_hive([f"{db}.t"], metastore=metastore, to="x/orc", registry=registry)
-    assert second.stats["t"]["files_reused"] == 1
+    assert second.tables["t"]["files_reused"] == 1
     assert second.record.top_hash == first.record.top_hash and not second.created
     assert lakepkg.load("x/orc", registry)["t"].node.writer is not None

@@ -19,7 +19,7 @@ def test_resnapshot_after_add_columns_converts_old_files(metastore, tmp_path, re
     pq.write_table(pa.table({"id": pa.array([1, 2], pa.int32())}), str(d / "a.parquet"))
     hms_register_table(metastore, db, "t", [("id", "int")], "file:" + str(d))
     first = snapshot_hive([f"{db}.t"], metastore=metastore, to="x/t", registry=registry)
-    assert first.stats["t"]["files_read"] == 1
+    assert first.tables["t"]["files_read"] == 1
     # ALTER TABLE ADD COLUMNS (note string): an external table re-declared over the same files
     with connect(metastore) as c:
         c.drop_table(db, "t", False)
@@ -27,7 +27,7 @@ def test_resnapshot_after_add_columns_converts_old_files(metastore, tmp_path, re
     second = snapshot_hive([f"{db}.t"], metastore=metastore, to="x/t", registry=registry)
     t = lakepkg.load("x/t", registry)["t"]
     assert t.schema.names == ["id", "note"]
-    assert second.stats["t"]["files_reused"] == 0
+    assert second.tables["t"]["files_reused"] == 0
     for f in t.fragments():
         assert f.to_arrow().schema.names == ["id", "note"]
     assert sorted(t.to_arrow().to_pylist(), key=lambda r: r["id"]) == [{"id": 1, "note": None}, {"id": 2, "note": None}]

@@ -10,7 +10,7 @@ import pytest
 
 import lakepkg
 from lakepkg_connectors.hive import snapshot_hive
-from lakepkg_connectors.hive_restore import restore_table
+from lakepkg.hive.restore import restore_table
 
 
 def canon(v):
@@ -92,7 +92,7 @@ def test_spark_tables_snapshot_to_the_rows_spark_reads(spark, spark_db, metastor
     assert pkg["hive_pq"].schema.field("c").metadata == {b"hive_type": b"char(3)"}
     assert pkg["hive_orc"].provenance["format"] == "orc"
     # the datasource table's Parquet files were stored as they are
-    assert res.stats["ds_part"]["objects_written"] == res.stats["ds_part"]["files_read"] == 2
+    assert res.tables["ds_part"]["objects_written"] == res.tables["ds_part"]["files_read"] == 2
     from lakepkg.errors import SourceError
 
     with pytest.raises(SourceError, match=f"{db}.v is a view"):

@@ -29,24 +29,28 @@ def test_iceberg_snapshot_dedup_and_time_travel(registry, tmp_path):
     tbl = cat.create_table("sales.orders", schema=_orders(0, 1).schema)
     tbl.append(_orders(0, 100))
     first_snapshot = tbl.current_snapshot().snapshot_id
-    rec1, created = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    _res = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    rec1, created = _res.record, _res.created
     assert created
     t = lakepkg.load("lake/orders", registry)["orders"]
     assert t.rows == 100 and t.provenance["qualified_name"] == "sales.orders"
     assert t.provenance["snapshot_id"] == first_snapshot
     # unchanged source -> same top hash, no new version (a retried task)
-    rec_again, created_again = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    _res = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    rec_again, created_again = _res.record, _res.created
     assert not created_again and rec_again.top_hash == rec1.top_hash
     # append: the old data file is shared, one new fragment
     tbl.append(_orders(100, 150))
-    rec2, _ = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    _res = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    rec2, _ = _res.record, _res.created
     old = {f.object for f in lakepkg.load(f"lake/orders@{rec1.top_hash}", registry)["orders"].fragments()}
     new = {f.object for f in lakepkg.load(f"lake/orders@{rec2.top_hash}", registry)["orders"].fragments()}
     assert old < new and len(new - old) == 1
     assert sorted(lakepkg.load("lake/orders", registry)["orders"].to_pandas()["id"]) == list(range(150))
     # the Iceberg snapshot id selects an older state
-    rec3, _ = snapshot("iceberg", "lake/orders-v1", registry=registry, catalog=props, catalog_name="lake",
+    _res = snapshot("iceberg", "lake/orders-v1", registry=registry, catalog=props, catalog_name="lake",
                        tables=["sales.orders"], snapshot_id=first_snapshot)
+    rec3, _ = _res.record, _res.created
     assert lakepkg.load("lake/orders-v1", registry)["orders"].hash == lakepkg.load(f"lake/orders@{rec1.top_hash}", registry)["orders"].hash
 
 
@@ -74,7 +78,8 @@ def test_iceberg_sql_catalog_on_postgres(registry, tmp_path):
         cat, props = _catalog(tmp_path, uri=f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}")
         tbl = cat.create_table("sales.customers", schema=pa.schema([("id", pa.int64()), ("name", pa.string())]))
         tbl.append(pa.table({"id": [1, 2], "name": ["a", "b"]}))
-        rec, _ = snapshot("iceberg", "lake/customers", registry=registry, catalog=props, catalog_name="lake", tables=["sales.*"])
+        _res = snapshot("iceberg", "lake/customers", registry=registry, catalog=props, catalog_name="lake", tables=["sales.*"])
+        rec, _ = _res.record, _res.created
         pkg = lakepkg.load("lake/customers", registry)
         assert pkg.tables == ["customers"] and sorted(pkg["customers"].to_pandas()["name"]) == ["a", "b"]
         assert pkg["customers"].provenance["catalog_properties"]["uri"] == f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"

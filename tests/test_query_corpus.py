@@ -52,8 +52,9 @@ def pg_case(flights_rows, tmp_path_factory):
             load_pg(conn, flights_rows)
             before = {k: _pg_answer(conn, q) for k, q in PG.items()}
             reg = open_registry(str(tmp_path_factory.mktemp("pgreg")))
-            rec, _ = snapshot("sql", to="air/pg", registry=reg, url=url,
+            _res = snapshot("sql", to="air/pg", registry=reg, url=url,
                               tables={t: f"public.{t}" for t in TABLES})
+            rec, _ = _res.record, _res.created
             for stmt in PG_CHANGES:
                 conn.execute(stmt)
             after = {k: _pg_answer(conn, q) for k, q in PG.items()}
@@ -80,7 +81,8 @@ def mysql_case(flights_rows, tmp_path_factory):
             load_mysql(conn, flights_rows)
             before = {k: _my_answer(conn, q) for k, q in MYSQL.items()}
             reg = open_registry(str(tmp_path_factory.mktemp("myreg")))
-            rec, _ = snapshot("sql", to="air/my", registry=reg, url=url, tables={t: f"{db}.{t}" for t in TABLES})
+            _res = snapshot("sql", to="air/my", registry=reg, url=url, tables={t: f"{db}.{t}" for t in TABLES})
+            rec, _ = _res.record, _res.created
             with conn.cursor() as cur:
                 for stmt in MYSQL_CHANGES:
                     cur.execute(stmt)

@@ -30,7 +30,7 @@ def reg(any_registry):
 def _pkg(reg, name, n=30, message="m"):
     b = PackageBuilder(reg)
     b.add_table("orders", pd.DataFrame({"id": range(n), "ds": [f"d{i % 2}" for i in range(n)]}), partition_cols=["ds"])
-    return b.publish(name, message)
+    return b.publish(name, message).record
 
 
 def _put(reg, key, data: bytes):
@@ -79,6 +79,13 @@ def test_a_broken_tag_is_reported_and_listings_survive(reg, body):
     assert "g/tags:prod" in str(e.value) and "\n" not in str(e.value)
     rep = verify_registry(reg)
     assert not rep.ok and any("g/tags:prod" in x for x in rep.errors)
+
+
+def test_a_corrupt_latest_does_not_block_publishing(reg):
+    _pkg(reg, "g/fix", 30)
+    _put(reg, _tag_key("g/fix", "latest"), b"[]")
+    r2 = _pkg(reg, "g/fix", 40)
+    assert lakepkg.load("g/fix", reg).top_hash == r2.top_hash and verify_registry(reg).ok
 
 
 def test_ls_does_not_crash_on_a_bad_tag(tmp_path):
@@ -171,8 +178,11 @@ def test_unsafe_logical_keys_are_reported_and_not_pushed(reg, tmp_path, key):
     copy_version(reg, dest, "g/src")                                                   # a safe one still goes
 
 
-def test_an_outage_is_unreachable_not_corrupt(tmp_path):
-    from tests.fixtures.s3 import new_bucket, start_moto_server, stop_moto_server
+def test_an_outage_is_unreachable_not_corrupt(tmp_path, monkeypatch):
+    from tests.fixtures.s3 import TEST_ENV, new_bucket, start_moto_server, stop_moto_server
+
+    for k, v in TEST_ENV.items():
+        monkeypatch.setenv(k, v)
 
     proc, endpoint = start_moto_server()
     try:

@@ -32,7 +32,7 @@ def test_push_then_repush_sends_nothing_and_pull_elsewhere(registry, s3_bucket_u
     assert rep.tags_set == ["prod"]
     remote = open_registry(s3_bucket_url)
     rrec = remote.resolve("sales/orders:prod")
-    assert rrec.top_hash == v1.top_hash and rrec.created_at == v1.created_at and rrec.message == v1.message
+    assert rrec.top_hash == v1.top_hash and rrec.created_at == v1.record.created_at and rrec.message == v1.record.message
     again = transfer.push("sales/orders", s3_bucket_url, registry=registry)
     assert again.objects_copied == 0 and again.bytes_copied == 0 and not again.record_created
     assert len(remote.history("sales/orders")) == 1

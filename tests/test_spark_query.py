@@ -179,8 +179,9 @@ def test_postgres_query_reproduced_in_spark(spark, pg_url, registry):
             "(3, 1, 1.00, '2026-10-30')")
     live_before = pg_rows(pg_url, PG_QUERY)
     assert live_before == [("east", 1, D("10.5")), ("west", 1, D("4.25"))]
-    rec, created = snapshot("sql", to="sales/pg", registry=registry, url=pg_url,
+    _res = snapshot("sql", to="sales/pg", registry=registry, url=pg_url,
                             tables={"orders": "sales.orders", "customers": "sales.customers"})
+    rec, created = _res.record, _res.created
     assert created
     pg_exec(pg_url, "UPDATE sales.orders SET amount = 20 WHERE id = 1",
             "INSERT INTO sales.orders VALUES (4, 2, 5.00, '2026-11-05')",
@@ -282,8 +283,9 @@ def test_iceberg_table_answers_to_its_namespace_name(spark, registry, tmp_path):
         return [(t.num_rows, pc.sum(t["amount"]).as_py())]
 
     before = live()
-    rec, _ = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake",
+    _res = snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake",
                       tables=["sales.orders"])
+    rec, _ = _res.record, _res.created
     tbl.append(pa.table({"id": pa.array([4], pa.int64()), "amount": [10.0]}))
     assert live() != before
     # as a Spark session with an Iceberg catalog named "lake" would have run it

@@ -91,19 +91,22 @@ def test_mysql_consistent_snapshot_and_dedup(mysql_url, registry):
             return snaps
 
     small = ChunkingParams(mask_bits=6, min_rows=16, max_rows=512)
-    rec, _ = snapshot(Racing(), "t/ab", registry=registry, url=mysql_url, tables={"a": "a", "b": "b"}, chunking=small,
+    _res = snapshot(Racing(), "t/ab", registry=registry, url=mysql_url, tables={"a": "a", "b": "b"}, chunking=small,
                       batch_rows=200)
+    rec, _ = _res.record, _res.created
     pkg = Package(registry, rec.top_hash)
     assert pkg["a"].to_arrow().num_rows == 3000 and pkg["b"].to_arrow().num_rows == 500
     assert mysql_exec(mysql_url, "SELECT count(*) FROM b")[0][0] == 402
     # re-snapshot unchanged -> same hash; append + update recent rows -> few new fragments
     mysql_exec(mysql_url, "DELETE FROM a WHERE id = 5001", "DELETE FROM b", "INSERT INTO b SELECT id, v FROM a WHERE id <= 500")
-    again, created = snapshot("sql", "t/ab", registry=registry, url=mysql_url, tables={"a": "a", "b": "b"}, chunking=small)
+    _res = snapshot("sql", "t/ab", registry=registry, url=mysql_url, tables={"a": "a", "b": "b"}, chunking=small)
+    again, created = _res.record, _res.created
     assert again.top_hash == rec.top_hash and not created
     old = {e["object"] for e in pkg["a"].iter_entries()}
     mysql_exec(mysql_url, "INSERT INTO a WITH RECURSIVE s(g) AS (SELECT 3001 UNION ALL SELECT g + 1 FROM s WHERE g < 3030) SELECT g, 0 FROM s",
                "UPDATE a SET v = -v WHERE id BETWEEN 2950 AND 2960")
-    third, created = snapshot("sql", "t/ab", registry=registry, url=mysql_url, tables={"a": "a", "b": "b"}, chunking=small)
+    _res = snapshot("sql", "t/ab", registry=registry, url=mysql_url, tables={"a": "a", "b": "b"}, chunking=small)
+    third, created = _res.record, _res.created
     new = {e["object"] for e in Package(registry, third.top_hash)["a"].iter_entries()}
     assert created and len(old) > 40 and 1 <= len(new - old) <= 6
 

@@ -148,8 +148,9 @@ def test_pg_tables_are_consistent_as_of_one_moment(pg_url, registry, method):
             snaps[0].batches = first()
             return snaps
 
-    rec, _ = snapshot(Racing(), "t/ab", registry=registry, url=pg_url, tables={"a": "public.a", "b": "public.b"},
+    _res = snapshot(Racing(), "t/ab", registry=registry, url=pg_url, tables={"a": "public.a", "b": "public.b"},
                       method=method)
+    rec, _ = _res.record, _res.created
     ta, tb = _table(registry, rec.top_hash, "a"), _table(registry, rec.top_hash, "b")
     assert ta.num_rows == 500 and tb.num_rows == 500 and min(ta["v"].to_pylist()) == 1
     assert pg_exec(pg_url, "SELECT count(*) FROM b")[0][0] == 502  # the writes did happen

@@ -129,10 +129,18 @@ def test_gc_removes_metadata_and_object_temporaries(tmp_path):
     assert rep.temporaries_removed == 2 and verify_registry(reg).ok
 
 
-def test_gc_leaves_no_announcement_behind(reg):
+def test_gc_announcement_is_finished_and_seen_only_by_publishes_it_may_overlap(reg):
+    from datetime import datetime, timedelta, timezone
+
     _builder(reg, 5).publish("g/ann")
+    before = datetime.now(timezone.utc)
     collect_garbage(reg, grace_seconds=0)
-    assert reg.gc_active_grace() is None and list(reg.meta.list("gc/")) == []
+    assert reg.gc_active_grace() is None                    # not running any more
+    assert reg.gc_window(since=before) == 0.0                # a publish that began before it ended sees it
+    assert reg.gc_window(since=datetime.now(timezone.utc) + timedelta(hours=1)) is None
+    assert len(list(reg.meta.list("gc/"))) == 1
+    collect_garbage(reg, grace_seconds=0)                    # one announcement a run, old ones are cleared later
+    assert len(list(reg.meta.list("gc/"))) == 2
 
 
 def test_gc_racing_builds_at_grace_zero_never_leaves_a_version_missing_an_object(reg):

@@ -37,7 +37,6 @@ def build(
     as_json: bool = JsonOpt,
 ) -> None:
     """Build a package version from local files and publish it."""
-    from lakepkg.write.build import PackageBuilder
     from lakepkg.errors import ConfigError
 
     if not tables and not files:
@@ -49,31 +48,20 @@ def build(
         raise ConfigError(f"--meta is not valid JSON: {exc}") from None
     if not isinstance(md, dict):
         raise ConfigError(f"--meta must be a JSON object, e.g. '{{\"owner\": \"sales\"}}', not {type(md).__name__} {meta[:40]}")
-    from lakepkg.format.names import validate_package_name
-    from lakepkg.write.snapshotting import previous_version
+    import lakepkg
 
-    validate_package_name(name)
-    b = PackageBuilder(registry(reg), meta=md, show_progress=show_progress(as_json))
-    prev = None if full else previous_version(b.registry, name)
-    for spec in tables:
-        tname, sep, path = spec.partition("=")
-        if not sep:
-            raise ConfigError(f"--table {spec!r}: use NAME=PATH")
-        b.add_path(tname, path, previous=prev)
-    for spec in files:
-        key, sep, path = spec.partition("=")
-        if not sep:
-            raise ConfigError(f"--file {spec!r}: use KEY=PATH")
-        b.add_file(key, path)
-    built = b.build()
-    from lakepkg.config import author
-    from lakepkg.write.run_context import collect
-
-    rec, created = b.registry.publish(name, built.top_hash, message=message, author=author(), run=collect(),
-                                      sources=built.sources, tags=tuple(tag))
-    verb = "published" if created else "unchanged (same top hash as latest)"
-    out.data({**rec.to_json(), "created": created, "stats": built.stats},
-             f"{name}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}")
+    specs: dict[str, dict[str, str]] = {"--table": {}, "--file": {}}
+    for opt, items, what in (("--table", tables, "NAME=PATH"), ("--file", files, "KEY=PATH")):
+        for spec in items:
+            key, sep, path = spec.partition("=")
+            if not sep:
+                raise ConfigError(f"{opt} {spec!r}: use {what}")
+            if key in specs[opt]:
+                raise ConfigError(f"{opt} {key!r} is given twice; give each its own name")
+            specs[opt][key] = path
+    res = lakepkg.build(name, tables=specs["--table"], files=specs["--file"], registry=registry(reg), message=message,
+                        meta=md, tags=tuple(tag), incremental=not full, show_progress=show_progress(as_json))
+    out.published(res)
 
 
 def ls(

@@ -1,4 +1,6 @@
-"""``lakepkg snapshot hive``, ``lakepkg restore`` and ``lakepkg metastore start``: Hive metastore tables."""
+"""``lakepkg restore`` and ``lakepkg metastore start``: writing back to and running a Hive metastore.
+
+(``lakepkg snapshot hive`` is generated from the hive connector's options, :mod:`lakepkg.cli.snapshot`.)"""
 from __future__ import annotations
 
 import os
@@ -18,48 +20,6 @@ def _storage_options(endpoint: Optional[str]) -> Optional[dict[str, Any]]:
     return {"endpoint_url": endpoint} if endpoint else None
 
 
-def hive(
-    tables: List[str] = typer.Argument(..., help="Tables as database.table, or patterns like 'sales.*'."),
-    to: str = typer.Option(..., "--to", help="Package name to publish, namespace/name."),
-    metastore: Optional[str] = MetastoreOpt,
-    where: Optional[str] = typer.Option(None, "--where", help="Partition filter pushed to the metastore, e.g. \"ds >= '2026-11-01'\"."),
-    name: List[str] = typer.Option([], "--name", help="db.table=NAME: the package table name for one table. Repeatable."),
-    message: str = typer.Option("", "--message", "-m", help="Version message."),
-    tag: List[str] = typer.Option([], "--tag", help="Also set this tag. Repeatable."),
-    full: bool = typer.Option(False, "--full", help="Read every file again instead of reusing unchanged files of the latest version."),
-    s3_endpoint: Optional[str] = S3EndpointOpt,
-    reg: Optional[str] = RegistryOpt,
-    as_json: bool = JsonOpt,
-) -> None:
-    """Snapshot Hive metastore tables (Parquet stored as is; ORC and text converted) into a package version."""
-    from lakepkg.errors import ConfigError
-    from lakepkg.cli._common import registry
-    from lakepkg_connectors.hive import snapshot_hive
-
-    if not metastore:
-        raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
-    names = {}
-    for spec in name:
-        src, sep, n = spec.partition("=")
-        if not sep or not n:
-            raise ConfigError(f"--name {spec!r}: use db.table=NAME")
-        names[src] = n
-    res = snapshot_hive(tables, metastore=metastore, to=to, where=where, names=names or None,
-                        registry=registry(reg), message=message, tags=tuple(tag), incremental=not full,
-                        storage_options=_storage_options(s3_endpoint), show_progress=show_progress(as_json))
-    if as_json:
-        emit_json(res.to_json())
-        return
-    rec = res.record
-    verb = "published" if res.created else "unchanged (same top hash as latest)"
-    c = console()
-    c.print(f"{to}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}")
-    for t in res.tables:
-        s = res.stats.get(t, {})
-        c.print(f"  {t}: {s.get('files_read', 0)} files read ({human_bytes(s.get('bytes_read'))}), "
-                f"{s.get('files_reused', 0)} reused unchanged")
-
-
 def restore(
     ref: str = typer.Argument(..., help="Package version, e.g. sales/orders@3fa2c1 or sales/orders:good."),
     table: str = typer.Option(..., "--table", "-t", help="Table of the package to restore."),
@@ -73,7 +33,7 @@ def restore(
     """Write a snapshotted table to a location and register it in the Hive metastore (rollback)."""
     from lakepkg.errors import ConfigError
     from lakepkg.cli._common import registry
-    from lakepkg_connectors.hive_restore import restore_table
+    from lakepkg.hive.restore import restore_table
 
     if not metastore:
         raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
@@ -104,7 +64,7 @@ def metastore_start(
     import sys
     import time
 
-    from lakepkg_connectors.metastore_server import MetastoreServer
+    from lakepkg.hive.metastore_server import MetastoreServer
 
     from lakepkg.config import home
 
@@ -133,6 +93,5 @@ def metastore_start(
 
 
 def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:
-    snapshot_app.command("hive")(hive)
     app.command("restore")(restore)
     app.add_typer(metastore_app, name="metastore")

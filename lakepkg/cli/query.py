@@ -74,7 +74,7 @@ def query(
     if engine == "duckdb":
         from lakepkg.query.duck import run
 
-        arrow = run(t.sql, bound, t.dialect, timezone)
+        arrow = run(t.sql, bound, t.dialect, timezone, t.filters)
     else:
         from lakepkg.query.spark_engine import quiet_stderr, run as run_spark, start_spark
 

@@ -24,6 +24,9 @@ spark_app = typer.Typer(help="Distributed snapshots and materialising with spark
                         no_args_is_help=True)
 
 ERROR_PREFIX = "lakepkg: error: "
+JOBS_PACKAGE = "lakepkg_spark_jobs"
+JOB_SCRIPTS = {"snapshot-query": "query_snapshot.py", "snapshot-table": "table_snapshot.py",
+               "materialise": "materialise.py"}  # the scripts spark_jobs/__init__.py lists as JOBS
 MasterOpt = typer.Option(None, "--master", help="Spark master for spark-submit, e.g. yarn, local[4] (default: spark-submit's).")
 ConfOpt = typer.Option([], "--conf", help="Spark setting KEY=VALUE passed to spark-submit. Repeatable.")
 PrintOpt = typer.Option(False, "--print", help="Print the spark-submit command instead of running it.")
@@ -31,6 +34,7 @@ MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
                             help="Thrift URI of the Hive metastore (or $LAKEPKG_METASTORE).")
 MessageOpt = typer.Option("", "--message", "-m", help="Version message.")
 TagOpt = typer.Option([], "--tag", help="Also set this tag. Repeatable.")
+InputOpt = typer.Option([], "--input", help="A package version the run read (ns/name@hash); recorded in the run record. Repeatable.")
 
 
 def spark_home() -> str:
@@ -48,15 +52,13 @@ def spark_home() -> str:
 
 def submit_command(job: str, job_args: List[str], master: Optional[str], conf: List[str]) -> tuple[list[str], dict[str, str]]:
     """(argv, environment additions) of ``spark-submit`` running job ``job`` with ``job_args``."""
-    import lakepkg_spark_jobs
-
     from lakepkg.errors import ConfigError
 
     home = spark_home()
     submit = os.path.join(home, "bin", "spark-submit")
     if not os.path.exists(submit):
         raise ConfigError(f"spark-submit not found at {submit}; set SPARK_HOME to a Spark installation")
-    script = os.path.join(os.path.dirname(lakepkg_spark_jobs.__file__), lakepkg_spark_jobs.JOBS[job])
+    script = job_script(job)
     cmd = [submit]
     if master:
         cmd += ["--master", master]
@@ -68,6 +70,19 @@ def submit_command(job: str, job_args: List[str], master: Optional[str], conf: L
         cmd += ["--conf", "spark.log.level=WARN"]
     env = {"SPARK_HOME": home, "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON") or sys.executable}
     return cmd + [script] + job_args, env
+
+
+def job_script(job: str) -> str:
+    """The file of job ``job`` in the installed ``lakepkg_spark_jobs`` package (found, not imported:
+    the core does not import the jobs)."""
+    import importlib.util
+
+    from lakepkg.errors import ConfigError
+
+    spec = importlib.util.find_spec(JOBS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"the Spark jobs ({JOBS_PACKAGE}) are not installed; pip install 'lakepkg[spark]'")
+    return os.path.join(list(spec.submodule_search_locations)[0], JOB_SCRIPTS[job])
 
 
 def _forward(stream: Any) -> None:
@@ -151,6 +166,7 @@ def snapshot_query(
     metastore: Optional[str] = MetastoreOpt,
     message: str = MessageOpt,
     tag: List[str] = TagOpt,
+    input: List[str] = InputOpt,
     master: Optional[str] = MasterOpt,
     conf: List[str] = ConfOpt,
     show: bool = PrintOpt,
@@ -171,8 +187,8 @@ def snapshot_query(
     args += _opt("--query", query) + _opt("--query-file", os.path.abspath(query_file) if query_file else None)
     args += _opt("--key", key) + _opt("--chunk-mask-bits", chunk_mask_bits) + _opt("--chunk-min-rows", chunk_min_rows)
     args += _opt("--chunk-max-rows", chunk_max_rows) + _opt("--metastore", metastore) + _opt("--message", message)
-    for t in tag:
-        args += ["--tag", t]
+    for flag, values in (("--tag", tag), ("--input", input)):
+        args += [a for v in values for a in (flag, v)]
     run_job("snapshot-query", args + _registry_arg(reg), master, conf, show, as_json)
 
 
@@ -189,6 +205,7 @@ def snapshot_table(
     slices: Optional[int] = typer.Option(None, "--slices", help="Spark tasks sharing the files (default: 2 x parallelism)."),
     message: str = MessageOpt,
     tag: List[str] = TagOpt,
+    input: List[str] = InputOpt,
     master: Optional[str] = MasterOpt,
     conf: List[str] = ConfOpt,
     show: bool = PrintOpt,
@@ -205,10 +222,8 @@ def snapshot_table(
     args = list(tables) + ["--to", to, "--metastore", metastore]
     args += _opt("--where", where) + _opt("--s3-endpoint", s3_endpoint) + _opt("--slices", slices)
     args += _opt("--message", message) + (["--full"] if full else [])
-    for n in name:
-        args += ["--name", n]
-    for t in tag:
-        args += ["--tag", t]
+    for flag, values in (("--name", name), ("--tag", tag), ("--input", input)):
+        args += [a for v in values for a in (flag, v)]
     run_job("snapshot-table", args + _registry_arg(reg), master, conf, show, as_json)
 
 
@@ -228,8 +243,9 @@ def materialise(
 ) -> None:
     """Write a package table as a partitioned Parquet table with spark-submit, optionally registered in the catalog."""
     from lakepkg.errors import ConfigError
+    from lakepkg.api import load_table
     from lakepkg.registry import open_registry
-    from lakepkg_spark_jobs.materialise import load_table, location_uri
+    from lakepkg.source.filesystems import location_uri
 
     if register and not metastore:
         raise ConfigError(f"--register {register} needs a catalog: give --metastore thrift://host:9083")

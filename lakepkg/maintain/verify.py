@@ -82,15 +82,24 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
     users: dict[str, list[str]] = {}
     if refs is not None:
         records = refs
+        for name in sorted({r.package for r in refs}):
+            _audit(registry, name, rep)
     else:
         records = []
         for name in registry.list_packages():
-            rep.errors.extend(registry.audit(name))
-            for stub in registry.history(name):
+            _audit(registry, name, rep)
+            try:
+                stubs = registry.history(name)
+            except StoreUnavailableError as exc:
+                rep.unreachable.setdefault(f"metadata of {name}", []).append(str(exc))
+                continue
+            for stub in stubs:
                 try:
                     records.append(registry.record(stub.key))
                 except (IntegrityError, NotFoundError):
                     continue  # named by audit above
+                except StoreUnavailableError as exc:
+                    rep.unreachable.setdefault(f"metadata of {name}", []).append(str(exc))
         _parents(registry, records, rep)
     for rec in records:
         rep.versions += 1
@@ -132,6 +141,13 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
             if progress:
                 progress(done, rep.bytes_checked)
     return rep
+
+
+def _audit(registry: Registry, name: str, rep: VerifyReport) -> None:
+    try:
+        rep.errors.extend(registry.audit(name))
+    except StoreUnavailableError as exc:
+        rep.unreachable.setdefault(f"metadata of {name}", []).append(str(exc))
 
 
 def _parents(registry: Registry, records: list[VersionRecord], rep: VerifyReport) -> None:

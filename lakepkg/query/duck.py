@@ -9,7 +9,7 @@ loaded, external access is disabled once the views exist.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import pyarrow as pa
 
@@ -18,8 +18,10 @@ from lakepkg.query.dialects import label
 from lakepkg.query.tables import Bound, dataset, view_columns
 
 
-def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC") -> pa.Table:
-    """Run the engine SQL ``sql`` (from :func:`lakepkg.query.transpile.transpile`) over ``bound``."""
+def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
+        filters: Optional[Mapping[str, list[tuple[str, str, Any]]]] = None) -> pa.Table:
+    """Run the engine SQL ``sql`` (from :func:`lakepkg.query.transpile.transpile`) over ``bound``;
+    ``filters``: per view, the terms its read plan prunes fragments with."""
     try:
         import duckdb
     except ImportError:  # pragma: no cover - a core dependency
@@ -35,7 +37,7 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC") -
             raise ConfigError(f"unknown time zone {timezone!r}; give an IANA name such as UTC or Europe/Paris") from None
         for b in bound:
             raw = f"{b.binding.view}__data"
-            con.register(raw, dataset(b.table))
+            con.register(raw, dataset(b.table, (filters or {}).get(b.binding.view)))
             select = exp.select(*view_columns(b.table.schema, dialect, timezone)).from_(
                 exp.to_identifier(raw, quoted=True))
             con.execute(f'CREATE TEMP VIEW "{b.binding.view}" AS {select.sql("duckdb")}')

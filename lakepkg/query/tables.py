@@ -27,10 +27,25 @@ class Bound:
     package: str        # "ns/name@<10 hex>"
 
 
-def dataset(table: Any) -> Any:
-    """The pyarrow dataset of a package table's pinned fragments (partition and statistics pruning
-    happen when the engine pushes its filters into the dataset scan)."""
-    return table.scan().to_arrow_dataset()
+def dataset(table: Any, filters: Optional[list[tuple[str, str, Any]]] = None) -> Any:
+    """The pyarrow dataset of a package table's pinned fragments, pruned by the read plan with
+    ``filters`` (from the query's WHERE, :mod:`lakepkg.query.pruning`); the engine pushes its own
+    filters and projections into the dataset scan as well."""
+    schema = table.schema
+    kept = [(c, op, v) for c, op, v in (filters or []) if c in schema.names and _same_kind(schema.field(c).type, v)]
+    return table.scan(kept or None).to_arrow_dataset()
+
+
+def _same_kind(t: pa.DataType, v: Any) -> bool:
+    """Whether a stored column of type ``t`` compares with the literal ``v`` as the query means it."""
+    first = v[0] if isinstance(v, list) and v else v
+    if isinstance(first, str):
+        return pa.types.is_string(t) or pa.types.is_large_string(t)
+    if isinstance(first, int):
+        return pa.types.is_integer(t)
+    if isinstance(first, float):
+        return pa.types.is_floating(t)
+    return False
 
 
 def load(package: Any, registry: Any = None, names: Optional[Mapping[str, str]] = None) -> tuple[list[Bound], str]:

@@ -48,6 +48,8 @@ class Transpiled:
     dialect: str
     target: str
     tables: list[Binding] = field(default_factory=list)
+    #: per view, (column, op, value) terms the read plan may prune fragments with
+    filters: dict[str, list[tuple[str, str, Any]]] = field(default_factory=dict)
 
 
 def _table_parts(t: Any) -> tuple[str, ...]:
@@ -213,9 +215,12 @@ def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str =
     schema = {b.view: {f.name: sql_type(f.type) for f in b.schema} for b in used}
     tree = typed(tree, schema, dialect)
     tree = semantics.apply(tree, ctx)
+    from lakepkg.query.pruning import filters_by_view
+
+    prunable = filters_by_view(tree, {b.view: b.schema for b in used})
     try:
         text = tree.sql(dialect=target)
     except Exception as exc:  # sqlglot's UnsupportedError and the like
         raise QueryError(f"the query cannot run on the {target} engine ({label(dialect)}): "
                          f"{str(exc).splitlines()[0]}") from None
-    return Transpiled(text, dialect, target, used)
+    return Transpiled(text, dialect, target, used, prunable)

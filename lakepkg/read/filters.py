@@ -32,9 +32,13 @@ def normalise(filters: Optional[Filter]) -> Optional[list[list[tuple[str, str, A
         filters = [filters]
     out = []
     for conj in filters:
+        if not isinstance(conj, (list, tuple)) or not conj:
+            raise ConfigError(f"bad filters {filters!r}: give a list of (column, op, value) tuples, "
+                              "or a list of such lists (any of which may hold)")
         c = []
         for term in conj:
-            if not isinstance(term, (tuple, list)) or len(term) != 3 or not isinstance(term[0], str) or term[1] not in OPS:
+            if not isinstance(term, (tuple, list)) or len(term) != 3 or not isinstance(term[0], str) \
+                    or not isinstance(term[1], str) or term[1] not in OPS:
                 raise ConfigError(f"bad filter term {term!r}: use (column, op, value) with op in {sorted(OPS)}")
             if term[1] in ("in", "not in") and not isinstance(term[2], (list, tuple, set, frozenset)):
                 raise ConfigError(f"bad filter term {term!r}: {term[1]!r} takes a list of values")
@@ -68,13 +72,13 @@ def check_filters(filters: Optional[Filter], schema: pa.Schema) -> None:
     try:
         empty.to_table(filter=to_expression(conjs))
         return
-    except (pa.ArrowException, TypeError, ValueError):
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
         pass
     for conj in conjs:
         for col, op, val in conj:
             try:
                 empty.to_table(filter=to_expression([[(col, op, val)]]))
-            except (pa.ArrowException, TypeError, ValueError):
+            except (pa.ArrowException, TypeError, ValueError, OverflowError):
                 t = schema.field(col).type
                 shown = type(val).__name__ if op not in ("in", "not in") else "list of " + ", ".join(
                     sorted({type(v).__name__ for v in val}))

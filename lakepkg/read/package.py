@@ -24,6 +24,7 @@ from lakepkg.read.html import card, facts, grid, human_bytes, schema_grid, secti
 from lakepkg.read.scan import FragmentTask, ScanPlan, object_path, plan_table, pruned_entries, read_task
 from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.store.base import ObjectStore
+from lakepkg.write.publish import PublishResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -403,8 +404,9 @@ class SubPackage:
     table_names: list[str]
     partitions: Optional[Filter] = None
 
-    def publish(self, name: str, message: str = "", **kwargs: Any) -> VersionRecord:
-        """Publish the selection as a new package recording ``derived_from`` = the source version."""
+    def publish(self, name: str, message: str = "", **kwargs: Any) -> PublishResult:
+        """Publish the selection as a new package recording ``derived_from`` = the source version
+        (through :func:`lakepkg.write.publish.publish`, like every version)."""
         from lakepkg.write.build import PackageBuilder
 
         b = PackageBuilder(self.source.registry, meta={**self.source.meta, "derived_from": self.source.top_hash})

@@ -9,6 +9,7 @@ import os
 from typing import Optional
 
 from lakepkg.config import registry_location
+from lakepkg.errors import ConfigError, one_line
 from lakepkg.store.local import LocalObjectStore
 from lakepkg.registry.backend import MetaBackend
 from lakepkg.registry.core import LATEST, Registry, VersionRecord, VersionStub
@@ -25,7 +26,11 @@ def open_registry(location: Optional[str] = None, **options: object) -> Registry
     if loc.startswith("file://"):
         loc = loc[len("file://"):]
     root = os.path.abspath(os.path.expanduser(loc))
-    return Registry(LocalObjectStore(root), LocalMetaBackend(os.path.join(root, "meta")), root)
+    try:
+        return Registry(LocalObjectStore(root), LocalMetaBackend(os.path.join(root, "meta")), root)
+    except OSError as exc:  # not a folder, no permission, a name too long: the location is wrong
+        raise ConfigError(f"cannot open the registry at {one_line(root, 200)}: {exc.strerror or exc}; "
+                          "check --registry / $LAKEPKG_REGISTRY / the config file") from None
 
 
 __all__ = ["Registry", "VersionRecord", "VersionStub", "MetaBackend", "open_registry", "LATEST"]

@@ -20,12 +20,13 @@ the history. Every key is built and parsed here: nothing else writes them.
 from __future__ import annotations
 
 import math
+from importlib import metadata
 import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Optional
 
 from lakepkg.errors import (AmbiguousRefError, ConcurrentUpdateError, ConfigError, IntegrityError, LakepkgError,
@@ -44,6 +45,9 @@ RECORD_KEY_RE = re.compile(r"packages/(?P<name>[a-z0-9][a-z0-9._/-]*)/versions/(
                            r"-(?P<hash>[0-9a-f]{64})(?:-(?P<seal>[0-9a-f]{64}))?\.json")
 LATEST = "latest"
 CHECK_WORKERS = 8  # parallel presence checks (a HEAD each on S3)
+GC_SKEW = timedelta(minutes=10)          # clock difference tolerated between machines
+GC_KEEP_FINISHED = timedelta(days=1)     # a finished gc's announcement is kept this long
+GC_STALE = timedelta(days=7)             # a gc announced this long ago was killed
 
 
 def _now() -> datetime:
@@ -57,6 +61,14 @@ def stamp(dt: datetime) -> str:
 
 def _parse_stamp(s: str) -> datetime:
     return datetime.strptime(s, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def _lakepkg_version() -> str:
+    """The installed lakepkg's version (read from its metadata: the registry does not import the top package)."""
+    try:
+        return metadata.version("lakepkg")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return ""
 
 
 def record_key(name: str, created: datetime, top_hash: str, data: bytes) -> str:
@@ -273,11 +285,6 @@ class Registry:
         info = self.tag_info(name, tag)
         return info.top_hash if info else None
 
-    def _tag_doc(self, name: str, tag: str) -> Optional[tuple[dict[str, Any], str]]:
-        """Deprecated: use :meth:`tag_info`."""
-        info = self.tag_info(name, tag)
-        return ({"top_hash": info.top_hash, "version": info.version}, info.token) if info else None
-
     def resolve(self, ref: "str | Ref") -> VersionRecord:
         """Find the version a reference names (tag, hash prefix or time)."""
         r = parse_ref(ref) if isinstance(ref, str) else ref
@@ -332,28 +339,30 @@ class Registry:
         Every object the version names must be stored: it is confirmed present (and renewed
         for gc) before the record is written and again after (see :meth:`confirm_objects`).
         """
-        from lakepkg import __version__
-
         validate_package_name(name)
         for t in tags:
             validate_tag(t)
         if not self.store.has(top_hash):
             raise NotFoundError(f"top hash {top_hash[:12]} is not in the store {self.store.location}; build the package before publishing")
-        cur = self.tag_info(name, LATEST)
+        try:
+            cur = self.tag_info(name, LATEST)
+        except IntegrityError:
+            cur = None  # a corrupt latest is replaced by this publish (verify reports how it was)
         if cur is not None and cur.top_hash == top_hash and not force_new:
             rec = self.record(cur.version)  # named by a record already: gc keeps its objects
             for t in tags:
                 self.set_tag(name, t, top_hash)
             return rec, False
+        began = _now()
         self.confirm_objects(top_hash, sources)
         now = _now()
         rec = VersionRecord(
             package=name, top_hash=top_hash, created_at=now.isoformat(timespec="microseconds"),
             author=author, message=message, parent=cur.top_hash if cur else None,
-            run=run or {}, derived_from=derived_from, sources=sources or {}, lakepkg_version=__version__,
+            run=run or {}, derived_from=derived_from, sources=sources or {}, lakepkg_version=_lakepkg_version(),
         )
         rec, _ = self._create_record(rec, retry_time=True)
-        self._confirm_after_record(rec)
+        self._confirm_after_record(rec, began)
         self.advance_tag(name, LATEST, rec)
         for t in tags:
             self.set_tag(name, t, top_hash)
@@ -368,11 +377,12 @@ class Registry:
         for st in reversed(self.history(name)):
             if st.top_hash == record.top_hash:
                 return self.record(st.key), False
+        began = _now()
         self.confirm_objects(record.top_hash, record.sources)
         new = VersionRecord.from_json({**record.to_json(), "package": name})
         new, created = self._create_record(new, retry_time=False)
         if created:
-            self._confirm_after_record(new)
+            self._confirm_after_record(new, began)
         return new, created
 
     def _create_record(self, rec: VersionRecord, retry_time: bool) -> tuple[VersionRecord, bool]:
@@ -428,10 +438,13 @@ class Registry:
                             "gc that ran during the build?); nothing was published, re-run the build")
         return len(seen)
 
-    def _confirm_after_record(self, rec: VersionRecord) -> None:
-        """A gc that listed records before ours was written may still be deleting: confirm again,
-        renewing objects older than that gc's grace. If one is gone, the record is withdrawn."""
-        window = self.gc_active_grace()
+    def _confirm_after_record(self, rec: VersionRecord, began: datetime) -> None:
+        """A gc that listed records before ours was written may have deleted, or still be deleting,
+        what the first confirmation (started at ``began``) saw. When a gc ran since, confirm again,
+        renewing objects older than its grace; if one is gone, the record is withdrawn."""
+        window = self.gc_window(since=began)
+        if window is None:
+            return  # no gc announced since the confirmation began: the objects it saw are still there
         try:
             self.confirm_objects(rec.top_hash, rec.sources, max_age=window)
         except LakepkgError:
@@ -459,8 +472,6 @@ class Registry:
                 return True
             time.sleep(min(0.001 * (2 ** min(i, 8)), 0.2))
         raise ConcurrentUpdateError(f"could not move {name}:{tag} after {attempts} attempts; the version is recorded, re-run `lakepkg tag`")
-
-    _advance_tag = advance_tag  # deprecated name
 
     def set_tag(self, name: str, tag: str, ref_or_hash: str, expected: Optional[str] = "*") -> VersionRecord:
         """Point ``tag`` at a version. ``expected``: the top hash the tag must hold now
@@ -540,23 +551,35 @@ class Registry:
     # -- gc coordination ---------------------------------------------------
     def gc_begin(self, grace_seconds: float) -> tuple[str, float]:
         """Announce a gc with this grace; returns (token, start time in the metadata store's clock).
-        A publish that writes its record while the announcement stands renews every object it names
-        that is older than the grace, so the gc cannot take them."""
+        A publish whose confirmation may overlap the gc renews every object it names that is older
+        than the grace after writing its record, so the gc cannot take them. Announcements of gcs
+        that finished more than a day ago, or started more than a week ago, are removed here."""
         if not isinstance(grace_seconds, (int, float)) or not math.isfinite(grace_seconds) or grace_seconds < 0:
             raise ConfigError(f"gc grace {grace_seconds!r} is not a finite, non-negative number of seconds; give e.g. --grace-hours 24")
+        for key, doc in self._gc_announcements():
+            done, started = doc.get("finished"), doc.get("started")
+            if (done is not None and _now() - done > GC_KEEP_FINISHED) or (started is not None and _now() - started > GC_STALE):
+                self.meta.delete(key)
         key = f"{GC_PREFIX}{uuid.uuid4().hex}.json"
-        self.meta.create(key, canonical_json({"grace_seconds": float(grace_seconds), "started_at": _now().isoformat()}))
-        started = self.meta.mtime(key)
-        return key, started if started is not None else time.time()
+        doc = {"grace_seconds": float(grace_seconds), "started_at": _now().isoformat()}
+        self.meta.create(key, canonical_json(doc))
+        started_at = self.meta.mtime(key)
+        return key, started_at if started_at is not None else time.time()
 
     def gc_end(self, token: str) -> None:
-        if token.startswith(GC_PREFIX):
-            self.meta.delete(token)
+        """Mark the announced gc finished (kept a while: a publish that began before it ended must
+        still see that it ran)."""
+        if not token.startswith(GC_PREFIX):
+            return
+        got = self.meta.read(token)
+        if got is None:
+            return
+        doc = load_json(got[0], token)
+        doc["finished_at"] = _now().isoformat()
+        self.meta.replace(token, canonical_json(doc), got[1])
 
-    def gc_active_grace(self, stale_after: float = 7 * 86400) -> Optional[float]:
-        """The smallest grace of the gcs running now (None when none is); announcements older than
-        ``stale_after`` seconds (a gc killed long ago) are ignored."""
-        graces = []
+    def _gc_announcements(self) -> list[tuple[str, dict[str, Any]]]:
+        out = []
         for key in self.meta.list(GC_PREFIX):
             got = self.meta.read(key)
             if got is None:
@@ -564,13 +587,27 @@ class Registry:
             try:
                 doc = load_json(got[0], key)
                 g = float(doc["grace_seconds"])
-                started = datetime.fromisoformat(doc["started_at"])
+                parsed = {"grace": max(0.0, g) if math.isfinite(g) else 0.0,
+                          "started": datetime.fromisoformat(doc["started_at"]),
+                          "finished": datetime.fromisoformat(doc["finished_at"]) if doc.get("finished_at") else None}
             except (LakepkgError, KeyError, TypeError, ValueError):
-                graces.append(0.0)  # unreadable: assume the strictest
-                continue
-            if (_now() - started).total_seconds() <= stale_after:
-                graces.append(max(0.0, g) if math.isfinite(g) else 0.0)
+                parsed = {"grace": 0.0, "started": None, "finished": None}  # unreadable: assume the strictest
+            out.append((key, parsed))
+        return out
+
+    def gc_window(self, since: Optional[datetime] = None) -> Optional[float]:
+        """The smallest grace of the gcs that are running, or finished after ``since`` (less
+        ``GC_SKEW`` for clocks of other machines); None when no gc can have overlapped."""
+        graces = []
+        for _key, doc in self._gc_announcements():
+            done = doc["finished"]
+            if done is None or since is None or done >= since - GC_SKEW:
+                graces.append(doc["grace"])
         return min(graces) if graces else None
+
+    def gc_active_grace(self) -> Optional[float]:
+        """The smallest grace of the gcs running now (None when none is)."""
+        return self.gc_window(since=_now() + GC_SKEW)
 
     def clear_temporaries(self, cutoff: float, dry_run: bool = False) -> int:
         """Remove leftovers of interrupted writes older than ``cutoff`` (epoch seconds): the store's

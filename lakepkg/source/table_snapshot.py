@@ -52,3 +52,4 @@ class TableSnapshot:
     key_columns: Optional[list[str]] = None
     on_finish: Optional[Callable[[], None]] = None  # called after the data has been consumed (e.g. check nothing changed)
     chunking: Optional[Any] = None              # lakepkg.write.chunking.ChunkingParams for batches (None: the default)
+    facts: dict[str, Any] = field(default_factory=dict)  # per-table facts for the publish result (not recorded)

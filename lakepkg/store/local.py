@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterator, Optional
 from lakepkg.errors import ConcurrentUpdateError, IntegrityError
 from lakepkg.format.hashing import copy_hashing, hash_bytes, hash_file
 from lakepkg.store.base import ObjectInfo, ObjectStore, check_digest
-from lakepkg.store.leftovers import TMP_PREFIX, find_temporaries, remove_temporary
+from lakepkg.store.leftovers import GC_ASIDE_PREFIX, TMP_PREFIX, find_temporaries, remove_temporary
 from lakepkg.store.verified import VERIFIED
 
 
@@ -124,10 +124,6 @@ class LocalObjectStore(ObjectStore):
         self._commit(path, final, digest)
         return digest, n, True
 
-    def put_stream_file(self, tmp_path: str) -> tuple[str, int, bool]:
-        """Deprecated name of :meth:`adopt_file`."""
-        return self.adopt_file(tmp_path)
-
     def copy_from(self, src: ObjectStore, digest: str) -> tuple[bool, int]:
         """Stream the object from ``src`` into a temporary file here (hash-checked), then move it in."""
         if self.keep(digest):
@@ -160,15 +156,19 @@ class LocalObjectStore(ObjectStore):
         """Move the object aside first, so a publish renewing it from now on finds it gone (and
         writes it again or fails); then look at its mtime: renewed since ``cutoff`` → put back."""
         final = self._path(digest)
-        aside = os.path.join(os.path.dirname(final), f"{TMP_PREFIX}gc-{uuid.uuid4().hex[:8]}-{digest}")
+        aside = os.path.join(os.path.dirname(final), f"{GC_ASIDE_PREFIX}{uuid.uuid4().hex[:8]}-{digest}")
         try:
             os.rename(final, aside)
         except FileNotFoundError:
             return False
-        if os.stat(aside).st_mtime >= cutoff:
+        try:
+            fresh = os.stat(aside).st_mtime >= cutoff
+        except FileNotFoundError:
+            return False
+        if fresh:
             try:
                 os.link(aside, final)  # never clobbers a copy written meanwhile (same bytes anyway)
-            except FileExistsError:
+            except (FileExistsError, FileNotFoundError):
                 pass
             _unlink(aside)
             return False

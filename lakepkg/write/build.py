@@ -19,12 +19,15 @@ from lakepkg.format.canonical import canonical_json
 from lakepkg.errors import ConfigError, LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
 from lakepkg.write.deletion_vectors import ingest_keyed_batches
 from lakepkg.write.ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
-from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, read_page_raw, store_node, write_pages)
-from lakepkg.format.names import safe_key, validate_table_name
+from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, store_node, write_pages)
+from lakepkg.format.names import safe_key, validate_package_name, validate_table_name
 from lakepkg.progress import progress_bar
-from lakepkg.registry import Registry, VersionRecord, open_registry
+from lakepkg.registry import Registry, open_registry
+from lakepkg.source.folder import folder_snapshot
 from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
+from lakepkg.write.previous import previous_version, reusable_entries
+from lakepkg.write.publish import PublishResult, publish
 
 
 @dataclass
@@ -34,7 +37,7 @@ class BuiltPackage:
     top_hash: str
     root: RootNodeData
     sources: dict[str, Any]
-    stats: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-table facts (PublishResult.tables)
 
 
 class PackageBuilder:
@@ -43,7 +46,7 @@ class PackageBuilder:
     >>> b = PackageBuilder()
     >>> b.add_table("orders", df, partition_cols=["ds"])
     >>> b.add_file("README.md", "docs/README.md")
-    >>> rec = b.publish("sales/orders", message="nightly")
+    >>> res = b.publish("sales/orders", message="nightly")   # a PublishResult
     """
 
     def __init__(self, registry: "Registry | str | None" = None, meta: Optional[dict[str, Any]] = None,
@@ -55,7 +58,7 @@ class PackageBuilder:
         self._files = EntrySorter("the package's files")
         self._file_keys: set[str] = set()
         self._sources: dict[str, Any] = {}
-        self._stats: dict[str, Any] = {}
+        self._facts: dict[str, dict[str, Any]] = {}
         self.show_progress = show_progress
 
     # -- tables ------------------------------------------------------------
@@ -78,7 +81,7 @@ class PackageBuilder:
             src["listing"] = self.store.put_bytes(b"".join(canonical_json(l) + b"\n" for l in ing.listing))
         if src:
             self._sources[name] = src
-        self._stats[name] = vars(ing.stats)
+        self._facts[name] = {**table_facts(node), **vars(ing.stats), **snap.facts}
         return node
 
     def add_table(self, name: str, data: Any, partition_cols: Optional[list[str]] = None,
@@ -114,12 +117,11 @@ class PackageBuilder:
 
     def add_path(self, name: str, path: str, meta: Optional[dict[str, Any]] = None,
                  fmt: Optional[str] = None, previous: "Optional[Any]" = None) -> TableNodeData:
-        """Add a table from a local Parquet or CSV file or a folder of them (``key=value`` folders are partitions).
+        """Add a table from a Parquet, CSV or ORC file or a folder of them (``key=value`` folders are
+        partitions; a local path, ``file:`` URI or ``s3://`` prefix): :func:`lakepkg.source.folder.folder_snapshot`.
 
         ``previous`` (a loaded Package): files whose path, size and mtime match its listing are not read again."""
-        from lakepkg.source.local_files import local_table_snapshot
-
-        snap = local_table_snapshot(name, path, fmt=fmt)
+        snap = folder_snapshot(name, path, fmt=fmt)
         return self.add_snapshot(snap, previous=previous, meta=meta)
 
     def add_snapshot(self, snap: TableSnapshot, previous: "Optional[Any]" = None,
@@ -166,11 +168,18 @@ class PackageBuilder:
                 n += 1
         return n
 
-    def copy_table_from(self, store_node_hash: str, node: TableNodeData) -> None:
-        """Reuse an existing table node unchanged (derived packages, filters)."""
+    def copy_table_from(self, store_node_hash: str, node: TableNodeData, *,
+                        facts: Optional[dict[str, Any]] = None, source: Optional[dict[str, Any]] = None) -> None:
+        """Add a table node already in the store (derived packages, filters, the Spark driver).
+
+        ``facts``: extra per-table facts for the publish result; ``source``: what the version
+        record keeps about the table (``listing``, ``volatile``)."""
         if node.name in self._tables:
             raise LakepkgError(f"table {node.name!r} is added twice")
         self._tables[node.name] = (store_node_hash, node)
+        self._facts[node.name] = {**table_facts(node), **(facts or {})}
+        if source:
+            self._sources[node.name] = dict(source)
 
     # -- finishing ---------------------------------------------------------
     def build(self) -> BuiltPackage:
@@ -178,58 +187,42 @@ class PackageBuilder:
         pages, _rows, _bytes = write_pages(self.store, self._files.sorted_entries())
         root = RootNodeData(tables={n: h for n, (h, _) in self._tables.items()}, files=pages, meta=self.meta)
         top = store_node(self.store, root)
-        return BuiltPackage(top, root, dict(self._sources), dict(self._stats))
+        return BuiltPackage(top, root, dict(self._sources), {n: dict(f) for n, f in self._facts.items()})
 
     def publish(self, name: str, message: str = "", *, author: Optional[str] = None,
-                run: Optional[dict[str, Any]] = None, tags: Iterable[str] = (),
-                derived_from: Optional[str] = None) -> VersionRecord:
-        """Build and publish as the newest version of ``name``."""
-        from lakepkg.config import author as default_author
-
-        built = self.build()
-        rec, _created = self.registry.publish(
-            name, built.top_hash, message=message, author=author or default_author(), run=run,
-            derived_from=derived_from, sources=built.sources, tags=tuple(tags))
-        return rec
+                run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
+                tags: Iterable[str] = (), derived_from: Optional[str] = None) -> PublishResult:
+        """Build and publish as the newest version of ``name`` (through :func:`lakepkg.write.publish.publish`)."""
+        return publish(self.registry, name, self.build(), message=message, author=author, run=run,
+                       inputs=inputs, tags=tags, derived_from=derived_from)
 
 
-def reusable_entries(previous: Any, snap: TableSnapshot) -> tuple[Optional[dict[str, Any]], Optional[pa.Schema]]:
-    """What an incremental re-snapshot of ``snap`` may reuse from ``previous`` (a loaded Package or None):
-    (source path -> (listing, entry JSON), the previous table's schema), or (None, None).
-
-    Nothing is reused when the table changed shape: entries stored under the old schema must not
-    enter a version of the new one. Every path that ingests files (the builder, the Spark job) asks here."""
-    from lakepkg.format.schema_json import schema_to_json
-
-    prev = _previous_listing(previous, snap.name) if previous is not None else None
-    if prev is None:
-        return None, None
-    prev_schema = previous[snap.name].schema
-    if snap.schema is not None and schema_to_json(prev_schema) != schema_to_json(snap.schema):
-        return None, None
-    return prev, prev_schema
+def table_facts(node: TableNodeData) -> dict[str, Any]:
+    """The facts every table of a publish result has: rows, fragments, bytes."""
+    return {"rows": node.rows, "fragments": node.fragments, "bytes": node.bytes}
 
 
-def _previous_listing(previous: Any, table: str) -> Optional[dict[str, tuple[dict[str, Any], dict[str, Any]]]]:
-    """source path -> (listing, entry) from the previous version's table, or None."""
-    if previous is None or table not in previous.tables:
-        return None
-    src = (previous.record.sources or {}).get(table, {}) if previous.record else {}
-    lid = src.get("listing")
-    if not lid:
-        return None
-    store = previous.store
-    import json
+def build_package(name: str, tables: Optional[dict[str, Any]] = None, files: Optional[dict[str, "str | bytes"]] = None,
+                  *, registry: "Registry | str | None" = None, message: str = "",
+                  meta: Optional[dict[str, Any]] = None, tags: Iterable[str] = (),
+                  inputs: Optional[list[str]] = None, run: Optional[dict[str, Any]] = None,
+                  partition_cols: Optional[dict[str, list[str]]] = None, incremental: bool = True,
+                  author: Optional[str] = None, show_progress: bool = False) -> PublishResult:
+    """Build a version of ``name`` from ``tables`` (name → DataFrame, Arrow table or local path) and
+    ``files`` (logical key → local path or bytes) and publish it.
 
-    listing = [json.loads(l) for l in store.get_bytes(lid).splitlines()]
-    tnode = previous[table]
-    entries = {}
-    for page in tnode.node.pages:
-        for d in read_page_raw(store, page):
-            entries[d["key"]] = d
-    out = {}
-    for l in listing:
-        e = entries.get(l.get("key"))
-        if e is not None:
-            out[l["source"]] = ({k: l.get(k) for k in ("source", "size", "mtime", "etag", "converted")}, e)
-    return out
+    A path table reuses the unchanged files (same path, size, mtime) of the latest version unless
+    ``incremental`` is False; ``partition_cols`` (table → columns) partitions in-memory tables."""
+    validate_package_name(name)
+    if not tables and not files:
+        raise ConfigError("nothing to build: give tables (NAME=PATH) or files (KEY=PATH)")
+    b = PackageBuilder(registry, meta=meta, show_progress=show_progress)
+    prev = previous_version(b.registry, name) if incremental else None
+    for tname, data in (tables or {}).items():
+        if isinstance(data, (str, os.PathLike)):
+            b.add_path(tname, str(data), previous=prev)
+        else:
+            b.add_table(tname, data, partition_cols=(partition_cols or {}).get(tname))
+    for key, src in (files or {}).items():
+        b.add_file(key, src)
+    return b.publish(name, message, author=author, run=run, inputs=inputs, tags=tags)

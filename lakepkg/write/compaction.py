@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from lakepkg.config import author as default_author
 from lakepkg.errors import ConfigError
 from lakepkg.format.manifest import Entry, EntrySorter, build_table_node, load_root, load_table_node, read_page_raw
 from lakepkg.format.names import parse_ref
@@ -26,6 +25,7 @@ from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.write.build import PackageBuilder
 from lakepkg.write.chunking import ChunkingParams
 from lakepkg.write.deletion_vectors import _params_of, compact_entries
+from lakepkg.write.publish import publish
 
 
 @dataclass
@@ -63,8 +63,9 @@ def compact(registry: "Registry | str | None", name: str, tables: Optional[Itera
     info: dict[str, dict[str, Any]] = {}
     for tname, h in sorted(root.tables.items()):
         node = load_table_node(store, h)
+        src = (rec.sources or {}).get(tname)  # listings and the rows digest: the same rows
         if (wanted is not None and tname not in wanted) or node.partition_columns:
-            b.copy_table_from(h, node)
+            b.copy_table_from(h, node, source=src)
             continue
         entries = [d for p in node.pages for d in read_page_raw(store, p)]
         params = _params_of(node.writer) or ChunkingParams()
@@ -72,14 +73,14 @@ def compact(registry: "Registry | str | None", name: str, tables: Optional[Itera
         out, n = compact_entries(store, entries, node.schema, key, params, tname, force=True)
         info[tname] = {"fragments_before": len(entries), "fragments_rewritten": n, "fragments_after": len(out)}
         if not n:
-            b.copy_table_from(h, node)
+            b.copy_table_from(h, node, source=src)
             continue
         sorter = EntrySorter(f"table {tname!r}")
         for d in out:
             sorter.add(Entry.from_json(d))
         nh, nnode = build_table_node(store, tname, node.schema, sorter, node.partition_columns, node.provenance,
                                      node.meta, node.writer)
-        b.copy_table_from(nh, nnode)
+        b.copy_table_from(nh, nnode, facts=info[tname], source=src)
     for p in root.files:
         for d in read_page_raw(store, p):
             e = Entry.from_json(d)
@@ -88,6 +89,5 @@ def compact(registry: "Registry | str | None", name: str, tables: Optional[Itera
     built = b.build()
     if built.top_hash == rec.top_hash:
         return CompactResult(rec, False, info)
-    new, created = reg.publish(rec.package, built.top_hash, message=message or f"compact {rec.package}@{rec.top_hash[:10]}",
-                               author=default_author(), sources=rec.sources, derived_from=None)
-    return CompactResult(new, created, info)
+    res = publish(reg, rec.package, built, message=message or f"compact {rec.package}@{rec.top_hash[:10]}")
+    return CompactResult(res.record, res.created, info)

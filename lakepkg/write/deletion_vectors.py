@@ -45,13 +45,15 @@ import pyarrow.parquet as pq
 
 from lakepkg.errors import IntegrityError
 from lakepkg.format.deletion_vector import encode, live_mask
-from lakepkg.format.manifest import Entry, EntrySorter
+from lakepkg.format.manifest import Entry, EntrySorter, TableNodeData
+from lakepkg.format.walk import table_entries
 from lakepkg.format.schema_json import schema_to_json
 from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
 from lakepkg.write.chunking import ChunkingParams, cut
 from lakepkg.write.fragments import write_fragment, writer_settings
 from lakepkg.write.ingest import IngestedTable, IngestStats, ingest_batches
+from lakepkg.write.previous import PreviousVersion
 from lakepkg.write.row_hash import DigestAccumulator, UnhashableColumn, hashable, row_hashes
 
 log = logging.getLogger("lakepkg.deltas")
@@ -104,21 +106,37 @@ def _params_of(writer: Optional[dict[str, Any]]) -> Optional[ChunkingParams]:
         return None
 
 
-def base_table(previous: Any, snap: TableSnapshot, params: ChunkingParams) -> Optional[Any]:
-    """The previous version's table that a delta re-snapshot of ``snap`` may build on, or None."""
+@dataclass
+class _Base:
+    """The previous version's table a delta builds on: its store, node and name."""
+
+    store: ObjectStore
+    node: TableNodeData
+    name: str
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.node.schema
+
+
+def base_table(previous: Any, snap: TableSnapshot, params: ChunkingParams) -> Optional[_Base]:
+    """The previous version's table that a delta re-snapshot of ``snap`` may build on, or None.
+
+    ``previous``: a :class:`lakepkg.write.previous.PreviousVersion` (or a loaded Package)."""
     if previous is None or not snap.key_columns or snap.partition_columns or not deltas_enabled():
         return None
-    if snap.name not in getattr(previous, "tables", []):
+    prev = PreviousVersion.of(previous)
+    if snap.name not in prev.tables:
         return None
-    t = previous.table(snap.name)
-    w = t.node.writer or {}
-    if t.partition_columns or w.get("key") != list(snap.key_columns) or _params_of(w) != params:
+    node = prev.table_node(snap.name)
+    w = node.writer or {}
+    if node.partition_columns or w.get("key") != list(snap.key_columns) or _params_of(w) != params:
         return None
-    if snap.schema is not None and schema_to_json(t.schema) != schema_to_json(snap.schema):
+    if snap.schema is not None and schema_to_json(node.schema) != schema_to_json(snap.schema):
         return None
-    if not hashable(t.schema):
+    if not hashable(node.schema):
         return None
-    return t
+    return _Base(prev.store, node, snap.name)
 
 
 def _writer(params: ChunkingParams, key: list[str]) -> dict[str, Any]:
@@ -167,7 +185,7 @@ def ingest_keyed_batches(store: ObjectStore, snap: TableSnapshot, previous: Any 
 
     acc = DigestAccumulator()
     if base is not None:
-        index = _LiveIndex.build(store, base)
+        index = _LiveIndex.build(base)
         if index is not None:
             ing = _ingest_delta(store, snap, schema or base.schema, base, index, replay(), params, acc, progress, policy)
             snap.volatile["rows_digest"] = acc.digest()
@@ -243,8 +261,9 @@ class _LiveIndex:
     h2: np.ndarray              # in the same (sorted) order
 
     @classmethod
-    def build(cls, store: ObjectStore, table: Any) -> "Optional[_LiveIndex]":
-        entries = list(table.iter_entries())
+    def build(cls, table: _Base) -> "Optional[_LiveIndex]":
+        store = table.store
+        entries = list(table_entries(store, table.node))
         h1s, h2s, poss, phys = [], [], [], []
         offsets = np.zeros(len(entries) + 1, dtype=np.int64)
         names = table.schema.names
@@ -289,7 +308,7 @@ class _LiveIndex:
         return hit
 
 
-def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, base: Any, index: _LiveIndex,
+def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, base: _Base, index: _LiveIndex,
                   batches: Iterator[pa.RecordBatch], params: ChunkingParams, acc: DigestAccumulator,
                   progress: Optional[Progress], policy: CompactionPolicy) -> IngestedTable:
     name = snap.name
@@ -357,6 +376,9 @@ def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, ba
     snap.volatile["delta"] = {"base_fragments": len(index.entries), "changed_rows": delta_rows,
                               "new_fragments": len(new), "vectors_written": vectors, "fragments_dropped": dropped,
                               "fragments_compacted": compacted}
+    facts = getattr(snap, "facts", None)
+    if isinstance(facts, dict):  # the publish result's per-table facts
+        facts["delta"] = dict(snap.volatile["delta"])
     log.info("table %s: delta on %d fragments: %d changed/new rows in %d fragment(s), %d vector(s), %d dropped, "
              "%d compacted", name, len(index.entries), delta_rows, len(new), vectors, dropped, compacted)
     return IngestedTable(snap, base.schema if snap.schema is None else snap.schema, sorter, [],

@@ -1,84 +1,101 @@
-"""Snapshot a source through a connector and publish the result — the step that ends an ETL run.
+"""Snapshot sources through their connectors and publish them as one version — the step that ends an ETL run.
 
-    from lakepkg.write.snapshotting import snapshot
-    rec = snapshot("sql", to="sales/orders", url="postgresql://...", tables={"orders": "public.orders"})
+    from lakepkg import Source, snapshot
+    res = snapshot("sql", to="sales/orders", url="postgresql://...", tables={"orders": "public.orders"})
+    res = snapshot([Source("sql", {"url": url, "tables": "public.orders"}),
+                    Source("hive", {"metastore": uri, "tables": ["sales.events"]})], to="etl/nightly")
 
-The previous version of ``to`` (if any) is the base of an incremental
-re-snapshot; an unchanged source gives the same top hash and no new version.
-Any error before publish leaves the registry untouched.
+Every source is described first (all metadata and listings, before any data
+is read); the table names of all sources must differ. The previous version of
+``to`` (if any) is the base of an incremental re-snapshot; an unchanged source
+gives the same top hash and no new version. Any error before publish leaves
+the registry untouched.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from lakepkg.write.build import PackageBuilder
-from lakepkg.config import author as default_author
-from lakepkg.source.connectors import Connector, get_connector
-from lakepkg.errors import NotFoundError
+from lakepkg.errors import ConfigError
 from lakepkg.format.names import validate_package_name
-from lakepkg.registry import Registry, VersionRecord, open_registry
-from lakepkg.write.run_context import collect
+from lakepkg.registry import Registry, open_registry
+from lakepkg.source.connectors import Connector, Source, as_source
+from lakepkg.source.table_snapshot import TableSnapshot
+from lakepkg.write.build import PackageBuilder
+from lakepkg.write.previous import previous_version
+from lakepkg.write.publish import PublishResult
+
+__all__ = ["snapshot", "previous_version", "SnapshotResult", "describe_sources"]
+
+SnapshotResult = PublishResult  # the one result type; the old name stays for callers
 
 
-@dataclass
-class SnapshotResult:
-    """What a snapshot did: the version record, whether it is new, and per-table facts."""
-
-    record: VersionRecord
-    created: bool                   # False: same top hash as the latest version (a retry minted nothing)
-    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.record.to_json(), "created": self.created, "tables": self.tables}
-
-    def headline(self) -> str:
-        """``sales/orders@3fa2c1e0b4 published  top hash …`` (or ``unchanged``)."""
-        rec = self.record
-        verb = "published" if self.created else "unchanged (same top hash as latest)"
-        return f"{rec.package}@{rec.top_hash[:10]} {verb}  top hash {rec.top_hash}"
+def _sources(sources: Any, options: dict[str, Any]) -> list[Source]:
+    pair = isinstance(sources, tuple) and len(sources) == 2 and isinstance(sources[1], Mapping)
+    if isinstance(sources, (str, Source, Mapping)) or isinstance(sources, Connector) or pair:
+        src = Source(sources, {}) if isinstance(sources, str) or isinstance(sources, Connector) else as_source(sources)
+        if options:
+            src = Source(src.connector, {**src.options, **options})
+        return [src]
+    if options:
+        raise ConfigError("connector options go inside each Source when several sources are given: "
+                          f"Source(name, {{...}}), not {', '.join(sorted(options))}=...")
+    out = [as_source(s) for s in sources]
+    if not out:
+        raise ConfigError("no sources given: pass a connector name or a list of Source(connector, options)")
+    return out
 
 
-def previous_version(registry: Registry, name: str) -> Optional[Any]:
-    """The latest version of ``name`` as a Package, or None."""
-    from lakepkg.read.package import Package
-
-    try:
-        rec = registry.resolve(name)
-    except NotFoundError:
-        return None
-    return Package(registry, rec.top_hash, rec)
+def describe_sources(sources: Sequence[Source]) -> list[tuple[Source, TableSnapshot]]:
+    """Run every source's connector (descriptions only; data is read when stored) and check that no
+    two tables share a name."""
+    out: list[tuple[Source, TableSnapshot]] = []
+    seen: dict[str, int] = {}
+    for i, src in enumerate(sources, 1):
+        conn = src.resolve()
+        for snap in conn.snapshot_tables(**src.options):
+            if snap.name in seen:
+                where = f"source {seen[snap.name]} ({sources[seen[snap.name] - 1].name}) and source {i} ({src.name})"
+                raise ConfigError(f"table {snap.name!r} comes from {where}; give one of them another name "
+                                  f"(each connector has a naming option, e.g. names= / table_names=)")
+            seen[snap.name] = i
+            snap.facts.setdefault("connector", src.name)
+            out.append((src, snap))
+    return out
 
 
 def snapshot(
-    connector: "str | Connector",
+    sources: "str | Connector | Source | Iterable[Any]",
     to: str,
     *,
     registry: "Registry | str | None" = None,
     message: str = "",
-    run: Optional[dict[str, Any]] = None,
-    inputs: Optional[list[str]] = None,
     tags: Iterable[str] = (),
-    incremental: bool = True,
-    files: Optional[dict[str, str]] = None,
+    inputs: Optional[list[str]] = None,
+    run: Optional[dict[str, Any]] = None,
     meta: Optional[dict[str, Any]] = None,
+    files: Optional[dict[str, str]] = None,
+    incremental: bool = True,
+    author: Optional[str] = None,
     show_progress: bool = False,
     **options: Any,
-) -> tuple[VersionRecord, bool]:
-    """Run ``connector`` with ``options``, store every table, publish to ``to``.
+) -> PublishResult:
+    """Snapshot ``sources`` into one version of ``to`` and publish it.
 
-    Returns (record, created); ``created`` is False when the content equals the
-    latest version (a retried task mints nothing).
-    """
+    ``sources``: a connector name (its options as keywords: ``snapshot("sql", to=..., url=...)``), a
+    :class:`~lakepkg.source.connectors.Source`, or a list of Sources / ``(connector, options)`` pairs
+    published together under one top hash. ``files``: logical key → local path of plain files to add.
+    ``inputs``: references of the package versions the run read (recorded in the run record).
+    ``created`` is False when the content equals the latest version (a retried task mints nothing)."""
     validate_package_name(to)
+    srcs = _sources(sources, options)
     reg = registry if isinstance(registry, Registry) else open_registry(registry)
-    conn = get_connector(connector) if isinstance(connector, str) else connector
+    described = describe_sources(srcs)
     prev = previous_version(reg, to) if incremental else None
     builder = PackageBuilder(reg, meta=meta, show_progress=show_progress)
-    for snap in conn.snapshot_tables(**options):
-        builder.add_snapshot(snap, previous=prev)
+    for _src, snap in described:
+        builder.add_snapshot(snap, previous=prev)  # the builder reuses nothing of a table whose schema changed
     for key, path in (files or {}).items():
         builder.add_file(key, path)
-    built = builder.build()
-    return reg.publish(to, built.top_hash, message=message or f"snapshot via {conn.name}",
-                       author=default_author(), run=collect(run, inputs), sources=built.sources, tags=tuple(tags))
+    names = list(dict.fromkeys(s.name for s in srcs))
+    return builder.publish(to, message or f"snapshot via {', '.join(names)}", author=author, run=run,
+                           inputs=inputs, tags=tags)

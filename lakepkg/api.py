@@ -1,0 +1,178 @@
+"""The Python API: the CLI's verbs, with the CLI's names and options, one result type each.
+
+    import lakepkg
+    res = lakepkg.snapshot("sql", to="sales/orders", url=url, tables="public.orders")   # PublishResult
+    res = lakepkg.build("sales/report", tables={"orders": df}, files={"README.md": "README.md"})
+    pkg = lakepkg.load(res.ref)                                # Package
+    lakepkg.push(res.ref, to="s3://lake/registry")             # TransferReport
+    lakepkg.diff("sales/orders@3fa2c1")                        # PackageDiff (against latest)
+
+Each verb is a thin wrapper over the function that does the work
+(:mod:`lakepkg.write`, :mod:`lakepkg.read`, :mod:`lakepkg.maintain`); the CLI
+calls the same functions. ``registry`` is a :class:`~lakepkg.registry.Registry`
+or a location (path, ``s3://bucket/prefix``); None means the configured one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from lakepkg.errors import ConfigError, InvalidRefError, NotFoundError
+from lakepkg.format.names import parse_ref, validate_package_name
+from lakepkg.maintain import gc as _gc
+from lakepkg.maintain import lockfile as _lockfile
+from lakepkg.maintain import transfer as _transfer
+from lakepkg.maintain import verify as _verify
+from lakepkg.read.diff import PackageDiff
+from lakepkg.read.package import Package, Table, diff_refs, load
+from lakepkg.registry import Registry, VersionRecord, open_registry
+from lakepkg.source.connectors import Source
+from lakepkg.write.build import PackageBuilder, build_package
+from lakepkg.write.publish import PublishResult
+from lakepkg.write.snapshotting import snapshot as _snapshot
+
+__all__ = ["snapshot", "build", "load", "push", "pull", "install", "lock", "log", "history", "diff", "tag",
+           "verify", "gc", "Source", "PublishResult", "TagResult", "Package", "PackageBuilder", "open_registry"]
+
+
+def _registry(registry: "Registry | str | None") -> Registry:
+    return registry if isinstance(registry, Registry) else open_registry(registry)
+
+
+def snapshot(sources: Any, to: str, *, registry: "Registry | str | None" = None, message: str = "",
+             tags: Iterable[str] = (), inputs: Optional[list[str]] = None, run: Optional[dict[str, Any]] = None,
+             meta: Optional[dict[str, Any]] = None, files: Optional[dict[str, str]] = None,
+             incremental: bool = True, show_progress: bool = False, **options: Any) -> PublishResult:
+    """``lakepkg snapshot``: snapshot one or several sources into one version of ``to``.
+
+    ``sources``: a connector name with its options as keywords (``snapshot("sql", to=..., url=...)``),
+    a :class:`Source`, or a list of Sources / ``(connector, options)`` pairs (one version, one top hash)."""
+    return _snapshot(sources, to, registry=registry, message=message, tags=tags, inputs=inputs, run=run,
+                     meta=meta, files=files, incremental=incremental, show_progress=show_progress, **options)
+
+
+def build(name: str, tables: Optional[dict[str, Any]] = None, files: Optional[dict[str, "str | bytes"]] = None, *,
+          registry: "Registry | str | None" = None, message: str = "", meta: Optional[dict[str, Any]] = None,
+          tags: Iterable[str] = (), inputs: Optional[list[str]] = None, run: Optional[dict[str, Any]] = None,
+          partition_cols: Optional[dict[str, list[str]]] = None, incremental: bool = True,
+          show_progress: bool = False) -> PublishResult:
+    """``lakepkg build``: publish ``tables`` (name → DataFrame, Arrow table or local Parquet/CSV path) and
+    ``files`` (key → path or bytes) as a version of ``name``. ``incremental=False`` is ``--full``."""
+    return build_package(name, tables, files, registry=registry, message=message, meta=meta, tags=tags,
+                         inputs=inputs, run=run, partition_cols=partition_cols, incremental=incremental,
+                         show_progress=show_progress)
+
+
+def load_table(ref: str, table: Optional[str] = None, registry: "Registry | str | None" = None) -> Table:
+    """The table ``ref`` names (``ns/name@version/TABLE``), or table ``table`` of the version ``ref``."""
+    node = load(ref, registry)
+    if isinstance(node, Package):
+        if not table:
+            raise ConfigError(f"{ref} has tables {', '.join(node.tables) or '(none)'}; name one with --table "
+                              f"or as {ref}/TABLE")
+        return node.table(table)
+    if not isinstance(node, Table):
+        raise InvalidRefError(f"{ref} names a file or a fragment, not a table; give ns/name[@version]/TABLE")
+    if table and table != node.name:
+        raise ConfigError(f"{ref} already names table {node.name!r}; drop --table {table}")
+    return node
+
+
+def push(ref: str, to: str, *, registry: "Registry | str | None" = None, as_name: Optional[str] = None,
+         tags: Iterable[str] = (), workers: int = 8, **options: Any) -> _transfer.TransferReport:
+    """``lakepkg push REF --to REGISTRY``: copy a version and the objects it needs to another registry.
+    ``options``: ``endpoint_url``, ``region``, ``profile`` for S3."""
+    return _transfer.push(ref, to, registry=registry, as_name=as_name, tags=tuple(tags), workers=workers, **options)
+
+
+def pull(ref: str, source: str, *, registry: "Registry | str | None" = None, as_name: Optional[str] = None,
+         tags: Iterable[str] = (), workers: int = 8, **options: Any) -> _transfer.TransferReport:
+    """``lakepkg pull REF --from REGISTRY``: copy a version from ``source`` into the local registry."""
+    return _transfer.pull(ref, source, registry=registry, as_name=as_name, tags=tuple(tags), workers=workers,
+                          **options)
+
+
+def install(ref: Optional[str] = None, *, requirement: Optional[str] = None, source: Optional[str] = None,
+            dest: Optional[str] = None, registry: "Registry | str | None" = None, workers: int = 8,
+            **options: Any) -> list[_transfer.TransferReport]:
+    """``lakepkg install REF`` or ``lakepkg install -r lakepkg.lock``: bring versions into the local
+    registry (from ``source`` when given) and, with ``dest``, lay them out as plain files. One report
+    per installed version."""
+    if (ref is None) == (requirement is None):
+        raise ConfigError("give a reference to install or requirement=LOCKFILE, not both or neither")
+    if requirement is not None:
+        return _lockfile.install_lockfile(requirement, source=source, registry=registry, dest=dest,
+                                          workers=workers, **options)
+    return [_transfer.install(ref, source, registry=registry, dest=dest, workers=workers, **options)]  # type: ignore[arg-type]
+
+
+def lock(refs: "str | list[str]", *, registry: "Registry | str | None" = None,
+         file: Optional[str] = _lockfile.DEFAULT_LOCKFILE, **options: Any) -> list[_lockfile.LockEntry]:
+    """``lakepkg lock REFS --file lakepkg.lock``: pin references to exact top hashes in a lock file
+    (``file=None``: resolve only, write nothing)."""
+    return _lockfile.lock([refs] if isinstance(refs, str) else list(refs), registry, file, **options)
+
+
+def log(name: str, *, registry: "Registry | str | None" = None) -> list[VersionRecord]:
+    """``lakepkg log NAME``: the versions of a package, newest first."""
+    validate_package_name(name)
+    reg = _registry(registry)
+    recs = list(reversed(reg.versions(name)))
+    if not recs:
+        raise NotFoundError(f"package {name} not found in {reg.location}; `lakepkg ls` lists packages")
+    return recs
+
+
+history = log
+
+
+def diff(old: str, new: Optional[str] = None, registry: "Registry | str | None" = None) -> PackageDiff:
+    """``lakepkg diff OLD [NEW]``: what changed between two versions (``new``: default the latest of
+    the same package)."""
+    return diff_refs(old, new or parse_ref(old).name, _registry(registry))
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """What ``tag`` did: the tag of ``package`` now names ``top_hash`` (or was deleted)."""
+
+    package: str
+    tag: str
+    top_hash: Optional[str]
+    deleted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"package": self.package, "tag": self.tag, "top_hash": self.top_hash, "deleted": self.deleted}
+
+
+def tag(name: str, tag: str, target: str = "latest", *, expect: Optional[str] = None, delete: bool = False,
+        registry: "Registry | str | None" = None) -> TagResult:
+    """``lakepkg tag NAME TAG [TARGET]``: point a tag at a version. ``expect``: move only if the tag
+    now holds this version (hash prefix; ``"none"``: the tag must not exist) — a compare-and-swap."""
+    reg = _registry(registry)
+    if delete:
+        reg.delete_tag(name, tag)
+        return TagResult(name, tag, None, deleted=True)
+    expected: Optional[str] = "*"
+    if expect is not None:
+        expected = None if expect == "none" else reg.resolve(f"{name}@{expect}").top_hash
+    rec = reg.set_tag(name, tag, target, expected=expected)
+    return TagResult(name, tag, rec.top_hash)
+
+
+def verify(ref: Optional[str] = None, *, registry: "Registry | str | None" = None,
+           deep: bool = True) -> _verify.VerifyReport:
+    """``lakepkg verify [REF]``: re-hash every object the versions reference (all versions, a
+    package's versions, or one version)."""
+    reg = _registry(registry)
+    recs = None
+    if ref:
+        pr = parse_ref(ref)
+        recs = [reg.resolve(pr)] if (pr.hash_prefix or pr.at or "@" in ref or ":" in ref) else reg.versions(pr.name)
+    return _verify.verify_registry(reg, recs, deep=deep)
+
+
+def gc(*, grace_hours: float = 24.0, dry_run: bool = False,
+       registry: "Registry | str | None" = None) -> _gc.GcReport:
+    """``lakepkg gc``: remove objects no version references, older than ``grace_hours``."""
+    return _gc.collect_garbage(_registry(registry), grace_seconds=grace_hours * 3600, dry_run=dry_run)
