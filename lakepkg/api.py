@@ -17,15 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from lakepkg.errors import ConfigError, InvalidRefError, NotFoundError
-from lakepkg.format.names import parse_ref, validate_package_name
+from lakepkg.errors import ConfigError, InvalidRefError
+from lakepkg.format.names import parse_ref
 from lakepkg.maintain import gc as _gc
 from lakepkg.maintain import lockfile as _lockfile
 from lakepkg.maintain import transfer as _transfer
 from lakepkg.maintain import verify as _verify
 from lakepkg.read.diff import PackageDiff
+from lakepkg.read import history as _history
+from lakepkg.read.history import VersionHistory
 from lakepkg.read.package import Package, Table, diff_refs, load
-from lakepkg.registry import Registry, VersionRecord, open_registry
+from lakepkg.registry import Registry, open_registry
 from lakepkg.source.connectors import Source
 from lakepkg.write.build import PackageBuilder, build_package
 from lakepkg.write.publish import PublishResult
@@ -113,14 +115,10 @@ def lock(refs: "str | list[str]", *, registry: "Registry | str | None" = None,
     return _lockfile.lock([refs] if isinstance(refs, str) else list(refs), registry, file, **options)
 
 
-def log(name: str, *, registry: "Registry | str | None" = None) -> list[VersionRecord]:
-    """``lakepkg log NAME``: the versions of a package, newest first."""
-    validate_package_name(name)
-    reg = _registry(registry)
-    recs = list(reversed(reg.versions(name)))
-    if not recs:
-        raise NotFoundError(f"package {name} not found in {reg.location}; `lakepkg ls` lists packages")
-    return recs
+def log(name: str, *, registry: "Registry | str | None" = None) -> VersionHistory:
+    """``lakepkg log NAME``: the versions of a package, newest first (a list of VersionRecord with
+    their ``tags``, shown as a table in a notebook)."""
+    return _history.log(name, _registry(registry))
 
 
 history = log

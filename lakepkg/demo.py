@@ -68,20 +68,10 @@ def _make_sources(base: str) -> tuple[str, dict[str, str], Any]:
 
 
 def snapshot_sources(registry: Any, name: str, sources: list[tuple[str, dict[str, Any]]], message: str) -> Any:
-    """Snapshot several sources into one version (until ``lakepkg.snapshot(sources, to=...)`` is on main,
-    this is the same loop over connectors: each table becomes part of one package version)."""
-    from lakepkg.source.connectors import get_connector
-    from lakepkg.write.build import PackageBuilder
-    from lakepkg.write.snapshotting import previous_version
+    """Snapshot several sources into one version: ``lakepkg.snapshot(sources, to=name)``."""
+    from lakepkg.api import snapshot
 
-    prev = previous_version(registry, name)
-    builder = PackageBuilder(registry)
-    for connector, options in sources:
-        for snap in get_connector(connector).snapshot_tables(**options):
-            builder.add_snapshot(snap, previous=prev)
-    built = builder.build()
-    record, _created = registry.publish(name, built.top_hash, message=message, sources=built.sources)
-    return record
+    return snapshot(sources, to=name, registry=registry, message=message)
 
 
 def _cli_query(ref: str, registry: str) -> list[dict[str, Any]]:
@@ -101,7 +91,7 @@ def _cli_query(ref: str, registry: str) -> list[dict[str, Any]]:
 def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]:
     from lakepkg.config import registry_location
     from lakepkg.query import query
-    from lakepkg.read.package import diff_packages, load
+    from lakepkg.read.package import Package, diff_packages, load
     from lakepkg.registry import open_registry
 
     say = print if echo else (lambda *a, **k: None)
@@ -116,9 +106,9 @@ def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]
 
     v1 = snapshot_sources(reg, "demo/shop", sources, "first snapshot")
     ref1 = f"demo/shop@{v1.top_hash[:10]}"
-    p1 = load(ref1, reg)
+    p1 = load(ref1, reg, kind=Package)
     say(f"2. snapshot both into one version: {ref1} — tables " +
-        ", ".join(f"{t} ({p1[t].rows:,} rows)" for t in p1.tables))
+        ", ".join(f"{t} ({p1.table(t).rows:,} rows)" for t in p1.tables))
 
     def show(rows: list[dict[str, Any]]) -> str:
         return "; ".join(f"{r['region']} {r['orders']} orders {r['revenue']}" for r in rows)
@@ -139,7 +129,7 @@ def run_demo(folder: str = ".lakepkg-demo", echo: bool = True) -> dict[str, Any]
     say(f"4. changed the sources (3,000 new orders, customers moved region), snapshot again: {ref2}")
     say(f"   the same query on {ref2}: {show(second)}")
 
-    d = diff_packages(p1, load(ref2, reg))
+    d = diff_packages(p1, load(ref2, reg, kind=Package))
     parts = [f"{t.name} {t.status}: fragments +{len(t.fragments_added)} -{len(t.fragments_removed)} "
              f"~{len(t.fragments_changed)}, {t.pages_skipped} page(s) skipped by hash" for t in d.tables]
     say(f"5. diff {ref1} -> {ref2}: " + ("; ".join(parts) or "no change"))

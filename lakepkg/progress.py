@@ -6,12 +6,16 @@ import sys
 from typing import Callable, Iterator, Optional
 
 
+def _no_progress(done: int, nbytes: int = 0) -> None:
+    """The update function when no bar is drawn."""
+
+
 @contextlib.contextmanager
 def progress_bar(description: str, total: Optional[int] = None, enabled: bool = True,
                  unit: str = "items") -> Iterator[Callable[[int, int], None]]:
     """Yield ``update(done, bytes)``; draws a rich progress bar on a terminal's stderr."""
     if not enabled or not sys.stderr.isatty():
-        yield lambda done, nbytes=0: None
+        yield _no_progress
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

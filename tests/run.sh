@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set up (virtualenv + editable install with every extra) and run the whole test suite.
+# Set up (virtualenv + editable install with every extra) and run the whole test suite, then
+# type-check lakepkg/ with mypy (config in pyproject.toml); exits non-zero if either fails.
 # Starts the local PostgreSQL and MariaDB servers when they are down.
+# mypy runs after a whole-suite run (no test paths given); LAKEPKG_MYPY=1 forces it, =0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -18,4 +20,15 @@ if [ -x /usr/sbin/mariadbd ] && ! (echo > /dev/tcp/127.0.0.1/3306) 2>/dev/null; 
   for _ in $(seq 1 30); do (echo > /dev/tcp/127.0.0.1/3306) 2>/dev/null && break; sleep 1; done
 fi
 export LAKEPKG_NO_PROGRESS=1
-exec .venv/bin/python -m pytest "$@"
+run_mypy=1
+for arg in "$@"; do
+  case "$arg" in -*) ;; *) run_mypy=0 ;; esac  # a test path or node id: a targeted run
+done
+run_mypy=${LAKEPKG_MYPY:-$run_mypy}
+rc=0
+.venv/bin/python -m pytest "$@" || rc=$?
+if [ "$run_mypy" = 1 ]; then
+  echo "mypy lakepkg"
+  .venv/bin/python -m mypy lakepkg || rc=$((rc == 0 ? 1 : rc))
+fi
+exit "$rc"

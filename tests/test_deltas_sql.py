@@ -154,6 +154,7 @@ def test_missing_or_corrupt_vector_fails_loudly_and_verify_names_it(pg_url, regi
     t = Package(registry, rec.top_hash)["flights"]
     e = next(d for d in t.iter_entries() if d.get("deletes"))
     vec = e["deletes"]["object"]
+    assert vec in set(registry.objects_of(rec.top_hash))  # what publish confirms durable, push sends
     path = registry.store.local_path(vec)
     data = open(path, "rb").read()
     os.chmod(path, 0o644)

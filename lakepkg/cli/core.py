@@ -47,7 +47,7 @@ def build(
     except ValueError as exc:
         raise ConfigError(f"--meta is not valid JSON: {exc}") from None
     if not isinstance(md, dict):
-        raise ConfigError(f"--meta must be a JSON object, e.g. '{{\"owner\": \"sales\"}}', not {type(md).__name__} {meta[:40]}")
+        raise ConfigError(f"--meta must be a JSON object, e.g. '{{\"owner\": \"sales\"}}', not {type(md).__name__} {(meta or '')[:40]}")
     import lakepkg
 
     specs: dict[str, dict[str, str]] = {"--table": {}, "--file": {}}
@@ -163,14 +163,14 @@ def diff(
     """Show what changed between two versions: tables, partitions, fragments, files (--rows: rows)."""
     from lakepkg.format.names import parse_ref
     from lakepkg.read.diff import diff_packages
-    from lakepkg.read.package import load
+    from lakepkg.read.package import Package, load
 
     out = make_output(as_json)
     old_ref = parse_ref(old, allow_path=False)
     if new is not None:
         parse_ref(new, allow_path=False)
     r = registry(reg, create=False)
-    a, b = load(old, r), load(new or old_ref.name, r)
+    a, b = load(old, r, kind=Package), load(new or old_ref.name, r, kind=Package)
     if rows:  # the row-level diff (docs/deltas.md)
         from lakepkg.cli.rows import print_row_diff
 

@@ -24,7 +24,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
 
@@ -42,6 +42,8 @@ SORT_BUFFER = 200_000   # entries held in memory before spilling a sorted run
 
 _ENC = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
+_loads: Callable[[Any], Any]
+_dumps: Optional[Callable[..., bytes]]
 try:  # orjson parses the same JSON faster; the encoder above stays normative
     import orjson as _orjson
 

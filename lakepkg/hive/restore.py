@@ -105,7 +105,7 @@ def restore_table(ref: str, *, table: str, into: str, location: str, metastore: 
     from hmsclient.genthrift.hive_metastore.ttypes import (FieldSchema, Partition, SerDeInfo,
                                                            StorageDescriptor, Table)
 
-    from lakepkg.read.package import load
+    from lakepkg.read.package import Package, load
     from lakepkg.progress import progress_bar
 
     db, dot, name = into.partition(".")
@@ -113,7 +113,7 @@ def restore_table(ref: str, *, table: str, into: str, location: str, metastore: 
         raise ConfigError(f"--into {into!r}: name the new table as database.table")
     db, name = db.lower(), name.lower()
     pkg = load(ref, registry=registry)
-    if not hasattr(pkg, "table") or not hasattr(pkg, "top_hash"):
+    if not isinstance(pkg, Package):
         raise ConfigError(f"{ref!r} names a node inside a package; give the package reference and --table")
     tbl = pkg.table(table)
     schema: pa.Schema = tbl.schema

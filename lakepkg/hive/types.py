@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pyarrow as pa
 
@@ -194,7 +194,7 @@ def hive_field(name: str, hive_type: str) -> pa.Field:
     return pa.field(name.lower(), _to_arrow(t), nullable=True, metadata=md)
 
 
-def hive_schema(columns: list[tuple[str, str]], partition_keys: list[tuple[str, str]] = ()) -> pa.Schema:
+def hive_schema(columns: Sequence[tuple[str, str]], partition_keys: Sequence[tuple[str, str]] = ()) -> pa.Schema:
     """Arrow schema of a Hive table: data columns then partition columns."""
     return pa.schema([hive_field(n, t) for n, t in list(columns) + list(partition_keys)])
 

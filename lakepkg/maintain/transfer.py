@@ -266,9 +266,9 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
             done[0] += 1
             if progress:
                 progress(done[0], 0)
-    with open(marker + ".tmp", "w") as f:
+    with open(marker + ".tmp", "w") as out:
         json.dump({"package": rec.package, "top_hash": rec.top_hash, "registry": reg.location,
-                   "files": len(jobs)}, f, indent=2)
+                   "files": len(jobs)}, out, indent=2)
     os.replace(marker + ".tmp", marker)
     return written
 

@@ -11,6 +11,8 @@ writes), :mod:`.transpile` (names to snapshot tables, types, engine SQL), :mod:`
 """
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 __all__ = ["query", "plan"]
@@ -30,11 +32,11 @@ def plan(sql: str, package: Any, **kwargs: Any) -> Any:
     return impl(sql, package, **kwargs)
 
 
-class _CallableModule(__import__("types").ModuleType):
+class _CallableModule(types.ModuleType):
     """``lakepkg.query`` is this package and also the function: ``lakepkg.query(sql, package=...)``."""
 
     def __call__(self, sql: str, package: Any, **kwargs: Any) -> Any:
         return query(sql, package, **kwargs)
 
 
-__import__("sys").modules[__name__].__class__ = _CallableModule
+sys.modules[__name__].__class__ = _CallableModule

@@ -37,8 +37,8 @@ def _dialect(name: str) -> Any:
     def raw(fname: str) -> Any:
         return lambda args: exp.Anonymous(this=fname, expressions=list(args))
 
-    parser = type("Parser", (cls.Parser,), {"FUNCTIONS": {**cls.Parser.FUNCTIONS,
-                                                         **{k: raw(v) for k, v in keep.items()}}})
+    parser_base: Any = getattr(cls, "Parser")  # every sqlglot dialect class has one; its stubs do not say so
+    parser = type("Parser", (parser_base,), {"FUNCTIONS": {**parser_base.FUNCTIONS, **{k: raw(v) for k, v in keep.items()}}})
     sub = type(f"Lakepkg{cls.__name__}", (cls,), {"Parser": parser})
     inst = sub()
     _CACHE[name] = inst

@@ -84,7 +84,7 @@ def filters_by_view(tree: Any, schemas: dict[str, pa.Schema]) -> dict[str, list[
                     vals = [_literal(e, schema.field(a.name).type) for e in term.expressions]
                     if all(v is not None for v in vals):
                         col, val, op = a.name, vals, "in"
-            if col is not None and val is not None:
+            if col is not None and val is not None and op is not None:
                 found.append((col, op, val))
         if found:
             out[t.name] = found

@@ -173,13 +173,14 @@ def typed(tree: Any, schema: dict[str, dict[str, str]], dialect: str) -> Any:
     from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
 
+    tables: dict[str, object] = dict(schema)
     try:
-        tree = qualify(tree, schema=schema, dialect=dialect, validate_qualify_columns=False,
+        tree = qualify(tree, schema=tables, dialect=dialect, validate_qualify_columns=False,
                        quote_identifiers=True, identify=True)
     except SqlglotError as exc:
         raise QueryError(f"the query cannot be read against the snapshot's tables ({label(dialect)}): "
                          f"{str(exc).splitlines()[0]}") from None
-    return annotate_types(tree, schema=schema, dialect=dialect)
+    return annotate_types(tree, schema=tables, dialect=dialect)
 
 
 def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str = "duckdb",

@@ -56,8 +56,8 @@ class _Leaf:
         return self.entry.meta or {}
 
     def local_path(self, verify: bool = False) -> str:
-        """A local file with the leaf's bytes (fetched into the cache for remote stores).
-        With ``verify`` the bytes are re-hashed first (IntegrityError if they do not match)."""
+        """A local file with the leaf's bytes (fetched into the cache for remote stores), checked to
+        hash to the leaf's object (IntegrityError if not; see :func:`lakepkg.read.scan.object_path`)."""
         return object_path(self.store, self.entry.to_json(), verify)
 
     def read_bytes(self, verify: bool = True) -> bytes:

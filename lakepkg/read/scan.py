@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 import pyarrow as pa
 
-from lakepkg.errors import ConfigError, IntegrityError, NotFoundError
+from lakepkg.errors import ConfigError
 from lakepkg.format.manifest import TableNodeData, load_table_node
 from lakepkg.format.walk import table_entries
 from lakepkg.read.filters import Filter, check_filters, entry_may_match, normalise, partition_array, py_value, to_expression
-from lakepkg.store.base import ObjectStore, hash_file
+from lakepkg.store.base import ObjectStore
 
 if TYPE_CHECKING:  # typing only: engines import pyarrow.dataset on demand
     import pyarrow.dataset as pads
@@ -47,22 +47,13 @@ TASK_FIELDS = ("key", "object", "size", "rows", "partition", "deletes")
 # -- the one place a read gets a fragment's bytes -----------------------------------------------
 
 def object_path(store: ObjectStore, entry: dict[str, Any], verify: bool = False) -> str:
-    """A local file holding the bytes of ``entry`` (fetched into the cache for remote stores).
+    """A local file holding the bytes of ``entry`` (fetched into the cache for remote stores),
+    known to hash to the entry's object: the store's verified read (hashed on first use in a
+    process, remembered by inode, size and mtime; IntegrityError naming the object otherwise).
 
-    Every reader of a package (plans, leaves, the Spark data source) gets its bytes here, so the
-    switch to the store's verified reads (``store.verified_path``) is this one function.
-    ``verify``: re-hash a local copy before reading (downloads are always checked)."""
-    digest = entry["object"]
-    verified = getattr(store, "verified_path", None)
-    if verified is not None:
-        return str(verified(digest))
-    path = store.local_path(digest)
-    if path is None:
-        raise NotFoundError(f"object {digest[:12]} ({entry.get('key')}) has no local copy in {store.location}; "
-                            f"install the package first")
-    if verify and hash_file(path)[0] != digest:
-        raise IntegrityError(f"object {digest[:12]} ({entry.get('key')}) is corrupt; run `lakepkg verify`")
-    return path
+    Every reader of a package (plans, leaves, the Spark data source) gets its bytes here.
+    ``verify`` is kept for callers that ask for it: every read is verified now."""
+    return store.verified_path(entry["object"], what=entry.get("key"))
 
 
 def store_options(store: ObjectStore) -> dict[str, str]:

@@ -403,7 +403,7 @@ class Registry:
     def objects_of(self, top_hash: str, sources: Optional[dict[str, Any]] = None) -> Iterator[str]:
         """Every object a version names (root, files, tables, pages, entries, source listings), walked
         with :func:`lakepkg.format.walk.walk`; IntegrityError/MissingObjectError when a node is unreadable."""
-        for item in walk(self.store, top_hash):
+        for item in walk(self.store, top_hash, entry_dicts=False):
             yield item.digest
         for src in (sources or {}).values():
             if isinstance(src, dict) and isinstance(src.get("listing"), str):
@@ -435,7 +435,7 @@ class Registry:
                     if not ok:
                         raise MissingObjectError(
                             f"object {d[:12]} of {top_hash[:10]} is missing from {self.store.location} (removed by a "
-                            "gc that ran during the build?); nothing was published, re-run the build")
+                            "gc that ran meanwhile?); nothing was published, re-run the build or push")
         return len(seen)
 
     def _confirm_after_record(self, rec: VersionRecord, began: datetime) -> None:

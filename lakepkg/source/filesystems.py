@@ -68,6 +68,7 @@ def filesystem_for(location: str, storage_options: Optional[dict[str, Any]] = No
     scheme = m.group(1).lower() if m else ""
     if not scheme or len(scheme) == 1:  # plain path (or a Windows drive letter)
         return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(loc))
+    assert m is not None  # a scheme was found above
     rest = m.group(2)
     if scheme == "file":
         path = rest

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Callable, Optional
+from typing import Any, BinaryIO, Callable, Optional
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -35,6 +35,11 @@ __all__ = ["folder_snapshot", "read_csv", "read_orc", "FORMATS"]
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv", ".orc": "orc"}
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
+
+
+def _opener(path: str) -> Callable[[], BinaryIO]:
+    """A function opening ``path`` for reading bytes (a local source file's ``open``)."""
+    return lambda: open(path, "rb")
 
 def read_csv(path: str) -> pa.Table:
     """A local CSV file as an Arrow table (pyarrow's CSV reader, types inferred)."""
@@ -144,7 +149,7 @@ def _source_file(fs: pafs.FileSystem, full: str, info: Any, key: str, partition:
     if info is None:  # local: read in place
         st = os.stat(full)
         return SourceFile(path=full, key=safe_key(key), size=st.st_size, mtime=st.st_mtime,
-                          open=(lambda f=full: open(f, "rb")), partition=partition, to_arrow=conv, local_path=full)
+                          open=_opener(full), partition=partition, to_arrow=conv, local_path=full)
 
     def opener() -> Any:
         try:

@@ -4,20 +4,23 @@
     df = spark.read.format("pkg").option("registry", "s3://bucket/team").load("sales/orders:prod/orders")
     df = lakepkg.load("sales/orders@3fa2c1")["orders"].to_spark(spark)
 
-Planning (on the driver, in a Python planner process) resolves the reference
-once: the top hash and table node are pinned, so every task reads the same
-version even if a tag moves meanwhile. Fragments are grouped into Spark
+The source reads one :class:`~lakepkg.read.scan.ScanPlan`: the ``plan`` option
+(what ``lakepkg.spark.read`` and ``to_spark`` pass, pinned on the driver), or
+the ``path`` reference resolved once per DataFrame (see :class:`PkgDataSource`).
+The top hash and table node are pinned, so every task reads the same version
+even if a tag moves meanwhile. The plan's fragment tasks are grouped into Spark
 partitions of about ``maxPartitionBytes`` each. Filters Spark pushes
-(``spark.sql.python.filterPushdown.enabled``) prune fragments by partition
-values and min/max statistics and skip Parquet row groups; Spark still
-re-checks them, so pruning never changes an answer. A user schema
+(``spark.sql.python.filterPushdown.enabled``) refine the plan (a re-plan of the
+pinned table node: fragments pruned by partition values and min/max
+statistics, Parquet row groups skipped); Spark still re-checks them, so
+pruning never changes an answer. A user schema
 (``.schema("id long, ds string")``) that names a subset of the columns reads
 only those columns.
 
 Executors read objects through lakepkg's own store (local folder or S3 with
 boto3, hash-checked into the local cache), so no Hadoop S3 jars are needed.
 
-Options: ``path`` (the reference), ``registry`` (else ``$LAKEPKG_REGISTRY`` /
+Options: ``plan`` (a ScanPlan as JSON), ``path`` (the reference), ``registry`` (else ``$LAKEPKG_REGISTRY`` /
 ``$LAKEPKG_HOME``), ``endpoint_url``, ``region``, ``profile`` (S3),
 ``maxPartitionBytes`` (default 128 MiB), ``verify`` (re-hash local objects
 before reading; downloads are always checked).
@@ -25,6 +28,7 @@ before reading; downloads are always checked).
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any, Iterator, Optional
 
 import pyarrow as pa
@@ -79,9 +83,10 @@ def resolve_table(ref: str, registry: Optional[str], registry_options: dict[str,
 class PkgDataSource(DataSource):
     """``spark.read.format("pkg")``: read a lakepkg package table.
 
-    The plan is made in ``__init__``, which Spark runs once per DataFrame (``load()``) and then
-    pickles with the instance into every later planning step: a reference is resolved once per
-    DataFrame, so a tag moved between ``load()`` and ``collect()`` changes nothing."""
+    The plan is made in ``__init__``, which Spark runs once per DataFrame and then pickles with the
+    instance into every later planning step: a reference is resolved once per DataFrame, so a tag
+    moved meanwhile changes nothing. Spark runs it at ``load()``, or, when the user gives a schema,
+    at the DataFrame's first action (``lakepkg.spark.read`` resolves on the driver at once)."""
 
     @classmethod
     def name(cls) -> str:
@@ -203,7 +208,8 @@ def _term(f: Any, names: set[str]) -> Optional[list[tuple[str, str, Any]]]:
     ops = {EqualTo: "==", GreaterThan: ">", GreaterThanOrEqual: ">=", LessThan: "<", LessThanOrEqual: "<="}
     for cls, op in ops.items():
         if type(f) is cls:
-            return None if f.value is None else [(col, op, f.value)]
+            value = getattr(f, "value", None)
+            return None if value is None else [(col, op, value)]
     if isinstance(f, EqualNullSafe) and f.value is not None:
         return [(col, "==", f.value)]
     if isinstance(f, In) and f.value and all(v is not None for v in f.value):
@@ -221,7 +227,7 @@ def _pushdown_enabled() -> bool:
     source nothing about that setting; the planner process that calls
     :meth:`PkgDataSource.reader` does know it (pyspark 4.1-4.3). Unknown
     callers get the plain reader, which is always accepted."""
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module.endswith("data_source_pushdown_filters"):

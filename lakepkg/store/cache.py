@@ -90,7 +90,7 @@ class ObjectCache:
         self.stats.hits += 1
         return p
 
-    def get(self, digest: str, fill: Callable[[str], None]) -> str:
+    def get(self, digest: str, fill: Callable[[str], object]) -> str:
         """The cached file of ``digest``; on a miss ``fill(tmp_path)`` writes the bytes
         into a temporary file, which is hash-checked before it enters the cache."""
         p = self.lookup(digest)

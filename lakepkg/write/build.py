@@ -28,6 +28,7 @@ from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
 from lakepkg.write.previous import previous_version, reusable_entries
 from lakepkg.write.publish import PublishResult, publish
+from lakepkg.write.run_context import collect
 
 
 @dataclass
@@ -192,9 +193,13 @@ class PackageBuilder:
     def publish(self, name: str, message: str = "", *, author: Optional[str] = None,
                 run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
                 tags: Iterable[str] = (), derived_from: Optional[str] = None) -> PublishResult:
-        """Build and publish as the newest version of ``name`` (through :func:`lakepkg.write.publish.publish`)."""
-        return publish(self.registry, name, self.build(), message=message, author=author, run=run,
-                       inputs=inputs, tags=tags, derived_from=derived_from)
+        """Build and publish as the newest version of ``name`` (through :func:`lakepkg.write.publish.publish`).
+
+        The run context is collected before the root is built, so nothing slow runs between the last
+        stored object and the version record."""
+        run_record = collect(run, inputs)
+        return publish(self.registry, name, self.build(), message=message, author=author, run=run_record,
+                       tags=tags, derived_from=derived_from)
 
 
 def table_facts(node: TableNodeData) -> dict[str, Any]:

@@ -136,6 +136,7 @@ def ingest_files(
                 os.unlink(tmp)
 
     def _store_local_parquet(sf: SourceFile, key: str) -> Entry:
+        assert sf.local_path is not None  # only called for files with a local path
         try:
             desc = describe_parquet(sf.local_path, what=f"source file {sf.path}")
             check(desc.schema, sf)
