@@ -31,7 +31,8 @@ def plan_to_spark(spark: Any, plan: ScanPlan, native: Optional[bool] = None) -> 
     the fragments with Spark's own Parquet reader through a view (:mod:`lakepkg.spark.local_view`);
     otherwise read through the ``pkg`` data source."""
     if native is not False and str(spark.sparkContext.master).startswith("local"):
-        view = table_view(plan.store, plan)
+        # Spark's Parquet scan cannot apply deletion vectors: a plan with any goes through the data source
+        view = None if any(t.deletes for t in plan.tasks) else table_view(plan.store, plan)
         if view is not None:
             # Spark's JVM reads the view's links without hashing: verify every fragment behind them in
             # this process first (hashed on first use, remembered after; IntegrityError names a bad one)
@@ -41,7 +42,8 @@ def plan_to_spark(spark: Any, plan: ScanPlan, native: Optional[bool] = None) -> 
             return df if plan.filters is None else df.filter(condition(plan.filters))
         if native:
             raise ConfigError(f"table {plan.table!r} cannot be read natively (registry {plan.registry_location} is "
-                              f"not a local folder, or a column type needs lakepkg's conversion); use native=False")
+                              f"not a local folder, a column type needs lakepkg's conversion, or it has deletion vectors); "
+                              f"use native=False")
     return load_plan(spark, plan)
 
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from lakepkg.format.canonical import canonical_json
 from lakepkg.errors import ConfigError, LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
+from lakepkg.write.deletion_vectors import ingest_keyed_batches
 from lakepkg.write.ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
 from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, store_node, write_pages)
 from lakepkg.format.names import safe_key, validate_package_name, validate_table_name
@@ -133,8 +134,8 @@ class PackageBuilder:
             if snap.files is not None:
                 prev, prev_schema = reusable_entries(previous, snap)
                 ing = ingest_files(self.store, snap, prev, progress=bar, previous_schema=prev_schema)
-            elif snap.batches is not None:
-                ing = ingest_batches(self.store, snap, progress=bar)
+            elif snap.batches is not None:  # keyed: a delta on the previous version where it can be
+                ing = ingest_keyed_batches(self.store, snap, previous, progress=bar)
             else:
                 raise SourceError(f"snapshot of table {snap.name!r} has neither files nor batches")
         if snap.on_finish is not None:
