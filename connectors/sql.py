@@ -704,8 +704,13 @@ class SqlConnector:
     def describe(name: str, facts: dict[str, Any]) -> str:
         """The line ``lakepkg snapshot`` prints for one table."""
         keyinfo = (f"key {','.join(facts['key'])} ({facts['key_source']})" if facts.get("keyed")
-                   else "NO KEY: snapshotted whole, no row-level dedup")
-        return f"{name}: {facts.get('rows') or 0:,} rows, {keyinfo}, read via {facts.get('method')}"
+                   else "NO KEY: snapshotted whole, no row-level dedup (dedup and diff --rows need a key: give --key)")
+        line = f"{name}: {facts.get('rows') or 0:,} rows, {keyinfo}, read via {facts.get('method')}"
+        d = facts.get("delta")
+        if d:  # a delta on the previous version (docs/deltas.md)
+            line += (f"\n    delta: {d['changed_rows']:,} changed/new rows in {d['new_fragments']} fragment(s), "
+                     f"{d['vectors_written']} deletion vector(s), {d['fragments_compacted']} fragment(s) compacted")
+        return line
 
     def snapshot_tables(self, url: Optional[str] = None, tables: Any = None, queries: Any = None, key: Any = None,
                         method: str = "auto", batch_rows: int = DEFAULT_BATCH_ROWS,
@@ -799,14 +804,16 @@ class SqlConnector:
                                         "keyed": bool(key_cols)}
             facts = {"key": key_cols or None, "keyed": bool(key_cols), "key_source": d.key_source, "method": sess.method,
                      "snapshot_time": sess.info.get("snapshot_time"),
-                     "note": None if key_cols else "no key: snapshotted whole, fixed-size fragments (no row-level dedup)"}
+                     "note": None if key_cols else ("no key: snapshotted whole, fixed-size fragments (no row-level dedup); "
+                                                    "row-level dedup and diff --rows need a key: give --key")}
             snap = TableSnapshot(name=d.req.name, schema=d.schema if cls is not Session else None,
                                  provenance=prov, volatile=volatile, key_columns=key_cols or None,
                                  chunking=chunking, facts=facts)
             snap.batches = _Batches(sess, d, snap, use_adbc, remaining)
             snaps.append(snap)
             if not key_cols:
-                log.info("table %s: no key; snapshotted whole (fixed-size fragments, no row-level dedup)", d.req.name)
+                log.info("table %s: no key; snapshotted whole (fixed-size fragments, no row-level dedup); deletion vectors "
+                         "and diff --rows by key need a key: give --key", d.req.name)
         return snaps
 
 

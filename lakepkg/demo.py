@@ -68,20 +68,10 @@ def _make_sources(base: str) -> tuple[str, dict[str, str], Any]:
 
 
 def snapshot_sources(registry: Any, name: str, sources: list[tuple[str, dict[str, Any]]], message: str) -> Any:
-    """Snapshot several sources into one version (until ``lakepkg.snapshot(sources, to=...)`` is on main,
-    this is the same loop over connectors: each table becomes part of one package version)."""
-    from lakepkg.source.connectors import get_connector
-    from lakepkg.write.build import PackageBuilder
-    from lakepkg.write.snapshotting import previous_version
+    """Snapshot several sources into one version: ``lakepkg.snapshot(sources, to=name)``."""
+    from lakepkg.api import snapshot
 
-    prev = previous_version(registry, name)
-    builder = PackageBuilder(registry)
-    for connector, options in sources:
-        for snap in get_connector(connector).snapshot_tables(**options):
-            builder.add_snapshot(snap, previous=prev)
-    built = builder.build()
-    record, _created = registry.publish(name, built.top_hash, message=message, sources=built.sources)
-    return record
+    return snapshot(sources, to=name, registry=registry, message=message)
 
 
 def _cli_query(ref: str, registry: str) -> list[dict[str, Any]]:

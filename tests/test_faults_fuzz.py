@@ -50,7 +50,8 @@ def fuzz_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("fuzz-home")
     mp = pytest.MonkeyPatch()
     mp.setenv("LAKEPKG_HOME", str(home))
-    mp.delenv("LAKEPKG_REGISTRY", raising=False)
+    mp.setenv("LAKEPKG_REGISTRY", str(home / "registry"))  # fuzzed config files cannot point elsewhere
+    mp.chdir(home)  # and a relative path in anything fuzzed stays under the test's folder
     from lakepkg.registry import open_registry
 
     reg = open_registry()
@@ -120,7 +121,9 @@ def test_fuzz_lock_and_config_files(fuzz_home, tmp_path, monkeypatch):
         lock.write_text(rnd.choice(["", "# c\n", "g/a@" + "0" * 64 + "\n"]) + s + "\n", encoding="utf-8", errors="surrogatepass")
         _only_lakepkg_errors(read_lockfile, str(lock))
         cfg = tmp_path / f"c{i}.yaml"
-        cfg.write_text(rnd.choice(["registry: ", "- ", "{", "author: [", ""]) + s, encoding="utf-8", errors="surrogatepass")
+        # no "registry:" / "cache_dir:" keys: a fuzzed location would create folders wherever it says
+        cfg.write_text(rnd.choice(["author: ", "- ", "{", "author: [", "lock: ", ""]) + s, encoding="utf-8",
+                       errors="surrogatepass")
         monkeypatch.setenv("LAKEPKG_CONFIG", str(cfg))
         _only_lakepkg_errors(file_settings)
         _only_lakepkg_errors(lakepkg.load, "g/a", None)

@@ -304,7 +304,10 @@ def test_cli_snapshot_json_stats_and_errors(metastore, hdb, tmp_path, home):
     d2 = json.loads(out2.stdout)
     assert not d2["created"] and d2["tables"]["orders"]["files_reused"] == 3 and d2["top_hash"] == d["top_hash"]
     bad = subprocess.run(cmd[:5] + [f"{hdb}.nope"] + cmd[6:], capture_output=True, text=True, env=env)
-    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("lakepkg: error:")
+    # under --json an error is one JSON object on stderr (issue 10); the text form is checked without --json
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and json.loads(bad.stderr)["error"]["type"] == "NotFoundError"
+    bad_text = subprocess.run(cmd[:5] + [f"{hdb}.nope"] + cmd[6:-1], capture_output=True, text=True, env=env)
+    assert bad_text.returncode == 1 and bad_text.stderr.count("\n") == 1 and bad_text.stderr.startswith("lakepkg: error:")
 
 
 def test_metastore_ddl_time_change_with_same_data_keeps_the_top_hash(metastore, hdb, tmp_path, registry):

@@ -3,6 +3,7 @@ cannot match are not read, and the answer is the same as reading everything."""
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 
 from lakepkg.write.build import PackageBuilder
 
@@ -35,3 +36,20 @@ def test_where_terms_prune_fragments_and_keep_the_answer(registry):
     t2, _ = plan("SELECT count(*) FROM events WHERE (day >= 37 OR day < 0) AND kind || '' = 'b'", ref,
                  dialect="postgres", registry=registry)
     assert t2.filters == {}
+
+
+def test_the_engine_reads_nothing_but_the_snapshot(registry, tmp_path):
+    import lakepkg
+    from lakepkg.errors import NotFoundError, QueryError
+
+    b = PackageBuilder(registry)
+    b.add_table("t", pa.table({"x": [1, 2]}))
+    ref = f"ns/t@{b.publish('ns/t').top_hash[:10]}"
+    live = tmp_path / "live.csv"
+    live.write_text("x\n5\n")
+    with pytest.raises(QueryError, match="failed on the snapshot: Permission Error"):
+        lakepkg.query(f"SELECT * FROM read_csv('{live}')", ref, registry=registry)
+    with pytest.raises(NotFoundError, match=r"reads main\.u, which snapshot ns/t@\w+ does not hold"):
+        lakepkg.query("SELECT * FROM t JOIN main.u ON true", ref, registry=registry)
+    # views of one query never leak into the next one
+    assert lakepkg.query("SELECT sum(x) AS s FROM t", ref, registry=registry).to_pylist() == [{"s": 3}]

@@ -157,8 +157,10 @@ def diff(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit with 1 when the versions differ, 0 when identical (like git diff)."),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
+    rows: bool = typer.Option(False, "--rows", help="Row-level diff: rows added, removed and changed (by key)"),
+    key: Optional[str] = typer.Option(None, "--key", help="Key columns for --rows (default: each table's own key)"),
 ) -> None:
-    """Show what changed between two versions: tables, partitions, fragments, files."""
+    """Show what changed between two versions: tables, partitions, fragments, files (--rows: rows)."""
     from lakepkg.format.names import parse_ref
     from lakepkg.read.diff import diff_packages
     from lakepkg.read.package import Package, load
@@ -168,7 +170,16 @@ def diff(
     if new is not None:
         parse_ref(new, allow_path=False)
     r = registry(reg, create=False)
-    d = diff_packages(load(old, r, kind=Package), load(new or old_ref.name, r, kind=Package))
+    a, b = load(old, r, kind=Package), load(new or old_ref.name, r, kind=Package)
+    if rows:  # the row-level diff (docs/deltas.md)
+        from lakepkg.cli.rows import print_row_diff
+
+        rd = a.diff(b, rows=True, key=[k.strip() for k in key.split(",")] if key else None)
+        print_row_diff(rd, as_json)
+        if exit_code and not rd.empty:
+            raise typer.Exit(1)
+        return
+    d = diff_packages(a, b)
     out.diff(d)
     if exit_code and not d.empty:
         raise typer.Exit(1)

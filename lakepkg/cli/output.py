@@ -271,6 +271,8 @@ class ConsoleOutput(Output):
             self._print(f"table {t.name}: changed  +{len(t.fragments_added)} -{len(t.fragments_removed)} "
                         f"~{len(t.fragments_changed)} fragments  ({t.pages_compared} pages read, {t.pages_skipped} skipped)"
                         + ("  schema changed" if t.schema_changed else ""))
+            if getattr(t, "same_rows", None):  # equal rows digests (docs/deltas.md)
+                self._print("  same rows, different layout")
             self._print(*[f"  + partition {lab}" for lab in t.partitions_added])
             self._print(*[f"  - partition {lab}" for lab in t.partitions_removed])
             self._print(*[f"  ~ partition {lab}" for lab in t.partitions_changed])

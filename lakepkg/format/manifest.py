@@ -81,9 +81,12 @@ class Entry:
     partition: Optional[dict[str, Any]] = None
     stats: Optional[dict[str, dict[str, Any]]] = None  # column -> {"min","max","nulls"}
     meta: Optional[dict[str, Any]] = None
+    deletes: Optional[dict[str, Any]] = None  # deletion vector {"object", "count", "size"} (docs/format.md)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"key": self.key, "kind": self.kind, "object": self.object, "size": self.size}
+        if self.deletes:
+            d["deletes"] = self.deletes
         if self.rows is not None:
             d["rows"] = self.rows
         if self.partition:
@@ -108,7 +111,8 @@ class Entry:
         try:
             return cls(key=checked_stored_key(d["key"], "a manifest entry"), object=d["object"], size=d["size"],
                        kind=d.get("kind", "fragment"),
-                       rows=d.get("rows"), partition=d.get("partition"), stats=d.get("stats"), meta=d.get("meta"))
+                       rows=d.get("rows"), partition=d.get("partition"), stats=d.get("stats"), meta=d.get("meta"),
+                       deletes=d.get("deletes"))
         except (KeyError, TypeError) as exc:
             raise IntegrityError(f"malformed manifest entry (missing {exc}); the manifest is corrupt, run `lakepkg verify`") from None
 

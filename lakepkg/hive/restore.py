@@ -215,6 +215,14 @@ def _write_fragment(store: Any, d: dict[str, Any], fs: pafs.FileSystem, dest: st
 
     digest = d["object"]
     local = store.local_path(digest)
+    if d.get("deletes"):  # a deletion vector: restore the live rows only
+        from lakepkg.read.deletes import apply_deletes
+
+        data = store.get_bytes(digest, verify=True) if local is None or verify else None
+        table = apply_deletes(store, d, pq.read_table(pa.BufferReader(data) if data is not None else local))
+        with fs.open_output_stream(dest) as out:
+            pq.write_table(table, out, use_deprecated_int96_timestamps=nanos, compression="zstd")
+        return
     if nanos and local is not None and _needs_int96(local):
         table = pq.read_table(local)
         with fs.open_output_stream(dest) as out:

@@ -78,6 +78,8 @@ def read_lockfile(path: str = DEFAULT_LOCKFILE) -> list[LockEntry]:
             return parse_lockfile(f.read(), path)
     except FileNotFoundError:
         raise ConfigError(f"lock file {path} not found; create it with `lakepkg lock NAME[@REF] ...`") from None
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not text
+        raise ConfigError(f"cannot read lock file {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def write_lockfile(entries: Iterable[LockEntry], path: str = DEFAULT_LOCKFILE) -> None:

@@ -239,6 +239,8 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
     def one(job: tuple[str, Entry]) -> int:
         rel, e = job
         out = os.path.join(dest, *rel.split("/"))
+        if e.deletes:
+            return _install_live_rows(store, e, rel, out)
         if os.path.exists(out) and os.path.getsize(out) == e.size and hash_file(out)[0] == e.object:
             return 0
         os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -269,6 +271,33 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
                    "files": len(jobs)}, out, indent=2)
     os.replace(marker + ".tmp", marker)
     return written
+
+
+def _install_live_rows(store: Any, e: Entry, rel: str, out: str) -> int:
+    """Write a fragment with a deletion vector as a plain Parquet file of its live rows only."""
+    import pyarrow.parquet as pq
+
+    from lakepkg.read.deletes import read_fragment
+    from lakepkg.write.fragments import WRITER_SETTINGS as s
+
+    src = store.local_path(e.object)
+    if src is None or hash_file(src)[0] != e.object:
+        raise IntegrityError(f"object {e.object[:12]} ({rel}) is missing or corrupt in {store.location}; run `lakepkg verify`")
+    table = read_fragment(store, e, src, table=rel.split("/")[0])
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(out))
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression=s["compression"], compression_level=s["compression_level"],
+                       row_group_size=s["row_group_size"], use_dictionary=s["use_dictionary"],
+                       write_statistics=s["write_statistics"], version=s["version"])
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return 1
 
 
 __all__ = ["TransferReport", "copy_version", "copy_object", "push", "pull", "install", "layout"]

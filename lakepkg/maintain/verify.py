@@ -62,6 +62,8 @@ def referenced_objects(registry: Registry, top_hash: str, sources: Optional[dict
             if check_keys:
                 check_entry_key(item.table, (item.entry or {}).get("key"))
             yield item.digest, "fragment" if item.table is not None else "file"
+        elif item.kind == "vector":  # a fragment's deletion vector (docs/format.md)
+            yield item.digest, f"deletion vector of fragment {item.table}/{(item.entry or {}).get('key')}"
         elif item.kind == "table":
             if check_keys:
                 validate_table_name(item.table or "")
@@ -103,10 +105,11 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
         rep.versions += 1
         label = f"{rec.package}@{rec.top_hash[:10]}"
         try:
-            for digest, _role in referenced_objects(registry, rec.top_hash, rec.sources, check_keys=True):
+            for digest, role in referenced_objects(registry, rec.top_hash, rec.sources, check_keys=True):
                 users.setdefault(digest, [])
-                if label not in users[digest]:
-                    users[digest].append(label)
+                who = f"{label} ({role})" if role.startswith("deletion vector") else label
+                if who not in users[digest]:
+                    users[digest].append(who)
         except StoreUnavailableError as exc:
             rep.unreachable.setdefault(rec.top_hash, []).append(f"{label}: {exc}")
         except LakepkgError as exc:  # missing/corrupt node, unsafe key or name

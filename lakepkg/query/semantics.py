@@ -84,14 +84,10 @@ def refuse_volatile(tree: Any, ctx: Context) -> Any:
              exp.Uuid) + tuple(c for c in (getattr(exp, "Random", None), getattr(exp, "Localtimestamp", None),
                                            getattr(exp, "Localtime", None)) if c is not None)
     for node in tree.find_all(*kinds):
-        raise _refuse(f"{node.sql(_sqlglot_name(ctx.source))}", ctx,
+        raise _refuse(node.sql(ctx.source), ctx,
                       "its answer depends on when the query runs, not on the snapshot: write the time or "
                       "value it had as a literal")
     return tree
-
-
-def _sqlglot_name(d: str) -> str:
-    return d
 
 
 def numeric_casts(tree: Any, ctx: Context) -> Any:

@@ -66,6 +66,7 @@ class TableDiff:
     metadata_changed: bool = False
     pages_compared: int = 0
     pages_skipped: int = 0
+    same_rows: Optional[bool] = None              # rows digests equal: same rows, different layout
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -259,6 +260,10 @@ def diff_packages(a: PackageLike, b: PackageLike) -> PackageDiff:
         else:
             td2 = diff_tables(a.table(n), b.table(n))
             if td2 is not None:
+                from lakepkg.read.rows_digest import recorded_rows_digest
+
+                da, db = recorded_rows_digest(a.table(n)), recorded_rows_digest(b.table(n))
+                td2.same_rows = None if da is None or db is None else da == db
                 out.tables.append(td2)
     pairs, _c, _s = _merge_pages(a.store, a.root.files, b.store, b.root.files)
     for fa, fb in pairs:

@@ -198,6 +198,19 @@ class Table:
         """The first ``n`` rows (reads only as many fragments as needed)."""
         return self.scan().head(n)
 
+    def has_deletes(self) -> bool:
+        """Whether any fragment of this table carries a deletion vector (read once, remembered)."""
+        if getattr(self, "_has_deletes", None) is None:
+            self._has_deletes = any(d.get("deletes") for d in self.iter_entries())
+        return bool(self._has_deletes)
+
+    def rows_digest(self, compute: bool = True) -> Optional[str]:
+        """The layout-independent digest of this table's rows (:mod:`lakepkg.write.row_hash`):
+        the one the version record holds, else (``compute``) computed by reading the table."""
+        from lakepkg.read.rows_digest import rows_digest
+
+        return rows_digest(self, compute=compute)
+
     def to_spark(self, spark: Any, columns: Optional[list[str]] = None, native: Optional[bool] = None,
                  filters: Optional[Filter] = None) -> Any:
         """A distributed Spark DataFrame of this exact version of the table, reading only ``columns``
@@ -329,8 +342,16 @@ class Package:
             keep.append(n)
         return SubPackage(self, keep, partitions)
 
-    def diff(self, other: "Package") -> PackageDiff:
-        """Changes from ``self`` to ``other`` (see :mod:`lakepkg.read.diff`)."""
+    def diff(self, other: "Package", rows: bool = False, key: Optional[list[str]] = None) -> Any:
+        """Changes from ``self`` to ``other`` (see :mod:`lakepkg.read.diff`): a :class:`PackageDiff`.
+
+        ``rows=True``: the row-level diff instead (:func:`lakepkg.read.row_diff.diff_rows`: per
+        table, Arrow tables of the rows added, removed and changed), keyed by ``key`` or each
+        table's own key."""
+        if rows:
+            from lakepkg.read.row_diff import diff_rows
+
+            return diff_rows(self, other, key=key)
         return diff_packages(self, other)
 
     def sql(self, query: str, **options: Any) -> pa.Table:

@@ -92,9 +92,9 @@ def pruned_entries(store: ObjectStore, node: TableNodeData, filters: Optional[Fi
 class FragmentTask:
     """One fragment a plan reads: its manifest entry (key, object, size, rows, partition values).
 
-    Hook for deletion vectors (issue 12): a later entry may carry ``deletes`` (the object of the
-    rows it lost); :attr:`deletes` is where a reader gets it, and :func:`read_task` is where it
-    must be applied before rows leave the plan."""
+    An entry may carry ``deletes`` (its deletion vector: the rows it lost, docs/format.md);
+    :attr:`deletes` is where a reader gets it, and :func:`read_task` (through
+    :func:`lakepkg.read.deletes.apply_deletes`) applies it before rows leave the plan."""
 
     entry: dict[str, Any]
 
@@ -245,6 +245,11 @@ class ScanPlan:
     # -- readers ---------------------------------------------------------------------------------
     def local_paths(self) -> list[str]:
         """A local file for every task, in task order, its bytes checked (see :func:`object_path`)."""
+        with_vectors = [t.key for t in self.tasks if t.deletes]
+        if with_vectors:  # a raw file would hand its deleted rows to whoever scans it
+            raise ConfigError(f"table {self.table!r} of {self.ref} has deletion vectors ({len(with_vectors)} "
+                              f"fragment(s), e.g. {with_vectors[0]}): its files alone are not its rows; read it with "
+                              f"to_arrow(), to_batches() or to_arrow_dataset(), or compact it (`lakepkg compact`)")
         return [object_path(self.store, t.entry, self.verify) for t in self.tasks]
 
     def to_arrow_dataset(self) -> "pads.FileSystemDataset":
@@ -253,11 +258,22 @@ class ScanPlan:
         import pyarrow.dataset as ds
         import pyarrow.fs as pafs
 
-        tasks = self.tasks
+        tasks = [t for t in self.tasks if not t.deletes]
         paths = [object_path(self.store, t.entry, self.verify) for t in tasks]
         exprs = [self._partition_expression(t) for t in tasks]
-        return ds.FileSystemDataset.from_paths(paths, schema=self.schema, format=ds.ParquetFileFormat(),
-                                               filesystem=pafs.LocalFileSystem(), partitions=exprs)
+        files = ds.FileSystemDataset.from_paths(paths, schema=self.schema, format=ds.ParquetFileFormat(),
+                                                filesystem=pafs.LocalFileSystem(), partitions=exprs)
+        with_vectors = [t for t in self.tasks if t.deletes]
+        if not with_vectors:
+            return files
+        # a Parquet scan cannot skip rows by position: fragments with a deletion vector join as the
+        # in-memory table of their live rows (docs/deltas.md)
+        from concurrent.futures import ThreadPoolExecutor
+
+        whole = self.select(None)
+        with ThreadPoolExecutor(max_workers=4) as pool:  # Parquet reads release the GIL
+            live = pa.concat_tables(list(pool.map(lambda t: read_task(whole, t).cast(self.schema), with_vectors)))
+        return ds.UnionDataset(self.schema, [files, ds.InMemoryDataset(live, schema=self.schema)])
 
     def _partition_expression(self, task: FragmentTask) -> Any:
         import pyarrow.dataset as ds
@@ -377,6 +393,10 @@ def read_task(plan: ScanPlan, task: FragmentTask) -> pa.Table:
     cols = plan.columns
     data_cols = None if cols is None else [c for c in cols if c not in plan.partition_columns]
     t = pq.read_table(object_path(plan.store, task.entry, plan.verify), columns=data_cols)
+    if task.deletes:  # the vector names positions of the whole file: drop them before anything else
+        from lakepkg.read.deletes import apply_deletes
+
+        t = apply_deletes(plan.store, task.entry, t, plan.table)
     for c in plan.partition_columns:
         if cols is not None and c not in cols:
             continue

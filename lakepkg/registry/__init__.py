@@ -26,6 +26,8 @@ def open_registry(location: Optional[str] = None, **options: object) -> Registry
     if loc.startswith("file://"):
         loc = loc[len("file://"):]
     root = os.path.abspath(os.path.expanduser(loc))
+    if root.startswith("//"):  # POSIX keeps a leading "//" (implementation-defined): one root, one spelling
+        root = "/" + root.lstrip("/")
     try:
         return Registry(LocalObjectStore(root), LocalMetaBackend(os.path.join(root, "meta")), root)
     except OSError as exc:  # not a folder, no permission, a name too long: the location is wrong

@@ -22,6 +22,7 @@ from typing import Any, Iterator, Optional
 
 from lakepkg.store.s3 import S3Connection, S3ObjectStore, S3Status
 from lakepkg.registry.backend import MetaBackend, check_key
+from lakepkg.store.leftovers import TMP_PREFIX
 from lakepkg.registry.core import Registry
 
 
@@ -78,19 +79,30 @@ class S3MetaBackend(MetaBackend):
             return self._conditional_put(key, data, {"IfNoneMatch": "*"})
         return self._conditional_put(key, data, {"IfMatch": token})
 
-    def list(self, prefix: str) -> Iterator[str]:
-        keys: list[str] = []
+    def _listing(self, prefix: str) -> Iterator[tuple[str, float]]:
+        """(key relative to meta/, LastModified) of every object under ``prefix``."""
         token = None
         while True:
             kw: dict[str, Any] = {"Prefix": self.base + prefix}
             if token:
                 kw["ContinuationToken"] = token
             r = self.conn.call("list_objects_v2", f"listing {prefix or 'packages'}", **kw)
-            keys.extend(o["Key"][len(self.base):] for o in r.get("Contents", []))
+            for o in r.get("Contents", []):
+                yield o["Key"][len(self.base):], o["LastModified"].timestamp()
             if not r.get("IsTruncated"):
-                break
+                return
             token = r.get("NextContinuationToken")
-        return iter(sorted(keys))
+
+    def list(self, prefix: str) -> Iterator[str]:
+        return iter(sorted(k for k, _ in self._listing(prefix) if not k.rsplit("/", 1)[-1].startswith(TMP_PREFIX)))
+
+    def iter_temporaries(self) -> Iterator[tuple[str, float]]:
+        """``.tmp-*`` keys under ``meta/`` (a writer or tool killed mid-way): (key, LastModified)."""
+        return ((k, t) for k, t in self._listing("") if k.rsplit("/", 1)[-1].startswith(TMP_PREFIX))
+
+    def clear_temporary(self, name: str) -> None:
+        if name.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
+            self.delete(name)
 
     def delete(self, key: str) -> None:
         try:

@@ -108,7 +108,8 @@ class S3Connection:
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: Optional[str] = None,
                  region: Optional[str] = None, profile: Optional[str] = None,
                  max_pool: int = 32, connect_timeout: float = 5.0, read_timeout: float = 60.0,
-                 retries: int = 3) -> None:
+                 retries: int = 3, aws_access_key_id: Optional[str] = None,
+                 aws_secret_access_key: Optional[str] = None, aws_session_token: Optional[str] = None) -> None:
         import boto3
         from botocore.config import Config
 
@@ -118,7 +119,10 @@ class S3Connection:
         self.location = f"s3://{bucket}/{prefix}".rstrip("/")
         self.where = f"{self.location} ({_safe_endpoint(self.endpoint_url)})"
         try:
-            session = boto3.Session(profile_name=profile or None, region_name=region or None)
+            session = boto3.Session(profile_name=profile or None, region_name=region or None,  # explicit keys: an orchestrator's connection
+                                    aws_access_key_id=aws_access_key_id or None,
+                                    aws_secret_access_key=aws_secret_access_key or None,
+                                    aws_session_token=aws_session_token or None)
         except Exception as exc:  # ProfileNotFound
             raise ConfigError(f"AWS profile {profile!r} not found: {exc.__class__.__name__}; fix --profile or AWS_PROFILE") from None
         cfg = Config(max_pool_connections=max_pool, connect_timeout=connect_timeout, read_timeout=read_timeout,

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from lakepkg.format.canonical import canonical_json
 from lakepkg.errors import ConfigError, LakepkgError, SchemaMismatchError, SourceError, UnsafePathError, one_line
+from lakepkg.write.deletion_vectors import ingest_keyed_batches
 from lakepkg.write.ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
 from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, store_node, write_pages)
 from lakepkg.format.names import safe_key, validate_package_name, validate_table_name
@@ -27,6 +28,7 @@ from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
 from lakepkg.write.previous import previous_version, reusable_entries
 from lakepkg.write.publish import PublishResult, publish
+from lakepkg.write.run_context import collect
 
 
 @dataclass
@@ -132,8 +134,8 @@ class PackageBuilder:
             if snap.files is not None:
                 prev, prev_schema = reusable_entries(previous, snap)
                 ing = ingest_files(self.store, snap, prev, progress=bar, previous_schema=prev_schema)
-            elif snap.batches is not None:
-                ing = ingest_batches(self.store, snap, progress=bar)
+            elif snap.batches is not None:  # keyed: a delta on the previous version where it can be
+                ing = ingest_keyed_batches(self.store, snap, previous, progress=bar)
             else:
                 raise SourceError(f"snapshot of table {snap.name!r} has neither files nor batches")
         if snap.on_finish is not None:
@@ -191,9 +193,13 @@ class PackageBuilder:
     def publish(self, name: str, message: str = "", *, author: Optional[str] = None,
                 run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
                 tags: Iterable[str] = (), derived_from: Optional[str] = None) -> PublishResult:
-        """Build and publish as the newest version of ``name`` (through :func:`lakepkg.write.publish.publish`)."""
-        return publish(self.registry, name, self.build(), message=message, author=author, run=run,
-                       inputs=inputs, tags=tags, derived_from=derived_from)
+        """Build and publish as the newest version of ``name`` (through :func:`lakepkg.write.publish.publish`).
+
+        The run context is collected before the root is built, so nothing slow runs between the last
+        stored object and the version record."""
+        run_record = collect(run, inputs)
+        return publish(self.registry, name, self.build(), message=message, author=author, run=run_record,
+                       tags=tags, derived_from=derived_from)
 
 
 def table_facts(node: TableNodeData) -> dict[str, Any]:

@@ -6,6 +6,7 @@ folder), merged with what the caller passes.
 """
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from typing import Any, Optional
@@ -18,8 +19,15 @@ AIRFLOW_VARS = {
 
 
 def _git_commit() -> Optional[str]:
+    return _git_commit_in(os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _git_commit_in(folder: str) -> Optional[str]:
+    """The HEAD commit of the git checkout at ``folder`` (asked once per folder and process: a publish
+    must not wait for a subprocess between storing its objects and recording its version)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=folder)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None

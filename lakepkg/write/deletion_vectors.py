@@ -1,0 +1,468 @@
+"""Delta re-snapshots of keyed query results: keep the previous fragments, record the rows they lost.
+
+A re-snapshot of a keyed table (a primary key, or ``--key``) whose previous
+version was cut by the same rule compares the source's rows with the
+previous version's live rows instead of rewriting every fragment a scattered
+update touched:
+
+1. the previous version's fragments are read one at a time and each live row
+   gets its 128-bit whole-row hash (:mod:`lakepkg.write.row_hash`); the index
+   is four numpy arrays (24 bytes a row, e.g. 240 MB for 10M rows);
+2. the source streams in key order; a row whose hash pair is in the index is
+   unchanged (its previous copy stays where it is); every other row — new or
+   changed — goes on to the content-defined cutter
+   (:func:`lakepkg.write.chunking.cut`), so changed and new rows land in new
+   fragments cut by the same key-hash boundaries as a full snapshot;
+3. a previous fragment none of whose live rows changed keeps its entry byte
+   for byte; one that lost some rows keeps its object and gets a new deletion
+   vector (:mod:`lakepkg.format.deletion_vector`); one that lost all is dropped;
+4. compaction (:func:`compact_entries`): fragments whose deleted share passes
+   ``max_deleted_share``, and — once there are more than
+   ``max_small_fragments`` of them — fragments with fewer than the chunking's
+   ``min_rows`` live rows, are rewritten into clean fragments (their live rows
+   sorted by key, cut by the same rule). Compaction's output triggers neither
+   threshold again, so a retry of the same snapshot changes nothing.
+
+Everything is a function of the previous version and the source state: the
+same two give the same top hash, and a retried snapshot mints nothing. The
+rows digest (layout independent) goes to the version record as
+``sources.<table>.volatile.rows_digest``.
+
+Without a key (or when the previous version cannot be the base: another
+schema, key or chunking rule, a column type without exact row hashes) the
+table is snapshotted whole, as before.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakepkg.errors import IntegrityError
+from lakepkg.format.deletion_vector import encode, live_mask
+from lakepkg.format.manifest import Entry, EntrySorter, TableNodeData
+from lakepkg.format.walk import table_entries
+from lakepkg.format.schema_json import schema_to_json
+from lakepkg.source.table_snapshot import TableSnapshot
+from lakepkg.store.base import ObjectStore
+from lakepkg.write.chunking import ChunkingParams, cut
+from lakepkg.write.fragments import write_fragment, writer_settings
+from lakepkg.write.ingest import IngestedTable, IngestStats, ingest_batches
+from lakepkg.write.previous import PreviousVersion
+from lakepkg.write.row_hash import DigestAccumulator, UnhashableColumn, hashable, row_hashes
+
+log = logging.getLogger("lakepkg.deltas")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class CompactionPolicy:
+    """When a delta snapshot (or ``lakepkg compact``) rewrites fragments into clean ones."""
+
+    max_deleted_share: float = 0.5     # a fragment that lost at least this share of its rows
+    max_small_fragments: int = 16      # more small fragments (live rows < chunking min_rows) than this
+    group_rows: int = 0                # rows sorted and cut together (0: 2 x chunking max_rows)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"max_deleted_share": self.max_deleted_share, "max_small_fragments": self.max_small_fragments}
+
+
+DEFAULT_POLICY = CompactionPolicy()
+
+
+def deltas_enabled() -> bool:
+    """``LAKEPKG_DELTAS=0`` turns delta re-snapshots off (every keyed snapshot is then whole)."""
+    return os.environ.get("LAKEPKG_DELTAS", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _path(store: ObjectStore, digest: str, what: str) -> str:
+    vp = getattr(store, "verified_path", None)
+    p = vp(digest) if vp is not None else store.local_path(digest)
+    if p is None:
+        from lakepkg.errors import MissingObjectError
+
+        raise MissingObjectError(f"object {digest[:12]} ({what}) has no local copy")
+    return p
+
+
+def read_live(store: ObjectStore, entry: dict[str, Any], table: str) -> tuple[pa.Table, Optional[np.ndarray]]:
+    """(all rows of the entry's fragment, live mask or None)."""
+    t = pq.read_table(_path(store, entry["object"], f"{table}/{entry['key']}"))
+    return t, live_mask(store, entry, t.num_rows, table)
+
+
+def _params_of(writer: Optional[dict[str, Any]]) -> Optional[ChunkingParams]:
+    ch = (writer or {}).get("chunking") or {}
+    if ch.get("method") != "key-cdc":
+        return None
+    try:
+        return ChunkingParams(mask_bits=ch["mask_bits"], min_rows=ch["min_rows"], max_rows=ch["max_rows"])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+@dataclass
+class _Base:
+    """The previous version's table a delta builds on: its store, node and name."""
+
+    store: ObjectStore
+    node: TableNodeData
+    name: str
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.node.schema
+
+
+def base_table(previous: Any, snap: TableSnapshot, params: ChunkingParams) -> Optional[_Base]:
+    """The previous version's table that a delta re-snapshot of ``snap`` may build on, or None.
+
+    ``previous``: a :class:`lakepkg.write.previous.PreviousVersion` (or a loaded Package)."""
+    if previous is None or not snap.key_columns or snap.partition_columns or not deltas_enabled():
+        return None
+    prev = PreviousVersion.of(previous)
+    if snap.name not in prev.tables:
+        return None
+    node = prev.table_node(snap.name)
+    w = node.writer or {}
+    if node.partition_columns or w.get("key") != list(snap.key_columns) or _params_of(w) != params:
+        return None
+    if snap.schema is not None and schema_to_json(node.schema) != schema_to_json(snap.schema):
+        return None
+    if not hashable(node.schema):
+        return None
+    return _Base(prev.store, node, snap.name)
+
+
+def _writer(params: ChunkingParams, key: list[str]) -> dict[str, Any]:
+    w = writer_settings()
+    w["chunking"] = params.to_json()
+    w["key"] = list(key)
+    return w
+
+
+def _with_digest(batches: Iterable[pa.RecordBatch], acc: DigestAccumulator, ok: list[bool]) -> Iterator[pa.RecordBatch]:
+    for b in batches:
+        if ok[0]:
+            try:
+                acc.add(*row_hashes(b))
+            except UnhashableColumn:
+                ok[0] = False
+        yield b
+
+
+def ingest_keyed_batches(store: ObjectStore, snap: TableSnapshot, previous: Any = None,
+                         progress: Optional[Progress] = None,
+                         policy: CompactionPolicy = DEFAULT_POLICY) -> IngestedTable:
+    """Store a snapshot's record batches: a delta on ``previous`` where it can be, else whole.
+
+    The one entry point for batch snapshots (``PackageBuilder.add_snapshot`` calls it); without a
+    key it is :func:`lakepkg.write.ingest.ingest_batches`, unchanged."""
+    assert snap.batches is not None
+    if not snap.key_columns:
+        return ingest_batches(store, snap, progress=progress)
+    params = snap.chunking or ChunkingParams()
+    base = base_table(previous, snap, params)
+    batches = iter(snap.batches)
+    first: list[pa.RecordBatch] = []
+    schema = snap.schema
+    if base is not None and schema is None:  # the generic SQL path learns its schema from the first batch
+        for b in batches:
+            first.append(b)
+            schema = b.schema
+            break
+        if schema is None or schema_to_json(base.schema) != schema_to_json(schema):
+            base = None
+
+    def replay() -> Iterator[pa.RecordBatch]:
+        yield from first
+        yield from batches
+
+    acc = DigestAccumulator()
+    if base is not None:
+        index = _LiveIndex.build(base)
+        if index is not None:
+            ing = _ingest_delta(store, snap, schema or base.schema, base, index, replay(), params, acc, progress, policy)
+            snap.volatile["rows_digest"] = acc.digest()
+            return ing
+        log.info("table %s: previous rows have colliding hashes; snapshotted whole", snap.name)
+    ok = [True]
+    snap.batches = _with_digest(replay(), acc, ok)
+    ing = ingest_batches(store, snap, progress=progress)
+    if ok[0]:
+        snap.volatile["rows_digest"] = acc.digest()
+    return ing
+
+
+class _HashCache:
+    """Whole-row hashes of stored fragments, kept on local disk between snapshots.
+
+    ``<cache_dir>/row-hashes/<aa>/<object>.v1.npy`` holds ``(h1, h2)`` of every row of the
+    fragment object (a fragment never changes, so neither do they). The cache only saves reading
+    and hashing yesterday's fragments again: a file whose shape is off is recomputed, and damaged
+    hashes match no source row, so they only make rows look changed (more stored, never a wrong
+    row). Like the object cache, it is trusted local state: a file deliberately replaced by
+    another fragment's hashes could keep a stale row. ``LAKEPKG_ROW_HASH_CACHE=0`` turns it off."""
+
+    def __init__(self) -> None:
+        from lakepkg.config import home, setting
+
+        off = os.environ.get("LAKEPKG_ROW_HASH_CACHE", "1").strip().lower() in ("0", "false", "no", "off")
+        root = setting("cache_dir") or os.path.join(home(), "cache")
+        self.root: Optional[str] = None if off else os.path.join(str(root), "row-hashes")
+
+    def _file(self, digest: str) -> str:
+        assert self.root is not None
+        return os.path.join(self.root, digest[:2], f"{digest}.v1.npy")
+
+    def get(self, digest: str, rows: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        if self.root is None:
+            return None
+        try:
+            arr = np.load(self._file(digest), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if arr.dtype != np.uint64 or arr.shape != (2, rows):
+            return None
+        return arr[0], arr[1]
+
+    def put(self, digest: str, h1: np.ndarray, h2: np.ndarray) -> None:
+        if self.root is None:
+            return
+        path = self._file(digest)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(tmp, "wb") as f:
+                np.save(f, np.stack([h1, h2]), allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:  # a cache that cannot be written is only slower
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+@dataclass
+class _LiveIndex:
+    """Whole-row hashes of a previous table's live rows, sorted by h1."""
+
+    entries: list[dict[str, Any]]
+    physical: np.ndarray        # rows in each entry's Parquet file
+    offsets: np.ndarray         # start of each entry's live rows in the unsorted arrays
+    pos: np.ndarray             # position of each live row in its file (unsorted order)
+    order: np.ndarray           # argsort of h1
+    h1: np.ndarray              # sorted
+    h2: np.ndarray              # in the same (sorted) order
+
+    @classmethod
+    def build(cls, table: _Base) -> "Optional[_LiveIndex]":
+        store = table.store
+        entries = list(table_entries(store, table.node))
+        h1s, h2s, poss, phys = [], [], [], []
+        offsets = np.zeros(len(entries) + 1, dtype=np.int64)
+        names = table.schema.names
+        cache = _HashCache()
+        for i, e in enumerate(entries):
+            n_phys = int(e.get("rows") or 0) + int((e.get("deletes") or {}).get("count", 0))
+            got = cache.get(e["object"], n_phys)
+            if got is None:
+                t = pq.read_table(_path(store, e["object"], f"{table.name}/{e['key']}"))
+                a, b = row_hashes(t, names)
+                n_phys = t.num_rows
+                del t
+                cache.put(e["object"], a, b)
+            else:
+                a, b = got
+            mask = live_mask(store, e, n_phys, table.name)
+            p = np.arange(n_phys, dtype=np.int64) if mask is None else np.flatnonzero(mask)
+            h1s.append(a[p])
+            h2s.append(b[p])
+            poss.append(p.astype(np.uint32))
+            phys.append(n_phys)
+            offsets[i + 1] = offsets[i] + len(p)
+            del a, b
+        h1 = np.concatenate(h1s) if h1s else np.zeros(0, np.uint64)
+        h2 = np.concatenate(h2s) if h2s else np.zeros(0, np.uint64)
+        pos = np.concatenate(poss) if poss else np.zeros(0, np.uint32)
+        del h1s, h2s, poss
+        order = np.argsort(h1, kind="stable")
+        h1 = h1[order]
+        if len(h1) > 1 and bool((h1[1:] == h1[:-1]).any()):
+            return None
+        return cls(entries, np.asarray(phys, dtype=np.int64), offsets, pos, order, h1, h2[order])
+
+    def match(self, a: np.ndarray, b: np.ndarray, matched: np.ndarray) -> np.ndarray:
+        """Mark the live rows equal to rows ``(a, b)``; returns the mask of rows that matched."""
+        n = len(self.h1)
+        if n == 0 or len(a) == 0:
+            return np.zeros(len(a), dtype=bool)
+        idx = np.minimum(np.searchsorted(self.h1, a), n - 1)
+        hit = (self.h1[idx] == a) & (self.h2[idx] == b) & ~matched[idx]
+        matched[idx[hit]] = True
+        return hit
+
+
+def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, base: _Base, index: _LiveIndex,
+                  batches: Iterator[pa.RecordBatch], params: ChunkingParams, acc: DigestAccumulator,
+                  progress: Optional[Progress], policy: CompactionPolicy) -> IngestedTable:
+    name = snap.name
+    key = list(snap.key_columns or [])
+    stats = IngestStats()
+    matched = np.zeros(len(index.h1), dtype=bool)
+    names = schema.names
+    seen = [0]
+
+    def changed_rows() -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            a, h = row_hashes(b, names)
+            acc.add(a, h)
+            hit = index.match(a, h, matched)
+            seen[0] += b.num_rows
+            if not hit.any():
+                yield b
+            elif not hit.all():
+                yield b.filter(pa.array(~hit))
+
+    kept: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    delta_rows = 0
+    for t in cut(changed_rows(), schema, key, params):
+        e = write_fragment(store, t, key="pending")
+        e.key = f"part-{e.object[:24]}.parquet"
+        new.append(e.to_json())
+        stats.objects_written += 1
+        stats.bytes_written += e.size
+        delta_rows += t.num_rows
+        if progress:
+            progress(seen[0], stats.bytes_written)
+    # the previous fragments: unchanged, with a (new) vector, or gone
+    still = np.zeros(len(matched), dtype=bool)
+    still[index.order] = matched
+    vectors = dropped = 0
+    for i, e in enumerate(index.entries):
+        sl = slice(int(index.offsets[i]), int(index.offsets[i + 1]))
+        alive = index.pos[sl][still[sl]].astype(np.int64)
+        if len(alive) == (e.get("rows") or 0) and len(alive) == sl.stop - sl.start:
+            kept.append(e)
+            continue
+        if len(alive) == 0:
+            dropped += 1
+            continue
+        phys = int(index.physical[i])
+        mask = np.ones(phys, dtype=bool)
+        mask[alive] = False
+        kept.append(with_vector(store, e, np.flatnonzero(mask), phys))
+        vectors += 1
+    entries = kept + new
+    entries, compacted = compact_entries(store, entries, schema, key, params, name, policy)
+    sorter = EntrySorter(f"table {name!r}")
+    used: set[str] = set()
+    total = 0
+    for d in entries:
+        d = _unique_key(d, used)
+        sorter.add(Entry.from_json(d))
+        total += d.get("rows") or 0
+    if total != acc.count:
+        raise IntegrityError(f"table {name!r}: the delta snapshot holds {total} rows but the source has {acc.count}; "
+                             "this is a bug, re-run with LAKEPKG_DELTAS=0 and report it")
+    snap.volatile["delta"] = {"base_fragments": len(index.entries), "changed_rows": delta_rows,
+                              "new_fragments": len(new), "vectors_written": vectors, "fragments_dropped": dropped,
+                              "fragments_compacted": compacted}
+    facts = getattr(snap, "facts", None)
+    if isinstance(facts, dict):  # the publish result's per-table facts
+        facts["delta"] = dict(snap.volatile["delta"])
+    log.info("table %s: delta on %d fragments: %d changed/new rows in %d fragment(s), %d vector(s), %d dropped, "
+             "%d compacted", name, len(index.entries), delta_rows, len(new), vectors, dropped, compacted)
+    return IngestedTable(snap, base.schema if snap.schema is None else snap.schema, sorter, [],
+                         _writer(params, key), stats)
+
+
+def _unique_key(d: dict[str, Any], used: set[str]) -> dict[str, Any]:
+    k = d["key"]
+    n = 0
+    while k in used:
+        n += 1
+        k = d["key"][: -len(".parquet")] + f"-{n}.parquet" if d["key"].endswith(".parquet") else f"{d['key']}-{n}"
+    used.add(k)
+    return d if k == d["key"] else {**d, "key": k}
+
+
+def with_vector(store: ObjectStore, entry: dict[str, Any], deleted: np.ndarray, physical: int) -> dict[str, Any]:
+    """``entry`` with a deletion vector of ``deleted`` positions (the vector object is stored)."""
+    data = encode(np.asarray(deleted, dtype=np.int64), physical)
+    digest = store.put_bytes(data)
+    out = {k: v for k, v in entry.items() if k != "deletes"}
+    out["rows"] = physical - len(deleted)
+    out["deletes"] = {"object": digest, "count": int(len(deleted)), "size": len(data)}
+    return out
+
+
+def _needs_compaction(entries: list[dict[str, Any]], params: ChunkingParams,
+                      policy: CompactionPolicy) -> list[int]:
+    chosen: set[int] = set()
+    for i, e in enumerate(entries):
+        dv = e.get("deletes")
+        if dv:
+            total = (e.get("rows") or 0) + dv["count"]
+            if total and dv["count"] / total >= policy.max_deleted_share:
+                chosen.add(i)
+    small = [i for i, e in enumerate(entries) if (e.get("rows") or 0) < params.min_rows]
+    if len(small) > policy.max_small_fragments:
+        chosen.update(small)
+    return sorted(chosen)
+
+
+def compact_entries(store: ObjectStore, entries: list[dict[str, Any]], schema: pa.Schema, key: list[str],
+                    params: ChunkingParams, table: str, policy: CompactionPolicy = DEFAULT_POLICY,
+                    force: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """Rewrite the entries that pass the policy's thresholds (all with a vector or small ones when
+    ``force``) into clean fragments: live rows, sorted by ``key`` (file order without one), cut by
+    ``params``. Returns (entries, number of entries rewritten); deterministic."""
+    if force:
+        pick = [i for i, e in enumerate(entries)
+                if e.get("deletes") or (e.get("rows") or 0) < params.min_rows]
+        if len(pick) == 1 and not entries[pick[0]].get("deletes"):
+            pick = []  # a lone small fragment is already as compact as it gets
+    else:
+        pick = _needs_compaction(entries, params, policy)
+    if not pick:
+        return entries, 0
+    chosen = sorted((entries[i] for i in pick), key=lambda d: d["key"].encode("utf-8"))
+    rest = [e for i, e in enumerate(entries) if i not in set(pick)]
+    group_rows = policy.group_rows or 2 * params.max_rows
+    out: list[dict[str, Any]] = []
+    group: list[pa.Table] = []
+    rows = 0
+
+    def flush() -> None:
+        nonlocal group, rows
+        if not group:
+            return
+        t = pa.concat_tables(group)
+        if key:
+            t = t.sort_by([(k, "ascending") for k in key])
+        for frag in cut(t.to_batches(), schema, key or None, params, fixed_rows=params.max_rows):
+            e = write_fragment(store, frag, key="pending")
+            e.key = f"part-{e.object[:24]}.parquet"
+            out.append(e.to_json())
+        group, rows = [], 0
+
+    for e in chosen:
+        t, mask = read_live(store, e, table)
+        if mask is not None:
+            t = t.filter(pa.array(mask))
+        t = t.select(schema.names)
+        group.append(t)
+        rows += t.num_rows
+        if rows >= group_rows:
+            flush()
+    flush()
+    return rest + out, len(chosen)

@@ -1,0 +1,157 @@
+"""Runs DAGs in a real Airflow 3 (SQLite metadata DB) — executed as a subprocess by tests/fixtures/airflow.py.
+
+    python tests/airflow_runner.py PLAN.json RESULT.json
+
+PLAN is a list of steps, run in order in ONE process (Airflow's in-process
+execution API starts once, ~4 s, then each task takes milliseconds):
+
+* ``{"op": "test", "dag": ID, "conf": {...}}`` — ``dag.test()``: one manual run;
+* ``{"op": "asset_triggered", "dag": ID}`` — the scheduler's own asset-trigger step
+  (``SchedulerJobRunner._create_dag_runs_asset_triggered``) creates the run the
+  queued asset events call for, and its tasks run like ``dag.test()`` runs them;
+* ``{"op": "providers"}`` — what Airflow's providers manager discovered.
+
+RESULT: per step, the run's state, each task's state/try number and its XCom
+``return_value`` — read back from the metadata database.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+
+
+def _xcoms(dag_id: str, run_id: str) -> dict:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    out = {}
+    with create_session() as s:
+        rows = s.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == run_id,
+                                         XComModel.key == "return_value").all()
+        for r in rows:
+            v = r.value
+            if isinstance(v, (str, bytes)):
+                try:
+                    v = json.loads(v)
+                except ValueError:
+                    pass  # already a decoded JSON string
+            out[r.task_id] = v
+    return out
+
+
+def _s(v) -> str:
+    return str(getattr(v, "value", v))
+
+
+def _describe(dr) -> dict:
+    from airflow.utils.session import create_session
+    from airflow.models.dagrun import DagRun
+
+    with create_session() as s:
+        from sqlalchemy.orm import selectinload
+
+        dr = (s.query(DagRun).options(selectinload(DagRun.consumed_asset_events))
+              .filter(DagRun.dag_id == dr.dag_id, DagRun.run_id == dr.run_id).one())
+        consumed = [dict(e.extra or {}) for e in dr.consumed_asset_events]
+        tis = {ti.task_id: {"state": _s(ti.state),
+                            "try_number": ti.try_number, "duration": ti.duration}
+               for ti in dr.get_task_instances(session=s)}
+        return {"dag_id": dr.dag_id, "run_id": dr.run_id, "run_type": _s(dr.run_type),
+                "state": _s(dr.state), "tasks": tis,
+                "xcom": _xcoms(dr.dag_id, dr.run_id),
+                "consumed_asset_events": consumed}
+
+
+def _dag(dag_id: str):
+    from airflow.utils.cli import get_bagged_dag
+
+    dag = get_bagged_dag(None, dag_id)
+    if dag is None:
+        raise SystemExit(f"DAG {dag_id} not found")
+    return dag
+
+
+def _run_asset_triggered(dag_id: str) -> dict:
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.dag import DagModel
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk.definitions.dag import _run_task
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    dag = _dag(dag_id)
+    job = Job()
+    runner = SchedulerJobRunner(job=job, num_runs=1)
+    with create_session() as s:
+        s.add(job)
+        s.flush()
+        before = {r.run_id for r in s.query(DagRun).filter(DagRun.dag_id == dag_id)}
+        runner._create_dag_runs_asset_triggered(
+            dag_models=s.query(DagModel).filter(DagModel.dag_id == dag_id).all(), session=s)
+    with create_session() as s:
+        new = [r for r in s.query(DagRun).filter(DagRun.dag_id == dag_id) if r.run_id not in before]
+        if not new:
+            return {"dag_id": dag_id, "state": "not_triggered"}
+        dr = new[0]
+        dr.dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        dr.state = DagRunState.RUNNING
+        s.commit()
+        for _ in range(100):
+            if dr.state != DagRunState.RUNNING:
+                break
+            s.expire_all()
+            schedulable, _ = dr.update_state(session=s)
+            for ti in schedulable:
+                ti.try_number += 1
+                ti.state = TaskInstanceState.SCHEDULED
+            s.commit()
+            for ti in dr.get_task_instances(session=s):
+                if ti.state == TaskInstanceState.SCHEDULED:
+                    _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
+            s.commit()
+        return _describe(dr)
+
+
+def _providers() -> dict:
+    from airflow.providers_manager import ProvidersManager
+
+    pm = ProvidersManager()
+    pm.initialize_providers_hooks()
+    info = pm.providers.get("lakepkg")
+    hook = pm.hooks.get("lakepkg")
+    return {"lakepkg": info.data if info else None, "version": info.version if info else None,
+            "hook": {"class": hook.hook_class_name, "name": hook.hook_name} if hook else None,
+            "connection_types": sorted(pm.hooks.keys()),
+            "asset_schemes": sorted(getattr(pm, "asset_uri_handlers", {}).keys())}
+
+
+def main() -> None:
+    plan = json.load(open(sys.argv[1]))
+    results = []
+    import time
+
+    t0 = time.time()
+    for step in plan:
+        started = time.time()
+        try:
+            if step["op"] == "test":
+                dr = _dag(step["dag"]).test(run_conf=step.get("conf"))
+                results.append(_describe(dr))
+            elif step["op"] == "asset_triggered":
+                results.append(_run_asset_triggered(step["dag"]))
+            elif step["op"] == "providers":
+                results.append(_providers())
+            else:
+                raise SystemExit(f"unknown op {step['op']}")
+        except Exception:
+            results.append({"error": traceback.format_exc()})
+        results[-1]["seconds"] = round(time.time() - started, 2)
+        results[-1]["since_start"] = round(time.time() - t0, 2)
+        json.dump(results, open(sys.argv[2], "w"), default=str)
+
+
+if __name__ == "__main__":
+    main()
