@@ -74,7 +74,7 @@ def freed_by(reg: Registry, removed: list[VersionRecord]) -> dict[str, Optional[
 
 
 def _pending_old_keys(reg: Registry) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for key in reg.list_docs(JOURNAL_PREFIX):
         got = reg.read_doc(key)
         if got is not None:

@@ -347,11 +347,11 @@ def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, ba
     still = np.zeros(len(matched), dtype=bool)
     still[index.order] = matched
     vectors = dropped = 0
-    for i, e in enumerate(index.entries):
+    for i, prev in enumerate(index.entries):
         sl = slice(int(index.offsets[i]), int(index.offsets[i + 1]))
         alive = index.pos[sl][still[sl]].astype(np.int64)
-        if len(alive) == (e.get("rows") or 0) and len(alive) == sl.stop - sl.start:
-            kept.append(e)
+        if len(alive) == (prev.get("rows") or 0) and len(alive) == sl.stop - sl.start:
+            kept.append(prev)
             continue
         if len(alive) == 0:
             dropped += 1
@@ -359,7 +359,7 @@ def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, ba
         phys = int(index.physical[i])
         mask = np.ones(phys, dtype=bool)
         mask[alive] = False
-        kept.append(with_vector(store, e, np.flatnonzero(mask), phys))
+        kept.append(with_vector(store, prev, np.flatnonzero(mask), phys))
         vectors += 1
     entries = kept + new
     entries, compacted = compact_entries(store, entries, schema, key, params, name, policy)
