@@ -678,10 +678,11 @@ class Registry:
         """Create the record of a redacted version's successor under its sealed key (its time stamp is
         the one of the version it replaces, so its place in the history is kept). Its objects are
         confirmed like :meth:`publish` does; a re-run finds the same record (created False)."""
+        began = _now()
         self.confirm_objects(rec.top_hash, rec.sources)
         rec, created = self._create_record(rec, retry_time=False)
         if created:
-            self._confirm_after_record(rec)
+            self._confirm_after_record(rec, began)
         return rec, created
 
     def move_tag_off(self, name: str, tag: str, old_key: str, new: Optional[VersionRecord]) -> bool:
