@@ -35,7 +35,8 @@ def build(reg: Any, name: str, frame: pd.DataFrame, message: str = "", tables: s
     b = lakepkg.PackageBuilder(reg)
     b.add_table(tables, frame, partition_cols=["ds"])
     b.add_table("notes", pd.DataFrame({"note": [f"{name} {message}"]}))
-    return b.publish(name, message or name, run={"dag_id": "nightly", "run_id": message, "inputs": ["src/raw@1234abcd"]}, **kw)
+    res = b.publish(name, message or name, run={"dag_id": "nightly", "run_id": message, "inputs": ["src/raw@1234abcd"]}, **kw)
+    return getattr(res, "record", res)  # the version record (publish returns a PublishResult)
 
 
 def populate(reg: Any, marker: str) -> dict[str, list[Any]]:
@@ -53,7 +54,8 @@ def populate(reg: Any, marker: str) -> dict[str, list[Any]]:
         only = pd.DataFrame({"id": [9000 + v, 9001 + v], "customer": [marker, marker], "amount": [1.0, 2.0], "ds": ["2026-11-05"] * 2})
         out["crm/orders"].append(build(reg, "crm/orders", pd.concat([f, only], ignore_index=True), f"crm{v}"))
     src = lakepkg.load(f"sales/orders@{out['sales/orders'][2].top_hash}", reg)
-    out["sales/orders-eu"] = [src.filter("orders", partitions=[("ds", "in", DAYS[:2])]).publish("sales/orders-eu")]
+    derived = src.filter("orders", partitions=[("ds", "in", DAYS[:2])]).publish("sales/orders-eu")
+    out["sales/orders-eu"] = [getattr(derived, "record", derived)]  # a PublishResult (or a record)
     b = lakepkg.PackageBuilder(reg)
     b.add_table("events", pd.DataFrame({"x": [1, 2, 3]}))
     out["ops/other"] = [b.publish("ops/other", "other")]

@@ -64,10 +64,10 @@ def test_typed_per_schema_and_null_never_matches():
 def test_a_column_only_newer_versions_have(registry):
     b = lakepkg.PackageBuilder(registry)
     b.add_table("users", pd.DataFrame({"id": [1, 2, 3]}))
-    old = b.publish("crm/users", "before email")
+    old = b.publish("crm/users", "before email").record
     b = lakepkg.PackageBuilder(registry)
     b.add_table("users", pd.DataFrame({"id": [1, 2, 3, 4], "email": ["a@x", "b@x", "gone@x", None]}))
-    new = b.publish("crm/users", "with email")
+    new = b.publish("crm/users", "with email").record
     use = where_used(table="users", where="email = 'gone@x' OR id = 4", registry=registry)
     assert [(v.top_hash, v.rows) for v in use.versions] == [(new.top_hash, 2)]
     rep = redact("users", "email = 'gone@x' OR id = 4", reason="erasure", packages=["crm/users"], registry=registry)

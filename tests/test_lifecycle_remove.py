@@ -20,7 +20,8 @@ def _publish(reg, name, i, **kw):
     b = lakepkg.PackageBuilder(reg)
     b.add_table("t", pd.DataFrame({"a": range(i * 100, i * 100 + 30), "ds": ["x"] * 30}))
     b.add_table("shared", pd.DataFrame({"s": [1, 2, 3]}))  # the same object in every version
-    return b.publish(name, f"v{i}", **kw)
+    res = b.publish(name, f"v{i}", **kw)
+    return getattr(res, "record", res)  # the version record (publish returns a PublishResult)
 
 
 def _objects(reg):
