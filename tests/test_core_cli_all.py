@@ -113,11 +113,17 @@ def _json_args(cmd: str, w: dict) -> list[str]:
                                  "thrift://127.0.0.1:9083", "--print"],
         "spark materialise": ["spark", "materialise", f"cli/orders@{v1[:8]}/orders", "--location",
                               str(base / "mat"), "--print"],
+        "where-used": ["where-used", "--table", "orders", "--where", "id = 30"],
+        "redact": ["redact", "--table", "orders", "--where", "id = 30", "--all", "--reason", "cli test"],
+        "retain": ["retain", "cli/orders", "--keep-last", "5"],
+        "audit": ["audit"],
+        "rm": ["rm", f"cli/orders@{v1[:8]}", "--reason", "cli test", "--force"],
     }[cmd]
 
 
 JSON_ORDER = ["build", "snapshot files", "ls", "log", "show", "cat", "diff", "tag", "verify", "gc", "push", "pull",
-              "lock", "install", "demo", "spark snapshot-query", "spark snapshot-table", "spark materialise"]
+              "lock", "install", "demo", "spark snapshot-query", "spark snapshot-table", "spark materialise",
+              "where-used", "redact", "retain", "audit", "rm"]
 
 
 def test_every_command_has_a_json_check():

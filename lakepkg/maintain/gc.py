@@ -14,6 +14,7 @@ interrupted writes (object and metadata temporaries) are removed too.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +64,7 @@ def collect_garbage(registry: Registry, grace_seconds: float = DEFAULT_GRACE_SEC
     try:
         cutoff = started - grace
         live: set[str] = set()
-        for rec in registry.iter_all_records():
+        for rec in itertools.chain(registry.iter_all_records(), registry.pending_records()):  # + a pending redaction's successors
             try:
                 live.update(d for d, _ in referenced_objects(registry, rec.top_hash, rec.sources))
             except LakepkgError as exc:

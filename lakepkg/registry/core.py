@@ -11,6 +11,10 @@ Layout of metadata keys (docs/format.md, "Registry"):
   moved only by compare-and-swap.
 * ``gc/active/<id>.json`` — ``{"grace_seconds": ...}`` while a gc runs (see
   :meth:`Registry.gc_begin`), so a publish racing it renews what it reuses.
+* lifecycle (``lakepkg.lifecycle``): ``packages/<name>/redirects/<old top hash>.json`` (a
+  redacted version's successor), ``packages/<name>/retention.json`` (retention policy),
+  ``audit/<seq>.json`` + ``audit/head.json`` (the hash-chained audit log),
+  ``journal/redact-<id>.json`` (a committed, unfinished redaction) and ``journal/redact.lock``.
 
 Publishing confirms (and renews) every object the version names, writes the
 record, confirms the objects again against any gc running, then moves
@@ -19,11 +23,13 @@ the history. Every key is built and parsed here: nothing else writes them.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from importlib import metadata
 import re
 import time
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -48,6 +54,20 @@ CHECK_WORKERS = 8  # parallel presence checks (a HEAD each on S3)
 GC_SKEW = timedelta(minutes=10)          # clock difference tolerated between machines
 GC_KEEP_FINISHED = timedelta(days=1)     # a finished gc's announcement is kept this long
 GC_STALE = timedelta(days=7)             # a gc announced this long ago was killed
+AUDIT_PREFIX = "audit/"
+AUDIT_HEAD = "audit/head.json"
+AUDIT_KEY_RE = re.compile(r"^audit/(?P<seq>[0-9]{12})\.json$")
+AUDIT_GENESIS = "0" * 64
+JOURNAL_PREFIX = "journal/"
+JOURNAL_KEY_RE = re.compile(r"^journal/[a-z]+-[0-9]{8}T[0-9]{6}\.[0-9]{6}Z-[0-9a-f]{8}\.json$")
+REDACT_LOCK = "journal/redact.lock"  # held from a redaction's commit to its end: one commits at a time
+
+
+class RedactedVersionWarning(UserWarning):
+    """A reference resolved to the redacted successor of the version it named (never silently)."""
+
+
+warnings.simplefilter("always", RedactedVersionWarning)
 
 
 def _now() -> datetime:
@@ -115,11 +135,14 @@ class VersionRecord:
     derived_from: Optional[str] = None
     sources: dict[str, Any] = field(default_factory=dict)
     lakepkg_version: str = ""
+    redacted: list[dict[str, Any]] = field(default_factory=list)  # redactions this version is the successor of
     key: str = ""  # the record's key in the backend (not stored in the record)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("key")
+        if not d["redacted"]:  # records that were never redacted keep their original shape
+            d.pop("redacted")
         return d
 
     @classmethod
@@ -285,8 +308,9 @@ class Registry:
         info = self.tag_info(name, tag)
         return info.top_hash if info else None
 
-    def resolve(self, ref: "str | Ref") -> VersionRecord:
-        """Find the version a reference names (tag, hash prefix or time)."""
+    def _lookup(self, ref: "str | Ref") -> VersionRecord:
+        """Find the version a reference names (tag, hash prefix or time) in the history alone;
+        :meth:`resolve` adds redaction redirects and notices on top."""
         r = parse_ref(ref) if isinstance(ref, str) else ref
         hist = self.history(r.name)
         if not hist:
@@ -620,3 +644,238 @@ class Registry:
                     if not dry_run:
                         owner.clear_temporary(tmp)
         return n
+
+    # -- lifecycle: removal, redaction, retention, audit (lakepkg.lifecycle; docs/format.md "Registry") --
+    def resolve(self, ref: "str | Ref") -> VersionRecord:
+        """Find the version a reference names (tag, hash prefix or time).
+
+        A hash of a version that was redacted resolves to its successor, and every resolution to a
+        redacted successor emits a :class:`RedactedVersionWarning` ("redacted on DATE: REASON")."""
+        r = parse_ref(ref) if isinstance(ref, str) else ref
+        try:
+            rec = self._lookup(r)
+        except NotFoundError:
+            found = self.redacted_successor(r.name, r.hash_prefix) if r.hash_prefix else None
+            if found is None:
+                raise
+            rec = found
+        if rec.redacted:
+            warnings.warn(RedactedVersionWarning(redaction_notice(r, rec)), stacklevel=2)
+        return rec
+
+    def delete_version(self, key: str) -> None:
+        """Remove one version record from the history (``lakepkg rm``, retention, redaction).
+        Tags are the caller's business: move them off the version first."""
+        if parse_record_key(key) is None:
+            raise NotFoundError(f"{key!r} is not a version record key")
+        self.meta.delete(key)
+
+    def has_record(self, key: str) -> bool:
+        """True while the version record ``key`` exists."""
+        return parse_record_key(key) is not None and self.meta.read(key) is not None
+
+    def create_successor(self, rec: VersionRecord) -> tuple[VersionRecord, bool]:
+        """Create the record of a redacted version's successor under its sealed key (its time stamp is
+        the one of the version it replaces, so its place in the history is kept). Its objects are
+        confirmed like :meth:`publish` does; a re-run finds the same record (created False)."""
+        self.confirm_objects(rec.top_hash, rec.sources)
+        rec, created = self._create_record(rec, retry_time=False)
+        if created:
+            self._confirm_after_record(rec)
+        return rec, created
+
+    def move_tag_off(self, name: str, tag: str, old_key: str, new: Optional[VersionRecord]) -> bool:
+        """Compare-and-swap: if ``tag`` still names the record ``old_key``, point it at ``new`` (or
+        delete it when ``new`` is None). False when the tag names another version (someone moved it)."""
+        tkey = f"{PKG_PREFIX}{name}/tags/{tag}.json"
+        for i in range(200):
+            cur = self.meta.read(tkey)
+            if cur is None:
+                return False
+            held = load_json(cur[0], f"tag {name}:{tag}")
+            if held.get("version") != old_key:
+                return False
+            if new is None:
+                self.meta.delete(tkey)  # the backends have no conditional delete: re-check below
+                return True
+            doc = canonical_json({"top_hash": new.top_hash, "version": new.key, "updated_at": _now().isoformat()})
+            if self.meta.replace(tkey, doc, cur[1]):
+                return True
+            time.sleep(min(0.001 * (2 ** min(i, 8)), 0.2))
+        raise ConcurrentUpdateError(f"tag {name}:{tag} kept changing; re-run")
+
+    def repair_latest(self, name: str) -> None:
+        """Make ``latest`` name the newest version when it is missing or names a record that is gone
+        (after a removal raced a publish)."""
+        hist = self.history(name)
+        try:
+            cur = self.tag_info(name, LATEST)
+        except IntegrityError:
+            cur = None
+        if cur is not None and any(s.key == cur.version for s in hist):
+            return
+        if hist:
+            self.advance_tag(name, LATEST, self.record(hist[-1].key))
+
+    def set_redirect(self, name: str, old_top_hash: str, doc: dict[str, Any]) -> None:
+        """Record that version ``old_top_hash`` of ``name`` was redacted: ``doc`` names its successor
+        (``{"successor": <record key>, "top_hash", "redacted_at", "reason"}``)."""
+        key = f"{PKG_PREFIX}{name}/redirects/{old_top_hash}.json"
+        for _ in range(50):
+            cur = self.meta.read(key)
+            if self.meta.replace(key, canonical_json(doc), cur[1] if cur else None):
+                return
+        raise ConcurrentUpdateError(f"redirect {key} kept changing; re-run")
+
+    def redirects(self, name: str) -> dict[str, dict[str, Any]]:
+        """Old top hash → redirect document, for every redacted version of ``name``."""
+        validate_package_name(name)
+        prefix = f"{PKG_PREFIX}{name}/redirects/"
+        out = {}
+        for key in self.meta.list(prefix):
+            base = key[len(prefix):]
+            if "/" in base or not base.endswith(".json"):
+                continue
+            got = self.meta.read(key)
+            if got:
+                out[base[:-5]] = load_json(got[0], f"redirect {key}")
+        return out
+
+    def redacted_successor(self, name: str, hash_prefix: str) -> Optional[VersionRecord]:
+        """The current successor of the redacted version whose top hash starts with ``hash_prefix``,
+        or None. Follows chains (a successor redacted again); a registry that received the successor
+        by ``push`` has no redirect keys, so a full hash is also looked up in the records."""
+        try:
+            docs = self.redirects(name)
+        except LakepkgError:
+            return None
+        matches = sorted(h for h in docs if h.startswith(hash_prefix))
+        if len(matches) > 1:
+            raise AmbiguousRefError(f"hash prefix {hash_prefix} matches {len(matches)} redacted versions of {name}; give more digits")
+        hist = {s.top_hash: s for s in self.history(name)}
+        if matches:
+            h = matches[0]
+            for _ in range(64):
+                d = docs.get(h)
+                if d is None:
+                    break
+                h = d["top_hash"]
+                if h in hist:
+                    return self.record(hist[h].key)
+        if len(hash_prefix) == 64:
+            for s in reversed(list(hist.values())):
+                rec = self.record(s.key)
+                if any(ev.get("from") == hash_prefix for ev in rec.redacted):
+                    return rec
+        return None
+
+    def read_doc(self, key: str) -> Optional[tuple[dict[str, Any], str]]:
+        """A lifecycle document (retention policy, journal, audit entry) and its token, or None."""
+        _check_lifecycle_key(key)
+        got = self.meta.read(key)
+        if got is None:
+            return None
+        return load_json(got[0], key), got[1]
+
+    def write_doc(self, key: str, doc: dict[str, Any], token: Optional[str] = None, *, create: bool = False) -> bool:
+        """Write a lifecycle document: create-if-absent (``create``), else compare-and-swap on ``token``
+        (``None``: only if absent)."""
+        _check_lifecycle_key(key)
+        data = canonical_json(doc)
+        return self.meta.create(key, data) if create else self.meta.replace(key, data, token)
+
+    def delete_doc(self, key: str) -> None:
+        _check_lifecycle_key(key)
+        self.meta.delete(key)
+
+    def list_docs(self, prefix: str) -> list[str]:
+        """Keys of lifecycle documents under ``prefix`` (``journal/``, ``audit/``), in order."""
+        return [k for k in self.meta.list(prefix) if _is_lifecycle_key(k)]
+
+    def pending_records(self) -> Iterator[VersionRecord]:
+        """Version records a committed, unfinished redaction (``journal/``) is about to publish: gc keeps
+        their objects however old they are, so a re-run of the redaction finds them all."""
+        for key in self.list_docs(JOURNAL_PREFIX):
+            if not JOURNAL_KEY_RE.match(key):
+                continue
+            got = self.read_doc(key)
+            for v in (got[0].get("versions") or []) if got else []:
+                if isinstance(v, dict) and isinstance(v.get("record"), dict):
+                    yield VersionRecord.from_json(v["record"], key=str(v.get("successor_key", "")))
+
+    def append_audit(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Append ``entry`` to the hash-chained audit log: it gets ``seq`` (1, 2, …) and ``prev`` (the
+        SHA-256 of the previous entry's bytes), is created once under ``audit/<seq>.json``, and
+        ``audit/head.json`` is moved forward. Two writers racing both land, one after the other."""
+        for i in range(200):
+            keys = self.audit_keys()
+            if keys:
+                last = self.meta.read(keys[-1])
+                if last is None:
+                    continue
+                seq = int(AUDIT_KEY_RE.match(keys[-1]).group("seq")) + 1  # type: ignore[union-attr]
+                prev = hashlib.sha256(last[0]).hexdigest()
+            else:
+                seq, prev = 1, AUDIT_GENESIS
+            doc = {**entry, "seq": seq, "prev": prev}
+            data = canonical_json(doc)
+            if self.meta.create(f"{AUDIT_PREFIX}{seq:012d}.json", data):
+                self._advance_audit_head(seq, hashlib.sha256(data).hexdigest())
+                return doc
+            time.sleep(min(0.001 * (2 ** min(i, 8)), 0.2))
+        raise ConcurrentUpdateError("could not append to the audit log after 200 attempts; re-run")
+
+    def _advance_audit_head(self, seq: int, digest: str) -> None:
+        for _ in range(200):
+            cur = self.meta.read(AUDIT_HEAD)
+            if cur is not None and int(load_json(cur[0], AUDIT_HEAD).get("seq", 0)) >= seq:
+                return
+            if self.meta.replace(AUDIT_HEAD, canonical_json({"seq": seq, "hash": digest}), cur[1] if cur else None):
+                return
+
+    def audit_keys(self) -> list[str]:
+        """Keys of the audit log's entries, oldest first."""
+        return [k for k in self.meta.list(AUDIT_PREFIX) if AUDIT_KEY_RE.match(k)]
+
+    def audit_raw(self) -> Iterator[tuple[str, bytes]]:
+        """(key, bytes) of every audit entry, oldest first (the chain is checked by lakepkg.lifecycle.audit)."""
+        for k in self.audit_keys():
+            got = self.meta.read(k)
+            if got is not None:
+                yield k, got[0]
+
+    def audit_head(self) -> Optional[dict[str, Any]]:
+        got = self.meta.read(AUDIT_HEAD)
+        return load_json(got[0], AUDIT_HEAD) if got else None
+
+def _is_lifecycle_key(key: str) -> bool:
+    if AUDIT_KEY_RE.match(key) or key in (AUDIT_HEAD, REDACT_LOCK) or JOURNAL_KEY_RE.match(key):
+        return True
+    if key.startswith(PKG_PREFIX) and key.endswith("/retention.json"):
+        try:
+            validate_package_name(key[len(PKG_PREFIX):-len("/retention.json")])
+            return True
+        except LakepkgError:
+            return False
+    return False
+
+
+def _check_lifecycle_key(key: str) -> None:
+    if not _is_lifecycle_key(key):
+        raise NotFoundError(f"{key!r} is not a lifecycle key (audit/<seq>.json, journal/<id>.json, packages/<name>/retention.json)")
+
+
+def retention_key(name: str) -> str:
+    """Where the retention policy of package ``name`` is kept."""
+    return f"{PKG_PREFIX}{validate_package_name(name)}/retention.json"
+
+
+def redaction_notice(ref: Ref, rec: VersionRecord) -> str:
+    """``sales/orders@3fa2c1d0e9 was redacted on 2026-12-01: REASON; reading its successor …``."""
+    ev = rec.redacted[-1]
+    named = next((e["from"] for e in rec.redacted if ref.hash_prefix and str(e.get("from", "")).startswith(ref.hash_prefix)), None)
+    old = (named or ev.get("from", ""))[:10]
+    when = str(ev.get("at", ""))[:10]
+    return (f"{rec.package}@{old} was redacted on {when}: {ev.get('reason', '')}; "
+            f"reading its redacted successor {rec.package}@{rec.short} (the removed rows are gone)")
+
