@@ -83,6 +83,7 @@ def failures(base) -> dict[str, list[str]]:
         "spark snapshot-table": ["spark", "snapshot-table", "db.t", "--to", "Bad Name", "--metastore",
                                  "thrift://127.0.0.1:1"],
         "spark materialise": ["spark", "materialise", "t/nosuch/orders", "--location", str(base / "m")],
+        "compact": ["compact", "t/nosuch"],                                      # no such package
         "rm": ["rm", "t/nosuch@abcd", "--reason", "x"],
         "retain": ["retain", "t/a", "--keep-days", "0"],                        # would remove every version
         "where-used": ["where-used", "--table", "orders", "--where", "nope = 1"],  # unknown column

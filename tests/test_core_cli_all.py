@@ -26,6 +26,7 @@ EXTERNAL = {
     "query": "tests/test_spark_query.py",
     "snapshot iceberg": "needs a pyiceberg catalog",
     "metastore start": "starts a JVM metastore",
+    "compact": "tests/test_deltas_diff.py (needs a keyed SQL snapshot with deletion vectors)",
 }
 
 
