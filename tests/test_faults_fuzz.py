@@ -45,6 +45,12 @@ def _only_lakepkg_errors(fn, *args, **kw):
         raise AssertionError(f"{fn.__name__}{args!r:.200} raised {type(exc).__name__}: {exc!s:.300}") from None
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Every fuzz test runs in its own folder: a relative path in anything fuzzed lands there, never in the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="module")
 def fuzz_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("fuzz-home")
