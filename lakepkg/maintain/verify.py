@@ -86,6 +86,8 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
             _audit(registry, name, rep)
     else:
         records = []
+        for name in registry.tagged_packages():  # tags left with no record at all
+            _audit(registry, name, rep)
         for name in registry.list_packages():
             _audit(registry, name, rep)
             try:

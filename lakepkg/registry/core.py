@@ -188,6 +188,15 @@ class Registry:
                 names.add(name)
         return sorted(names)
 
+    def tagged_packages(self) -> list[str]:
+        """Names that hold tags but no version record (every record under a tag was deleted): verify reports them."""
+        names = set()
+        for key in self.meta.list(PKG_PREFIX):
+            name, sep, base = key[len(PKG_PREFIX):].rpartition("/tags/")
+            if sep and "/" not in base and base.endswith(".json"):
+                names.add(name)
+        return sorted(names - set(self.list_packages()))
+
     def history(self, name: str) -> list[VersionStub]:
         """Every version of ``name``, oldest first, from the key listing alone."""
         validate_package_name(name)
