@@ -245,18 +245,14 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
             return 0
         os.makedirs(os.path.dirname(out), exist_ok=True)
         src = store.verified_path(e.object, what=rel)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(out))
-        try:
-            with os.fdopen(fd, "wb") as f:
+
+        def copy(tmp: str) -> None:
+            with open(tmp, "wb") as f:
                 got, _ = copy_hashing(src, f)  # the copy is hashed as written: what lands is what was checked
             if got != e.object:
                 raise IntegrityError(f"object {e.object[:12]} ({rel}) changed while it was copied from {store.location}; run `lakepkg verify`")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+
+        _replace_atomically(out, copy)
         return 1
 
     written = 0
@@ -280,24 +276,28 @@ def _install_live_rows(store: Any, e: Entry, rel: str, out: str) -> int:
     from lakepkg.read.deletes import read_fragment
     from lakepkg.write.fragments import WRITER_SETTINGS as s
 
-    src = store.local_path(e.object)
-    if src is None or hash_file(src)[0] != e.object:
-        raise IntegrityError(f"object {e.object[:12]} ({rel}) is missing or corrupt in {store.location}; run `lakepkg verify`")
+    src = store.verified_path(e.object, what=rel)
     table = read_fragment(store, e, src, table=rel.split("/")[0])
     os.makedirs(os.path.dirname(out), exist_ok=True)
+    _replace_atomically(out, lambda tmp: pq.write_table(
+        table, tmp, compression=s["compression"], compression_level=s["compression_level"],
+        row_group_size=s["row_group_size"], use_dictionary=s["use_dictionary"],
+        write_statistics=s["write_statistics"], version=s["version"]))
+    return 1
+
+
+def _replace_atomically(out: str, write: Callable[[str], None]) -> None:
+    """``write`` a temporary file beside ``out``, then rename it over ``out`` (removed on any failure)."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(out))
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression=s["compression"], compression_level=s["compression_level"],
-                       row_group_size=s["row_group_size"], use_dictionary=s["use_dictionary"],
-                       write_statistics=s["write_statistics"], version=s["version"])
+        write(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return 1
 
 
 __all__ = ["TransferReport", "copy_version", "copy_object", "push", "pull", "install", "layout"]
