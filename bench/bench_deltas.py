@@ -12,7 +12,7 @@ Each day the same source state is snapshotted twice, in two registries: with del
 touched fragment rewritten), alternating which goes first (the second finds PostgreSQL's cache warm). Reported per workload: mean daily store growth as a % of a full
 snapshot of that day's table, next to the changed-rows ideal ((appended + updated) / rows); the
 snapshot time per day of both; the peak RSS of a delta snapshot; after day 30 the time to read
-the 30th version (``to_arrow()``, median of 3, each in a fresh process) against a compacted copy
+the 30th version (``to_arrow()``, median of 5, each in a fresh process with its imports done, alternating) against a compacted copy
 of it (``lakepkg compact``). Last, one delta re-snapshot of a 10,000,000-row table for peak memory
 (``BENCH_DELTAS_BIG=0`` skips it).
 
@@ -66,6 +66,7 @@ READ = r"""
 import os, sys, json, time
 os.environ["LAKEPKG_HOME"] = sys.argv[1]
 import lakepkg
+import pyarrow.dataset, pandas  # imports are not the read (pyarrow.dataset pulls in pandas: ~0.4 s)
 t = lakepkg.load(sys.argv[2])["t"]
 t0 = time.perf_counter()
 n = t.to_arrow().num_rows
@@ -150,9 +151,11 @@ def workload_run(workload: str) -> dict:
               f"{row['deltas']['vectors']} vectors), today {row['today']['growth_pct']:.2f}% "
               f"({row['today']['seconds']:.1f} s), ideal {row['ideal_pct']:.2f}%", file=sys.stderr, flush=True)
     last = days[-1]["deltas"]["top"]
-    reads = [run_py(READ, homes["deltas"], f"bench/days@{last}")["seconds"] for _ in range(3)]
     comp = run_py(COMPACT, homes["deltas"])
-    creads = [run_py(READ, homes["deltas"], f"bench/days@{comp['top']}")["seconds"] for _ in range(3)]
+    reads, creads = [], []
+    for _ in range(5):  # alternating, each in a fresh process: neither always finds the other's warm-up
+        reads.append(run_py(READ, homes["deltas"], f"bench/days@{last}")["seconds"])
+        creads.append(run_py(READ, homes["deltas"], f"bench/days@{comp['top']}")["seconds"])
     out = {"workload": workload, "first": first, "full0": full0, "days": days,
            "read_s": statistics.median(reads), "read_compacted_s": statistics.median(creads), "compact": comp,
            "store_end": {k: base.dir_bytes(os.path.join(h, "registry")) for k, h in homes.items()}}
@@ -216,7 +219,7 @@ def main() -> None:
             print(f"| mean daily growth with deletion vectors / changed-rows ideal | {g / i:.2f}x |")
             print(f"| mean daily growth of today's code / ideal | {gt / i:.2f}x |")
             print(f"| snapshot time per day, deletion vectors / today's code | {sd / st:.2f}x ({sd:.1f} s / {st:.1f} s) |")
-            print(f"| read of the 30th version / a compacted copy (to_arrow, median of 3) | "
+            print(f"| read of the 30th version / a compacted copy (to_arrow, median of 5) | "
                   f"{r['read_s'] / r['read_compacted_s']:.2f}x ({r['read_s']:.2f} s / {r['read_compacted_s']:.2f} s) |")
             print(f"| days on which the snapshot compacted by itself | {comp} |")
             print(f"| `lakepkg compact` of the 30th version | {r['compact']['seconds']:.1f} s, "

@@ -9,13 +9,18 @@ raises; a read never returns the rows it deletes.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Optional
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
+import numpy as np
 import pyarrow as pa
 
+from lakepkg.errors import IntegrityError
 from lakepkg.format.deletion_vector import deleted_positions, live_mask, vector_label
 
-__all__ = ["apply_deletes", "apply_to_batches", "has_deletes", "read_fragment", "deleted_positions", "vector_label"]
+__all__ = ["apply_deletes", "live_batches", "positions_of", "has_deletes", "read_fragment", "deleted_positions",
+           "vector_label"]
 
 
 def has_deletes(entry: Any) -> bool:
@@ -35,33 +40,87 @@ def apply_deletes(store: Any, entry: Any, data: pa.Table, table: Optional[str] =
     return data if mask is None else data.filter(pa.array(mask))
 
 
-def apply_to_batches(store: Any, entry: Any, batches: Iterable[pa.RecordBatch],
-                     table: Optional[str] = None) -> Iterator[pa.RecordBatch]:
-    """Record batches of the whole fragment, in file order, without the deleted rows."""
-    if not has_deletes(entry):
-        yield from batches
+def _label(entry: dict[str, Any], table: Optional[str]) -> str:
+    if has_deletes(entry):
+        return vector_label(entry, table)
+    return f"fragment {table}/{entry.get('key')}" if table else f"fragment {entry.get('key')}"
+
+
+def positions_of(store: Any, entries: Sequence[Any], table: Optional[str] = None,
+                 threads: int = 8) -> list[Optional[np.ndarray]]:
+    """Every entry's deleted positions (None without a vector), read and checked; fetched
+    side by side, since each vector is an object of its own (one GET each on S3)."""
+    es = [_as_dict(e) for e in entries]
+    if sum(1 for e in es if has_deletes(e)) <= 1:
+        return [deleted_positions(store, e, table) for e in es]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda e: deleted_positions(store, e, table), es))
+
+
+def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagged: Iterable[Any],
+                 table: Optional[str] = None,
+                 then: Optional[Callable[[pa.RecordBatch], pa.RecordBatch]] = None,
+                 threads: int = 2) -> Iterator[pa.RecordBatch]:
+    """The batches of one ordered pyarrow scan over ``paths`` (``Scanner.scan_batches()``: batches
+    tagged with their fragment, each fragment's batches in file order, and no row filter pushed
+    into the scan — a filter could skip row groups and move positions), each without the rows its
+    entry's vector deletes, then passed through ``then`` (the plan's row filter and projection).
+
+    ``entries[i]`` is the manifest entry of the file ``paths[i]``; the scan visits them in that
+    order. Masks are applied on ``threads`` threads (Arrow's filter releases the GIL), in order.
+    A batch that runs past its entry's row count, a file with fewer rows than its vector was made
+    for, or a batch from another file than expected raises :class:`IntegrityError`: a read never
+    returns a deleted row."""
+    es = [_as_dict(e) for e in entries]
+    pos = positions_of(store, es, table)
+    if any(e.get("rows") is None for e in es):
+        raise IntegrityError(f"table {table or '?'}: a fragment entry without a row count cannot carry "
+                             "a deletion vector; the manifest is corrupt, run `lakepkg verify`")
+    physical = [int(e["rows"]) + (0 if p is None else len(p)) for e, p in zip(es, pos)]
+
+    def job(b: pa.RecordBatch, dead: Optional[np.ndarray]) -> pa.RecordBatch:
+        if dead is not None and len(dead):
+            mask = np.ones(b.num_rows, dtype=bool)
+            mask[dead] = False
+            b = b.filter(pa.array(mask))
+        return then(b) if then is not None else b
+
+    def pieces() -> Iterator[tuple[pa.RecordBatch, Optional[np.ndarray]]]:
+        i, off = 0, 0
+        for tb in tagged:
+            b = tb.record_batch
+            if b.num_rows == 0:
+                continue
+            while i < len(es) and off == physical[i]:  # finished (or empty) files
+                i, off = i + 1, 0
+            if i == len(es) or off + b.num_rows > physical[i] or tb.fragment.path != paths[i]:
+                j = min(i, len(es) - 1)
+                raise IntegrityError(f"{_label(es[j], table)} does not line up with its file's rows (the scan "
+                                     f"gave rows past the {physical[j]} it was made for); run `lakepkg verify`")
+            p = pos[i]
+            dead = None
+            if p is not None:
+                lo, hi = np.searchsorted(p, off), np.searchsorted(p, off + b.num_rows)
+                dead = p[lo:hi] - off
+            off += b.num_rows
+            yield b, dead
+        while i < len(es) and off == physical[i]:
+            i, off = i + 1, 0
+        if i != len(es):
+            raise IntegrityError(f"{_label(es[i], table)} is for {physical[i]} rows but the file gave {off}; run `lakepkg verify`")
+
+    if threads <= 1:
+        for b, dead in pieces():
+            yield job(b, dead)
         return
-    e = _as_dict(entry)
-    pos = deleted_positions(store, e, table)
-    import numpy as np
-
-    total = int(e.get("rows", 0)) + len(pos)  # type: ignore[arg-type]
-    mask = np.ones(total, dtype=bool)
-    mask[pos] = False  # type: ignore[index]
-    off = 0
-    for b in batches:
-        if off + b.num_rows > total:
-            from lakepkg.errors import IntegrityError
-
-            raise IntegrityError(f"{vector_label(e, table)} is for {total} rows but the fragment has more; "
-                                 "run `lakepkg verify`")
-        yield b.filter(pa.array(mask[off: off + b.num_rows]))
-        off += b.num_rows
-    if off != total:
-        from lakepkg.errors import IntegrityError
-
-        raise IntegrityError(f"{vector_label(e, table)} is for {total} rows but the fragment has {off}; "
-                             "run `lakepkg verify`")
+    window: deque[Future[pa.RecordBatch]] = deque()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for b, dead in pieces():
+            window.append(pool.submit(job, b, dead))
+            if len(window) > 2 * threads:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def read_fragment(store: Any, entry: Any, path: str, columns: Optional[list[str]] = None,

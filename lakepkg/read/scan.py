@@ -252,27 +252,64 @@ class ScanPlan:
                               f"to_arrow(), to_batches() or to_arrow_dataset(), or compact it (`lakepkg compact`)")
         return [object_path(self.store, t.entry, self.verify) for t in self.tasks]
 
-    def to_arrow_dataset(self) -> "pads.FileSystemDataset":
-        """A pyarrow dataset over the planned fragments, partition columns filled from their values.
-        (The plan's row filter is not applied here: pass ``plan.expression`` to its scanner.)"""
+    def _paths(self, tasks: Sequence[FragmentTask]) -> list[str]:
+        """Each task's local, hash-checked file (fetched and hashed side by side: hashing and
+        downloads release the GIL)."""
+        if len(tasks) <= 4:
+            return [object_path(self.store, t.entry, self.verify) for t in tasks]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(lambda t: object_path(self.store, t.entry, self.verify), tasks))
+
+    def _files(self, tasks: Sequence[FragmentTask], paths: Sequence[str]) -> "pads.FileSystemDataset":
         import pyarrow.dataset as ds
         import pyarrow.fs as pafs
 
+        return ds.FileSystemDataset.from_paths(list(paths), schema=self.schema, format=ds.ParquetFileFormat(),
+                                               filesystem=pafs.LocalFileSystem(),
+                                               partitions=[self._partition_expression(t) for t in tasks])
+
+    def _live(self, tasks: Sequence[FragmentTask], columns: Optional[list[str]], row_filter: bool,
+              batch_size: int = 131072) -> Iterator[pa.RecordBatch]:
+        """The rows of ``tasks`` in task order, deletion vectors applied inside one pyarrow scan
+        (:func:`lakepkg.read.deletes.live_batches`), then the plan's row filter (``row_filter``)
+        and ``columns`` (None: all)."""
+        from lakepkg.read.deletes import live_batches
+
+        paths = self._paths(tasks)
+        expr = self.expression if row_filter else None
+        need: Optional[list[str]] = None
+        if columns is not None:
+            wanted = set(columns) | {c for conj in (self.filters or []) for c, _o, _v in conj} if expr is not None \
+                else set(columns)
+            need = [n for n in self.schema.names if n in wanted]
+        # no filter in the scan: it could skip row groups and move the positions a vector names
+        scanner = self._files(tasks, paths).scanner(columns=need, batch_size=batch_size, use_threads=True)
+
+        def then(b: pa.RecordBatch) -> pa.RecordBatch:
+            if expr is not None:
+                b = b.filter(expr)
+            return b if columns is None or b.schema.names == columns else b.select(columns)
+
+        return live_batches(self.store, [t.entry for t in tasks], paths, scanner.scan_batches(), self.table, then)
+
+    def _output_schema(self) -> pa.Schema:
+        return pa.schema([self.schema.field(c) for c in self.output_columns])
+
+    def to_arrow_dataset(self) -> "pads.Dataset":
+        """A pyarrow dataset over the planned fragments, partition columns filled from their values.
+        (The plan's row filter is not applied here: pass ``plan.expression`` to its scanner.)
+        Fragments with a deletion vector join as the in-memory table of their live rows (a Parquet
+        file cannot be scanned by position), after the files of the others."""
+        import pyarrow.dataset as ds
+
         tasks = [t for t in self.tasks if not t.deletes]
-        paths = [object_path(self.store, t.entry, self.verify) for t in tasks]
-        exprs = [self._partition_expression(t) for t in tasks]
-        files = ds.FileSystemDataset.from_paths(paths, schema=self.schema, format=ds.ParquetFileFormat(),
-                                                filesystem=pafs.LocalFileSystem(), partitions=exprs)
+        files = self._files(tasks, self._paths(tasks))
         with_vectors = [t for t in self.tasks if t.deletes]
         if not with_vectors:
             return files
-        # a Parquet scan cannot skip rows by position: fragments with a deletion vector join as the
-        # in-memory table of their live rows (docs/deltas.md)
-        from concurrent.futures import ThreadPoolExecutor
-
-        whole = self.select(None)
-        with ThreadPoolExecutor(max_workers=4) as pool:  # Parquet reads release the GIL
-            live = pa.concat_tables(list(pool.map(lambda t: read_task(whole, t).cast(self.schema), with_vectors)))
+        live = pa.Table.from_batches(list(self._live(with_vectors, None, row_filter=False)), schema=self.schema)
         return ds.UnionDataset(self.schema, [files, ds.InMemoryDataset(live, schema=self.schema)])
 
     def _partition_expression(self, task: FragmentTask) -> Any:
@@ -286,8 +323,17 @@ class ScanPlan:
             e = e & (ds.field(c).is_null() if v is None else (ds.field(c) == pa.scalar(v, t)))
         return e
 
+    @property
+    def has_deletes(self) -> bool:
+        """Whether any planned fragment carries a deletion vector."""
+        return any(t.deletes for t in self.tasks)
+
     def to_arrow(self) -> pa.Table:
-        """The planned rows: fragments pruned, then rows filtered, ``columns`` only."""
+        """The planned rows: fragments pruned, then rows filtered, ``columns`` only (task order
+        when some fragment has a deletion vector)."""
+        if self.has_deletes:
+            return pa.Table.from_batches(list(self._live(self.tasks, self.columns, row_filter=True)),
+                                         schema=self._output_schema())
         return self.to_arrow_dataset().to_table(filter=self.expression, columns=self.columns)
 
     def to_pandas(self) -> Any:
@@ -298,6 +344,8 @@ class ScanPlan:
         """The planned rows as Arrow record batches (``output_columns``, in task order)."""
         if not self.tasks:
             return iter(())
+        if self.has_deletes:
+            return self._live(self.tasks, self.output_columns, row_filter=True, batch_size=batch_size)
         return iter(self.to_arrow_dataset().to_batches(columns=self.output_columns, filter=self.expression,
                                                        batch_size=batch_size))
 
