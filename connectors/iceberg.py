@@ -5,9 +5,13 @@
         tables=["sales.orders"], snapshot_id=None)
 
 The data files of the table's current (or a given) Iceberg snapshot are
-stored byte for byte, so files shared by two Iceberg snapshots dedup. A table
-whose scan carries delete files (merge-on-read) is read through pyiceberg and
-written as fragments instead, so deleted rows never reappear. Iceberg
+stored byte for byte, so files shared by two Iceberg snapshots dedup. Position
+deletes (merge-on-read: Parquet/ORC position-delete files, v3 deletion vectors)
+map onto lakepkg's deletion vectors: the data file is still stored byte for
+byte (and dedups with the version before the delete) and its entry gets a
+vector of the positions deleted, so a deleted row never reappears and a delete
+costs a vector, not a rewrite. A table with equality deletes is read through
+pyiceberg's scan and written as fragments instead. Iceberg
 partitions are hidden partitions: the source columns are inside the data
 files, so a lakepkg table of an Iceberg table is unpartitioned and prunes on
 min/max statistics; the partition spec is recorded in the provenance.
@@ -15,6 +19,7 @@ min/max statistics; the partition spec is recorded in the provenance.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from typing import Any, Optional
 
 from lakepkg.errors import NotFoundError, SourceError, one_line
@@ -163,12 +168,21 @@ class IcebergConnector:
         }
         table_name = name or ident.rpartition(".")[2]
         scan = tbl.scan(snapshot_id=snap.snapshot_id) if snap else None
-        tasks = list(scan.plan_files()) if scan is not None else []
-        if any(t.delete_files for t in tasks):
-            provenance["read_mode"] = "merge-on-read scan (delete files applied)"
-            return TableSnapshot(name=table_name, provenance=provenance, volatile={"metadata_location": tbl.metadata_location},
-                                 batches=scan.to_arrow_batch_reader(), schema=None)
+        try:
+            tasks = list(scan.plan_files()) if scan is not None else []
+        except ValueError as exc:  # e.g. pyiceberg's "does not yet support equality deletes"
+            raise SourceError(f"cannot plan a scan of Iceberg table {ident}: {one_line(exc)}") from None
         io = tbl.io
+        deleted: dict[str, Any] = {}
+        if any(t.delete_files for t in tasks):
+            found = _position_deletes(io, tasks, ident)
+            if found is None:  # deletes that are not positions (or no delete reader): read the rows
+                provenance["read_mode"] = "merge-on-read scan (delete files applied)"
+                return TableSnapshot(name=table_name, provenance=provenance,
+                                     volatile={"metadata_location": tbl.metadata_location},
+                                     batches=scan.to_arrow_batch_reader(), schema=None)
+            provenance["read_mode"] = "data files byte for byte; position deletes as deletion vectors"
+            deleted = found
         files = []
         for t in sorted(tasks, key=lambda t: t.file.file_path):
             df = t.file
@@ -178,10 +192,20 @@ class IcebergConnector:
             key = path.rsplit("/", 1)[-1]
             if "/data/" in path:
                 key = path.split("/data/", 1)[1]
+            gone = deleted.get(path)
+            if gone is not None and len(gone) and (gone[0] < 0 or gone[-1] >= df.record_count):
+                raise SourceError(f"source file {path} has {df.record_count} rows but its deletes name position "
+                                  f"{int(gone[-1] if gone[-1] >= df.record_count else gone[0])}; the table's "
+                                  "delete files do not fit its data files")
+            if gone is not None and len(gone) >= df.record_count:
+                continue  # every row of the file is deleted: it is not part of the table's rows
+            etag = f"iceberg:{df.file_size_in_bytes}:{df.record_count}"  # Iceberg data files are immutable
+            if gone is not None:  # ... their deletes are not: a new delete file is a new listing
+                etag += f":deletes:{len(gone)}:{hashlib.sha256(gone.tobytes()).hexdigest()[:16]}"
             files.append(SourceFile(
                 path=path, key=key, size=df.file_size_in_bytes,
                 open=(lambda p=path: io.new_input(p).open()),
-                etag=f"iceberg:{df.file_size_in_bytes}:{df.record_count}",  # Iceberg data files are immutable
+                etag=etag, deleted_positions=gone,
                 local_path=path[len("file://"):] if path.startswith("file://") else (path if path.startswith("/") else None),
             ))
         schema = None
@@ -191,6 +215,40 @@ class IcebergConnector:
             schema = logical_schema(tbl.schema().as_arrow())
         return TableSnapshot(name=table_name, schema=schema, provenance=provenance, files=files,
                              volatile={"metadata_location": tbl.metadata_location})
+
+
+def _position_deletes(io: Any, tasks: list[Any], ident: str) -> Optional[dict[str, Any]]:
+    """Data file path -> its deleted row positions (sorted, unique int64), from the position-delete
+    files each scan task carries (Parquet/ORC position deletes, or v3 deletion vectors in Puffin),
+    read by pyiceberg's own delete reader. None when some delete file is an equality delete (rows
+    named by value, not position), or this pyiceberg has no delete reader: the caller then reads
+    the table's rows through pyiceberg's scan instead."""
+    import numpy as np
+
+    try:
+        from pyiceberg.io.pyarrow import _read_deletes  # what pyiceberg's own scans apply
+        from pyiceberg.manifest import DataFileContent
+    except ImportError:  # pragma: no cover - a pyiceberg that moved its reader
+        return None
+    read: dict[str, dict[str, Any]] = {}
+    out: dict[str, Any] = {}
+    for t in tasks:
+        if any(d.content != DataFileContent.POSITION_DELETES for d in t.delete_files):
+            return None
+        parts = []
+        for d in t.delete_files:
+            if d.file_path not in read:
+                try:
+                    read[d.file_path] = _read_deletes(io, d)
+                except Exception as exc:
+                    raise SourceError(f"Iceberg table {ident}: cannot read delete file {d.file_path}: "
+                                      f"{one_line(exc)}") from None
+            got = read[d.file_path].get(t.file.file_path)
+            if got is not None:
+                parts.append(np.asarray(got.to_numpy() if hasattr(got, "to_numpy") else got, dtype=np.int64))
+        if parts:
+            out[t.file.file_path] = np.unique(np.concatenate(parts))
+    return out
 
 
 connector = IcebergConnector()

@@ -86,3 +86,71 @@ def test_iceberg_sql_catalog_on_postgres(registry, tmp_path):
     finally:
         conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         conn.close()
+
+
+def test_position_deletes_become_deletion_vectors(registry, tmp_path):
+    """Iceberg merge-on-read position deletes map onto lakepkg deletion vectors: the data file they
+    apply to is kept byte for byte (the same object as before the delete) with a vector, and every
+    reader returns exactly pyiceberg's own merge-on-read rows."""
+    from lakepkg.maintain.transfer import install
+    from lakepkg.maintain.verify import verify_registry
+    from lakepkg.read.package import Package
+    from tests.fixtures.iceberg_deletes import add_position_deletes
+
+    cat, props = _catalog(tmp_path)
+    tbl = cat.create_table("sales.orders", schema=_orders(0, 1).schema, properties={"format-version": "2"})
+    tbl.append(_orders(0, 1000))
+    tbl.append(_orders(1000, 1500))
+    kw = dict(registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    first = snapshot("iceberg", "lake/orders", **kw).record
+    before = {e["key"]: e for e in Package(registry, first.top_hash)["orders"].iter_entries()}
+    stored = {o.digest if hasattr(o, "digest") else o[0] for o in registry.store.iter_objects()}
+    big = next(task.file.file_path for task in tbl.scan().plan_files() if task.file.record_count == 1000)
+    gone = [0, 3, 500, 998, 999]
+    add_position_deletes(tbl, {big: gone})
+    want = tbl.scan().to_arrow().sort_by("id")  # pyiceberg's merge-on-read answer
+    assert want.num_rows == 1495
+
+    res = snapshot("iceberg", "lake/orders", **kw)
+    t = Package(registry, res.record.top_hash)["orders"]
+    assert t.provenance["read_mode"].startswith("data files byte for byte; position deletes")
+    after = {e["key"]: e for e in t.iter_entries()}
+    assert after.keys() == before.keys()  # the same data files, none rewritten
+    with_vec = [k for k, e in after.items() if e.get("deletes")]
+    assert len(with_vec) == 1 and after[with_vec[0]]["object"] == before[with_vec[0]]["object"]
+    assert after[with_vec[0]]["deletes"]["count"] == len(gone) and after[with_vec[0]]["rows"] == 995
+    new_objects = {o.digest if hasattr(o, "digest") else o[0] for o in registry.store.iter_objects()} - stored
+    assert after[with_vec[0]]["deletes"]["object"] in new_objects
+    assert not new_objects & {e["object"] for e in after.values()}  # no data file stored again
+    # every reader: the plan, pandas, a leaf alone, a filtered read, install --dest
+    assert t.to_arrow().sort_by("id").equals(want)
+    assert sorted(t.to_pandas()["id"]) == want.column("id").to_pylist()
+    leaf = next(f for f in t.fragments() if f.entry.deletes)
+    assert sorted(leaf.to_pandas()["id"]) == sorted(set(range(1000)) - set(gone))
+    assert t.to_arrow(filters=[("id", "<", 10)]).column("id").to_pylist() == [1, 2, 4, 5, 6, 7, 8, 9]
+    install(f"lake/orders@{res.record.top_hash}", registry=registry, dest=str(tmp_path / "plain"))
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(str(tmp_path / "plain" / "orders")).num_rows == 1495
+    assert verify_registry(registry).ok
+    # a retry mints nothing; deleting every row of a file drops it
+    again = snapshot("iceberg", "lake/orders", **kw)
+    assert not again.created and again.record.top_hash == res.record.top_hash
+    small = next(task.file.file_path for task in tbl.scan().plan_files() if task.file.record_count == 500)
+    add_position_deletes(tbl, {small: list(range(500))})
+    third = Package(registry, snapshot("iceberg", "lake/orders", **kw).record.top_hash)["orders"]
+    assert third.rows == 995 == tbl.scan().to_arrow().num_rows
+    assert len(list(third.iter_entries())) == 1
+
+
+def test_position_delete_past_the_file_publishes_nothing(registry, tmp_path):
+    from tests.fixtures.iceberg_deletes import add_position_deletes
+
+    cat, props = _catalog(tmp_path)
+    tbl = cat.create_table("sales.orders", schema=_orders(0, 1).schema, properties={"format-version": "2"})
+    tbl.append(_orders(0, 10))
+    path = next(task.file.file_path for task in tbl.scan().plan_files())
+    add_position_deletes(tbl, {path: [2, 10]})  # the file has rows 0..9
+    with pytest.raises(SourceError, match=r"has 10 rows but its deletes name position 10"):
+        snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    assert registry.list_packages() == []

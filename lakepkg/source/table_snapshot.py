@@ -31,6 +31,8 @@ class SourceFile:
     partition: dict[str, Any] = field(default_factory=dict)
     to_arrow: Optional[Callable[[str], pa.Table]] = None  # converter for non-Parquet files (gets a local copy)
     local_path: Optional[str] = None           # set when the source is a local file: read in place, no temporary copy
+    deleted_positions: Optional[Any] = None    # row positions the source deleted from this file (e.g. Iceberg
+                                               # position deletes): stored byte for byte plus a deletion vector
 
     def listing(self) -> dict[str, Any]:
         """The fields an incremental re-snapshot compares."""

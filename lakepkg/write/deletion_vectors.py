@@ -44,14 +44,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakepkg.errors import IntegrityError
-from lakepkg.format.deletion_vector import encode, live_mask
+from lakepkg.format.deletion_vector import live_mask
 from lakepkg.format.manifest import Entry, EntrySorter, TableNodeData
 from lakepkg.format.walk import table_entries
 from lakepkg.format.schema_json import schema_to_json
 from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
 from lakepkg.write.chunking import ChunkingParams, cut
-from lakepkg.write.fragments import write_fragment, writer_settings
+from lakepkg.write.fragments import with_vector, write_fragment, writer_settings
 from lakepkg.write.ingest import IngestedTable, IngestStats, ingest_batches
 from lakepkg.write.previous import PreviousVersion
 from lakepkg.write.row_hash import DigestAccumulator, UnhashableColumn, hashable, row_hashes
@@ -393,16 +393,6 @@ def _unique_key(d: dict[str, Any], used: set[str]) -> dict[str, Any]:
         k = d["key"][: -len(".parquet")] + f"-{n}.parquet" if d["key"].endswith(".parquet") else f"{d['key']}-{n}"
     used.add(k)
     return d if k == d["key"] else {**d, "key": k}
-
-
-def with_vector(store: ObjectStore, entry: dict[str, Any], deleted: np.ndarray, physical: int) -> dict[str, Any]:
-    """``entry`` with a deletion vector of ``deleted`` positions (the vector object is stored)."""
-    data = encode(np.asarray(deleted, dtype=np.int64), physical)
-    digest = store.put_bytes(data)
-    out = {k: v for k, v in entry.items() if k != "deletes"}
-    out["rows"] = physical - len(deleted)
-    out["deletes"] = {"object": digest, "count": int(len(deleted)), "size": len(data)}
-    return out
 
 
 def _needs_compaction(entries: list[dict[str, Any]], params: ChunkingParams,

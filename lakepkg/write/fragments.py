@@ -170,3 +170,18 @@ def check_schema(table_name: str, expected: Optional[pa.Schema], got: pa.Schema,
             f"table {table_name!r}: {where} has a different schema ({'; '.join(diff[:3]) or 'nullability/metadata'}); make all fragments share one schema"
         )
     return expected
+
+
+def with_vector(store: ObjectStore, entry: dict[str, Any], deleted: Any, physical: int) -> dict[str, Any]:
+    """``entry`` (JSON) with a deletion vector of the ``deleted`` row positions of its
+    ``physical``-row file; the vector object is stored (docs/format.md, "Deletion vectors")."""
+    import numpy as np
+
+    from lakepkg.format.deletion_vector import encode
+
+    data = encode(np.asarray(deleted, dtype=np.int64), physical)
+    digest = store.put_bytes(data)
+    out = {k: v for k, v in entry.items() if k != "deletes"}
+    out["rows"] = physical - len(deleted)
+    out["deletes"] = {"object": digest, "count": int(len(deleted)), "size": len(data)}
+    return out

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from lakepkg.write.chunking import ChunkingParams, cut
 from lakepkg.errors import IntegrityError, LakepkgError, SourceError, one_line
-from lakepkg.write.fragments import check_schema, describe_parquet, write_fragment, writer_settings
+from lakepkg.write.fragments import check_schema, describe_parquet, with_vector, write_fragment, writer_settings
 from lakepkg.format.manifest import Entry, EntrySorter
 from lakepkg.format.names import safe_key
 from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
@@ -110,7 +110,7 @@ def ingest_files(
                 # a reused converted file keeps the table's writer settings (same source, same node)
                 return sf, e, True, bool(prev_listing.get("converted"))
         if sf.local_path is not None and sf.to_arrow is None:
-            return sf, _store_local_parquet(sf, key), False, False
+            return sf, _with_deletes(sf, _store_local_parquet(sf, key)), False, False
         tmp = _copy_to_temp(sf)
         try:
             if sf.to_arrow is not None:
@@ -129,11 +129,27 @@ def ingest_files(
             if size != sf.size:
                 raise SourceError(f"source file {sf.path} changed during the snapshot (size {sf.size} -> {size}); re-run it")
             count_written(size, written)
-            return sf, Entry(key=key, object=digest, size=size, rows=desc.rows,
-                             partition=sf.partition or None, stats=desc.stats or None), False, False
+            return sf, _with_deletes(sf, Entry(key=key, object=digest, size=size, rows=desc.rows,
+                                               partition=sf.partition or None, stats=desc.stats or None)), False, False
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def _with_deletes(sf: SourceFile, entry: Entry) -> Entry:
+        """A file the source deleted rows from keeps its bytes and gets a deletion vector."""
+        if sf.deleted_positions is None or not len(sf.deleted_positions):
+            return entry
+        import numpy as np
+
+        pos = np.unique(np.asarray(sf.deleted_positions, dtype=np.int64))
+        physical = int(entry.rows or 0)
+        if pos[0] < 0 or pos[-1] >= physical:
+            raise SourceError(f"source file {sf.path} has {physical} rows but its deletes name position "
+                              f"{int(pos[-1] if pos[-1] >= physical else pos[0])}; the source's delete files do "
+                              "not fit its data files")
+        d = with_vector(store, entry.to_json(), pos, physical)
+        count_written(int(d["deletes"]["size"]), True)
+        return Entry.from_json(d)
 
     def _store_local_parquet(sf: SourceFile, key: str) -> Entry:
         assert sf.local_path is not None  # only called for files with a local path
