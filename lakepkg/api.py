@@ -15,7 +15,7 @@ or a location (path, ``s3://bucket/prefix``); None means the configured one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, overload
 
 from lakepkg.errors import ConfigError, InvalidRefError
 from lakepkg.format.names import parse_ref
@@ -32,6 +32,9 @@ from lakepkg.source.connectors import Source
 from lakepkg.write.build import PackageBuilder, build_package
 from lakepkg.write.publish import PublishResult
 from lakepkg.write.snapshotting import snapshot as _snapshot
+
+if TYPE_CHECKING:
+    from lakepkg.read.row_diff import RowDiff
 
 __all__ = ["snapshot", "build", "load", "push", "pull", "install", "lock", "log", "history", "diff", "tag",
            "verify", "gc", "Source", "PublishResult", "TagResult", "Package", "PackageBuilder", "open_registry"]
@@ -124,10 +127,26 @@ def log(name: str, *, registry: "Registry | str | None" = None) -> VersionHistor
 history = log
 
 
-def diff(old: str, new: Optional[str] = None, registry: "Registry | str | None" = None) -> PackageDiff:
-    """``lakepkg diff OLD [NEW]``: what changed between two versions (``new``: default the latest of
-    the same package)."""
-    return diff_refs(old, new or parse_ref(old).name, _registry(registry))
+@overload
+def diff(old: str, new: Optional[str] = None, registry: "Registry | str | None" = None, *,
+         rows: Literal[False] = False, key: Optional[list[str]] = None) -> PackageDiff: ...
+
+
+@overload
+def diff(old: str, new: Optional[str] = None, registry: "Registry | str | None" = None, *,
+         rows: Literal[True], key: Optional[list[str]] = None) -> "RowDiff": ...
+
+
+def diff(old: str, new: Optional[str] = None, registry: "Registry | str | None" = None, *,
+         rows: bool = False, key: Optional[list[str]] = None) -> "PackageDiff | RowDiff":
+    """``lakepkg diff OLD [NEW] [--rows [--key COLS]]``: what changed between two versions (``new``:
+    default the latest of the same package). ``rows=True``: the row-level diff (per table, Arrow
+    tables of the rows added, removed and changed, keyed by ``key`` or each table's own key)."""
+    reg = _registry(registry)
+    if not rows:
+        return diff_refs(old, new or parse_ref(old).name, reg)
+    a = load(old, reg, kind=Package)
+    return a.diff(load(new or parse_ref(old).name, reg, kind=Package), rows=True, key=key)
 
 
 @dataclass(frozen=True)
