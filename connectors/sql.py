@@ -25,6 +25,7 @@ plain SQLAlchemy path, any other dialect) into package tables.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -71,6 +72,15 @@ def _make_url(url: str) -> Any:
         u = u.set(drivername="mysql+pymysql")
     elif name == "mariadb":
         u = u.set(drivername="mariadb+pymysql")
+    try:
+        u.get_dialect()
+    except Exception as exc:  # sqlalchemy's NoSuchModuleError, or a driver that is not installed
+        raise ConfigError(f"cannot read {u.drivername}:// URLs ({one_line(str(exc))}); use postgresql://, "
+                          "mysql://, mariadb://, sqlite:/// or another SQLAlchemy dialect whose driver is "
+                          "installed") from None
+    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") \
+            and not u.database.startswith("file:") and not os.path.exists(u.database):
+        raise ConfigError(f"no SQLite database at {u.database}; check the path (a snapshot never creates one)")
     return u
 
 

@@ -33,3 +33,23 @@ def test_generic_path_on_postgres_matches_native_for_plain_types(pg_url, registr
     tn = Package(registry, n.record.top_hash)["t"].to_arrow()
     assert tg.num_rows == 3000 and g.tables["t"]["key"] == ["id"]
     assert tg.to_pylist() == tn.to_pylist()
+
+
+def test_unknown_dialect_and_missing_sqlite_file_are_one_line_and_create_nothing(tmp_path, home):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LAKEPKG_HOME": str(home), "LAKEPKG_NO_PROGRESS": "1"}
+    missing = tmp_path / "no" / "such.db"
+    cases = [("bogus://x", "cannot read bogus:// URLs"),
+             (f"sqlite:///{missing}", f"no SQLite database at {missing}; check the path"),
+             (f"sqlite:///{tmp_path / 'nothere.db'}", "no SQLite database at")]
+    for url, msg in cases:
+        p = subprocess.run([sys.executable, "-m", "lakepkg.cli.__main__", "snapshot", "sql", "--url", url,
+                            "--table", "t", "--to", "a/b"], capture_output=True, text=True, env=env)
+        assert p.returncode not in (0, 70) and msg in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not (tmp_path / "nothere.db").exists()  # a snapshot never creates a database
+    from lakepkg.registry import open_registry
+
+    assert open_registry(os.path.join(str(home), "registry")).list_packages() == []
