@@ -5,6 +5,8 @@ import contextlib
 import sys
 from typing import Callable, Iterator, Optional
 
+from lakepkg.sizes import human_bytes
+
 
 def _no_progress(done: int, nbytes: int = 0) -> None:
     """The update function when no bar is drawn."""
@@ -26,6 +28,6 @@ def progress_bar(description: str, total: Optional[int] = None, enabled: bool = 
         task = prog.add_task(description, total=total, size="")
 
         def update(done: int, nbytes: int = 0) -> None:
-            prog.update(task, completed=done, size=f"{nbytes / 1e6:,.1f} MB" if nbytes else "")
+            prog.update(task, completed=done, size=human_bytes(nbytes) if nbytes else "")
 
         yield update

@@ -45,12 +45,3 @@ def show_progress(as_json: bool) -> bool:
     return not as_json and sys.stderr.isatty() and not os.environ.get("LAKEPKG_NO_PROGRESS")
 
 
-def human_bytes(n: Optional[int]) -> str:
-    if n is None:
-        return "-"
-    f = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if f < 1024 or unit == "TB":
-            return f"{f:,.0f} {unit}" if unit == "B" else f"{f:,.1f} {unit}"
-        f /= 1024
-    return str(n)

@@ -8,7 +8,8 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, human_bytes, show_progress
+from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, show_progress
+from lakepkg.sizes import human_bytes
 
 MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
                             help="Thrift URI of the Hive metastore, e.g. thrift://127.0.0.1:9083 (or $LAKEPKG_METASTORE).")

@@ -7,7 +7,8 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, human_bytes, registry
+from lakepkg.cli._common import JsonOpt, RegistryOpt, registry
+from lakepkg.sizes import human_bytes
 from lakepkg.cli.output import make_output
 
 

@@ -17,7 +17,7 @@ import sys
 from abc import ABC, abstractmethod
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from lakepkg.cli._common import human_bytes
+from lakepkg.sizes import human_bytes
 
 
 def _dumps(data: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Sequence
 
 _TABLE = 'style="border-collapse:collapse;text-align:left;margin:2px 0"'
 _CELL = 'style="padding:1px 8px;text-align:left;vertical-align:top"'
@@ -16,18 +16,6 @@ def esc(v: Any) -> str:
     if isinstance(v, (dict, list)):
         v = json.dumps(v, sort_keys=True, default=str)
     return html.escape("" if v is None else str(v))
-
-
-def human_bytes(n: Optional[int]) -> str:
-    """``1.2 MB``-style size (decimal units, as ``ls -h --si``)."""
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"  # pragma: no cover
 
 
 def grid(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -20,7 +20,8 @@ from lakepkg.format.names import Ref, parse_ref
 from lakepkg.format.walk import iter_page_entries
 from lakepkg.read.diff import PackageDiff, diff_packages
 from lakepkg.read.filters import Filter
-from lakepkg.read.html import card, facts, grid, human_bytes, schema_grid, section
+from lakepkg.read.html import card, facts, grid, schema_grid, section
+from lakepkg.sizes import human_bytes
 from lakepkg.read.scan import FragmentTask, ScanPlan, object_path, plan_table, pruned_entries, read_task
 from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.store.base import ObjectStore
