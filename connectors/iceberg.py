@@ -166,6 +166,9 @@ class IcebergConnector:
             "snapshot_id": snap.snapshot_id if snap else None,
             "partition_spec": str(tbl.spec()), "format_version": tbl.format_version,
         }
+        ids = sorted(tbl.schema().identifier_field_names())
+        if ids:  # Iceberg's primary key: what `diff --rows` matches rows by
+            provenance["key"] = ids
         table_name = name or ident.rpartition(".")[2]
         scan = tbl.scan(snapshot_id=snap.snapshot_id) if snap else None
         try:

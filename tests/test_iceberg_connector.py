@@ -154,3 +154,27 @@ def test_position_delete_past_the_file_publishes_nothing(registry, tmp_path):
     with pytest.raises(SourceError, match=r"has 10 rows but its deletes name position 10"):
         snapshot("iceberg", "lake/orders", registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
     assert registry.list_packages() == []
+
+
+def test_row_diff_uses_the_iceberg_identifier_fields_and_the_vectors(registry, tmp_path):
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import DoubleType, LongType, NestedField
+
+    from tests.fixtures.iceberg_deletes import add_position_deletes
+
+    cat, props = _catalog(tmp_path)
+    schema = Schema(NestedField(1, "id", LongType(), required=True), NestedField(2, "amount", DoubleType()),
+                    identifier_field_ids=[1])
+    tbl = cat.create_table("sales.orders", schema=schema, properties={"format-version": "2"})
+    arrow = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("amount", pa.float64())])
+    tbl.append(pa.table({"id": list(range(100)), "amount": [float(i) for i in range(100)]}, schema=arrow))
+    kw = dict(registry=registry, catalog=props, catalog_name="lake", tables=["sales.orders"])
+    a = snapshot("iceberg", "lake/orders", **kw).record
+    path = next(task.file.file_path for task in tbl.scan().plan_files())
+    add_position_deletes(tbl, {path: [10, 20]})
+    b = snapshot("iceberg", "lake/orders", **kw).record
+    d = lakepkg.diff(f"lake/orders@{a.top_hash}", f"lake/orders@{b.top_hash}", registry=registry, rows=True)
+    t = d.tables["orders"]
+    assert t.key == ["id"]
+    assert sorted(t.removed.column("id").to_pylist()) == [10, 20]
+    assert t.added.num_rows == 0 and t.changed.num_rows == 0

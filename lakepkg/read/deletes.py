@@ -1,11 +1,19 @@
 """Applying deletion vectors: the one place every reader drops a fragment's deleted rows.
 
-Every read of fragment bytes — ``Fragment.to_arrow``, ``Table.to_arrow`` /
-``to_arrow_dataset``, the Spark data source, ``install --dest``, ``restore`` —
-reads the whole fragment (or the columns it needs; positions do not depend on
-the columns), then calls :func:`apply_deletes` *before* any row filter, since
-a vector names positions in the stored file. A missing or corrupt vector
-raises; a read never returns the rows it deletes.
+A vector names row positions of the whole stored file, so it applies before any
+row filter. Two ways in, one rule:
+
+* :func:`live_batches`: a whole-plan read (``Table.to_arrow``/``to_pandas``/
+  ``to_batches``, the Spark data source's partitions) is one ordered pyarrow
+  scan over the planned files with no filter pushed into it; each batch is
+  matched to its file and loses its deleted positions, then the row filter and
+  the projection apply;
+* :func:`apply_deletes`: a leaf read alone (``Fragment.to_arrow``,
+  ``install --dest``, ``restore``, the row diff) reads its file and drops its
+  positions.
+
+A missing or corrupt vector, or a file whose rows do not line up with its
+vector, raises; a read never returns the rows it deletes.
 """
 from __future__ import annotations
 
@@ -19,7 +27,7 @@ import pyarrow as pa
 from lakepkg.errors import IntegrityError
 from lakepkg.format.deletion_vector import deleted_positions, live_mask, vector_label
 
-__all__ = ["apply_deletes", "live_batches", "positions_of", "has_deletes", "read_fragment", "deleted_positions",
+__all__ = ["apply_deletes", "live_batches", "live_table", "positions_of", "has_deletes", "read_fragment", "deleted_positions",
            "vector_label"]
 
 
@@ -55,6 +63,39 @@ def positions_of(store: Any, entries: Sequence[Any], table: Optional[str] = None
         return [deleted_positions(store, e, table) for e in es]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(lambda e: deleted_positions(store, e, table), es))
+
+
+def live_table(store: Any, entries: Sequence[Any], table_rows: pa.Table, fragment_index: Any,
+               batch_index: Any, table: Optional[str] = None) -> pa.Table:
+    """``table_rows`` (one pyarrow ``to_table`` of the files of ``entries``, in order, with the
+    scan's ``__fragment_index``/``__batch_index`` columns given separately) without the rows the
+    entries' vectors delete. The indices prove the rows came back file by file, batch by batch, and
+    as many as each file holds, before one mask drops the deleted positions; otherwise
+    :class:`IntegrityError` (a read never returns a deleted row)."""
+    es = [_as_dict(e) for e in entries]
+    pos = positions_of(store, es, table)
+    if any(e.get("rows") is None for e in es):
+        raise IntegrityError(f"table {table or '?'}: a fragment entry without a row count cannot carry "
+                             "a deletion vector; the manifest is corrupt, run `lakepkg verify`")
+    physical = np.array([int(e["rows"]) + (0 if p is None else len(p)) for e, p in zip(es, pos)], dtype=np.int64)
+    fi = np.asarray(fragment_index, dtype=np.int64)
+    bi = np.asarray(batch_index, dtype=np.int64)
+    order_ok = len(fi) == int(physical.sum()) and (len(fi) < 2 or bool(
+        np.all((np.diff(fi) > 0) | ((np.diff(fi) == 0) & (np.diff(bi) >= 0)))))
+    if not order_ok or not np.array_equal(np.bincount(fi, minlength=len(es))[:len(es)], physical):
+        got = np.bincount(fi, minlength=len(es))[:len(es)] if len(fi) else np.zeros(len(es), dtype=np.int64)
+        bad = [i for i in range(len(es)) if i >= len(got) or got[i] != physical[i]] or [0]
+        raise IntegrityError(f"{_label(es[bad[0]], table)} does not line up with its file's rows "
+                             f"(expected {int(physical[bad[0]])}, the scan gave "
+                             f"{int(got[bad[0]]) if bad[0] < len(got) else 0}); run `lakepkg verify`")
+    if not any(p is not None and len(p) for p in pos):
+        return table_rows
+    mask = np.ones(len(fi), dtype=bool)
+    starts = np.concatenate([[0], np.cumsum(physical)[:-1]])
+    for start, p in zip(starts, pos):
+        if p is not None and len(p):
+            mask[start + p] = False
+    return table_rows.filter(pa.array(mask))
 
 
 def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagged: Iterable[Any],
