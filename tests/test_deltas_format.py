@@ -184,3 +184,28 @@ def test_outsider_checks_vectors_and_recomputes_the_rows_digest(pg_url, registry
     p = subprocess.run([sys.executable, "-I", "-S", "-c", VECTOR_CHECKER, root_dir, rec.top_hash],
                        capture_output=True, text=True)
     assert p.returncode != 0 and f"MISMATCH {e['deletes']['object']}" in p.stderr
+
+
+def test_table_wide_deleted_share_compacts_the_most_deleted_fragments_first():
+    """A table whose deleted rows (still decoded by every read) pass the policy's table-wide share
+    gets its most-deleted fragments rewritten, worst first, until it is back at the target share;
+    the choice depends only on the entries (same previous version, same choice)."""
+    from lakepkg.write.chunking import ChunkingParams
+    from lakepkg.write.deletion_vectors import CompactionPolicy, _needs_compaction
+
+    dead = [0, 500, 1500, 1200, 900]  # of 10,000 stored rows each: 8.2% of the table
+    entries = [{"key": f"part-{i}.parquet", "object": "0" * 64, "size": 1, "rows": 10_000 - d,
+                **({"deletes": {"object": "1" * 64, "count": d, "size": 1}} if d else {})} for i, d in enumerate(dead)]
+    params = ChunkingParams(min_rows=1)
+    policy = CompactionPolicy(max_table_deleted_share=0.08, table_target_share=0.05)
+    # worst first: part-2 (15%) leaves 2,600 of 48,500 (5.4%), part-3 (12%) then 1,400 of 47,300 (3.0%)
+    assert _needs_compaction(entries, params, policy) == [2, 3]
+    assert _needs_compaction(list(reversed(entries)), params, policy) == [1, 2]  # the same fragments
+    assert _needs_compaction(entries, params, CompactionPolicy(max_table_deleted_share=0.09, table_target_share=0.05)) == []
+    # a fragment past the per-fragment share is rewritten anyway, and counts first: here that alone
+    # brings the table under its threshold (2,600 of 48,500)
+    both = CompactionPolicy(max_deleted_share=0.14, max_table_deleted_share=0.08, table_target_share=0.05)
+    assert _needs_compaction(entries, params, both) == [2]
+    both = CompactionPolicy(max_deleted_share=0.14, max_table_deleted_share=0.05, table_target_share=0.04)
+    assert _needs_compaction(entries, params, both) == [2, 3]
+    assert _needs_compaction(entries, params, CompactionPolicy(max_deleted_share=0.14)) == [2]

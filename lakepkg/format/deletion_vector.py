@@ -76,8 +76,8 @@ def _unleb128(data: bytes, count: int, what: str) -> tuple[np.ndarray, int]:
     shift = (np.arange(end) - starts[group]).astype(np.uint64) * np.uint64(7)
     if shift.size and int(shift.max()) > 56:
         raise IntegrityError(f"{what} holds a value that is too large; run `lakepkg verify`")
-    vals = np.zeros(count, dtype=np.uint64)
-    np.add.at(vals, group, (b & 0x7F).astype(np.uint64) << shift)
+    # each value's bytes are contiguous and its 7-bit groups do not overlap: OR them together
+    vals = np.bitwise_or.reduceat((b & 0x7F).astype(np.uint64) << shift, starts)
     return vals, end
 
 

@@ -17,6 +17,7 @@ vector, raises; a read never returns the rows it deletes.
 """
 from __future__ import annotations
 
+import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -27,7 +28,7 @@ import pyarrow as pa
 from lakepkg.errors import IntegrityError
 from lakepkg.format.deletion_vector import deleted_positions, live_mask, vector_label
 
-__all__ = ["apply_deletes", "live_batches", "live_table", "positions_of", "has_deletes", "read_fragment", "deleted_positions",
+__all__ = ["apply_deletes", "live_batches", "positions_of", "has_deletes", "read_fragment", "deleted_positions",
            "vector_label"]
 
 
@@ -56,59 +57,29 @@ def _label(entry: dict[str, Any], table: Optional[str]) -> str:
 
 def positions_of(store: Any, entries: Sequence[Any], table: Optional[str] = None,
                  threads: int = 8) -> list[Optional[np.ndarray]]:
-    """Every entry's deleted positions (None without a vector), read and checked; fetched
-    side by side, since each vector is an object of its own (one GET each on S3)."""
+    """Every entry's deleted positions (None without a vector), read and checked; from a remote
+    store fetched side by side, since each vector is an object of its own (one GET each on S3)."""
     es = [_as_dict(e) for e in entries]
-    if sum(1 for e in es if has_deletes(e)) <= 1:
+    local = getattr(store, "local_root", lambda: None)() is not None
+    if local or sum(1 for e in es if has_deletes(e)) <= 1:  # a local read is faster without threads
         return [deleted_positions(store, e, table) for e in es]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(lambda e: deleted_positions(store, e, table), es))
 
 
-def live_table(store: Any, entries: Sequence[Any], table_rows: pa.Table, fragment_index: Any,
-               batch_index: Any, table: Optional[str] = None) -> pa.Table:
-    """``table_rows`` (one pyarrow ``to_table`` of the files of ``entries``, in order, with the
-    scan's ``__fragment_index``/``__batch_index`` columns given separately) without the rows the
-    entries' vectors delete. The indices prove the rows came back file by file, batch by batch, and
-    as many as each file holds, before one mask drops the deleted positions; otherwise
-    :class:`IntegrityError` (a read never returns a deleted row)."""
-    es = [_as_dict(e) for e in entries]
-    pos = positions_of(store, es, table)
-    if any(e.get("rows") is None for e in es):
-        raise IntegrityError(f"table {table or '?'}: a fragment entry without a row count cannot carry "
-                             "a deletion vector; the manifest is corrupt, run `lakepkg verify`")
-    physical = np.array([int(e["rows"]) + (0 if p is None else len(p)) for e, p in zip(es, pos)], dtype=np.int64)
-    fi = np.asarray(fragment_index, dtype=np.int64)
-    bi = np.asarray(batch_index, dtype=np.int64)
-    order_ok = len(fi) == int(physical.sum()) and (len(fi) < 2 or bool(
-        np.all((np.diff(fi) > 0) | ((np.diff(fi) == 0) & (np.diff(bi) >= 0)))))
-    if not order_ok or not np.array_equal(np.bincount(fi, minlength=len(es))[:len(es)], physical):
-        got = np.bincount(fi, minlength=len(es))[:len(es)] if len(fi) else np.zeros(len(es), dtype=np.int64)
-        bad = [i for i in range(len(es)) if i >= len(got) or got[i] != physical[i]] or [0]
-        raise IntegrityError(f"{_label(es[bad[0]], table)} does not line up with its file's rows "
-                             f"(expected {int(physical[bad[0]])}, the scan gave "
-                             f"{int(got[bad[0]]) if bad[0] < len(got) else 0}); run `lakepkg verify`")
-    if not any(p is not None and len(p) for p in pos):
-        return table_rows
-    mask = np.ones(len(fi), dtype=bool)
-    starts = np.concatenate([[0], np.cumsum(physical)[:-1]])
-    for start, p in zip(starts, pos):
-        if p is not None and len(p):
-            mask[start + p] = False
-    return table_rows.filter(pa.array(mask))
-
-
 def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagged: Iterable[Any],
                  table: Optional[str] = None,
                  then: Optional[Callable[[pa.RecordBatch], pa.RecordBatch]] = None,
-                 threads: int = 2) -> Iterator[pa.RecordBatch]:
+                 threads: Optional[int] = None) -> Iterator[pa.RecordBatch]:
     """The batches of one ordered pyarrow scan over ``paths`` (``Scanner.scan_batches()``: batches
     tagged with their fragment, each fragment's batches in file order, and no row filter pushed
     into the scan — a filter could skip row groups and move positions), each without the rows its
     entry's vector deletes, then passed through ``then`` (the plan's row filter and projection).
 
     ``entries[i]`` is the manifest entry of the file ``paths[i]``; the scan visits them in that
-    order. Masks are applied on ``threads`` threads (Arrow's filter releases the GIL), in order.
+    order. Masks are applied on ``threads`` threads (Arrow's filter releases the GIL), in order;
+    by default one per four cores (the scan itself keeps every core busy decoding: on 2 cores a
+    second masking thread measured slower, bench/RESULTS.md "deltas").
     A batch that runs past its entry's row count, a file with fewer rows than its vector was made
     for, or a batch from another file than expected raises :class:`IntegrityError`: a read never
     returns a deleted row."""
@@ -150,6 +121,8 @@ def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagge
         if i != len(es):
             raise IntegrityError(f"{_label(es[i], table)} is for {physical[i]} rows but the file gave {off}; run `lakepkg verify`")
 
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 1) // 4)
     if threads <= 1:
         for b, dead in pieces():
             yield job(b, dead)

@@ -294,24 +294,6 @@ class ScanPlan:
 
         return live_batches(self.store, [t.entry for t in tasks], paths, scanner.scan_batches(), self.table, then)
 
-    def _live_table(self, tasks: Sequence[FragmentTask], columns: Optional[list[str]]) -> pa.Table:
-        """:meth:`_live` as one table: one pyarrow ``to_table`` over the files (all its threads, no
-        filter pushed), then one mask (:func:`lakepkg.read.deletes.live_table`), the row filter
-        and ``columns``."""
-        from lakepkg.read.deletes import live_table
-
-        paths = self._paths(tasks)
-        expr = self.expression
-        cols = self.schema.names if columns is None else columns
-        wanted = set(cols) | {c for conj in (self.filters or []) for c, _o, _v in conj}
-        need = [n for n in self.schema.names if n in wanted]
-        t = self._files(tasks, paths).to_table(columns=need + ["__fragment_index", "__batch_index"])
-        fi, bi = t.column("__fragment_index"), t.column("__batch_index")
-        t = live_table(self.store, [x.entry for x in tasks], t.select(need), fi, bi, self.table)
-        if expr is not None:
-            t = t.filter(expr)
-        return t if t.column_names == list(cols) else t.select(list(cols))
-
     def _output_schema(self) -> pa.Schema:
         return pa.schema([self.schema.field(c) for c in self.output_columns])
 

@@ -17,11 +17,14 @@ update touched:
    for byte; one that lost some rows keeps its object and gets a new deletion
    vector (:mod:`lakepkg.format.deletion_vector`); one that lost all is dropped;
 4. compaction (:func:`compact_entries`): fragments whose deleted share passes
-   ``max_deleted_share``, and — once there are more than
-   ``max_small_fragments`` of them — fragments with fewer than the chunking's
-   ``min_rows`` live rows, are rewritten into clean fragments (their live rows
-   sorted by key, cut by the same rule). Compaction's output triggers neither
-   threshold again, so a retry of the same snapshot changes nothing.
+   ``max_deleted_share``; once there are more than ``max_small_fragments`` of
+   them, fragments with fewer than the chunking's ``min_rows`` live rows; and,
+   when the table's deleted rows (which every read still decodes) pass
+   ``max_table_deleted_share`` of its stored rows, its most-deleted fragments
+   until it is back at ``table_target_share`` — are rewritten into clean
+   fragments (their live rows sorted by key, cut by the same rule).
+   Compaction's output triggers no threshold again, so a retry of the same
+   snapshot changes nothing.
 
 Everything is a function of the previous version and the source state: the
 same two give the same top hash, and a retried snapshot mints nothing. The
@@ -64,12 +67,16 @@ Progress = Callable[[int, int], None]
 class CompactionPolicy:
     """When a delta snapshot (or ``lakepkg compact``) rewrites fragments into clean ones."""
 
-    max_deleted_share: float = 0.5     # a fragment that lost at least this share of its rows
+    max_deleted_share: float = 0.3     # a fragment that lost at least this share of its rows
     max_small_fragments: int = 16      # more small fragments (live rows < chunking min_rows) than this
     group_rows: int = 0                # rows sorted and cut together (0: 2 x chunking max_rows)
+    max_table_deleted_share: float = 0.2   # the table's deleted rows past this share of its stored rows...
+    table_target_share: float = 0.1        # ...are brought back to this share, most-deleted fragments first
 
     def to_json(self) -> dict[str, Any]:
-        return {"max_deleted_share": self.max_deleted_share, "max_small_fragments": self.max_small_fragments}
+        return {"max_deleted_share": self.max_deleted_share, "max_small_fragments": self.max_small_fragments,
+                "max_table_deleted_share": self.max_table_deleted_share,
+                "table_target_share": self.table_target_share}
 
 
 DEFAULT_POLICY = CompactionPolicy()
@@ -407,6 +414,23 @@ def _needs_compaction(entries: list[dict[str, Any]], params: ChunkingParams,
     small = [i for i, e in enumerate(entries) if (e.get("rows") or 0) < params.min_rows]
     if len(small) > policy.max_small_fragments:
         chosen.update(small)
+    # the whole table: deleted rows a read still decodes, as a share of the rows stored
+    dead = [int(e["deletes"]["count"]) if e.get("deletes") else 0 for e in entries]
+    stored = sum((e.get("rows") or 0) for e in entries) + sum(dead)
+    left = sum(d for i, d in enumerate(dead) if i not in chosen)
+    stored_left = stored - (sum(dead) - left)
+    if stored and left / stored_left > policy.max_table_deleted_share:
+        def share(i: int) -> float:
+            return dead[i] / ((entries[i].get("rows") or 0) + dead[i])
+
+        worst = sorted((i for i, d in enumerate(dead) if d and i not in chosen),
+                       key=lambda i: (-share(i), entries[i]["key"]))
+        for i in worst:  # deterministic: by share, then key
+            if stored_left and left / stored_left <= policy.table_target_share:
+                break
+            chosen.add(i)
+            left -= dead[i]
+            stored_left -= dead[i]
     return sorted(chosen)
 
 
