@@ -67,6 +67,18 @@ def positions_of(store: Any, entries: Sequence[Any], table: Optional[str] = None
         return list(pool.map(lambda e: deleted_positions(store, e, table), es))
 
 
+def _physical_rows(entry: dict[str, Any], pos: Optional[np.ndarray], path: str, table: Optional[str]) -> int:
+    """The rows of an entry's stored file: its live rows plus its deleted ones."""
+    if entry.get("rows") is not None:
+        return int(entry["rows"]) + (0 if pos is None else len(pos))
+    if pos is not None:
+        raise IntegrityError(f"{_label(entry, table)}: an entry with a deletion vector has no row count; "
+                             "the manifest is corrupt, run `lakepkg verify`")
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)  # an entry written without its count
+
+
 def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagged: Iterable[Any],
                  table: Optional[str] = None,
                  then: Optional[Callable[[pa.RecordBatch], pa.RecordBatch]] = None,
@@ -85,10 +97,7 @@ def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagge
     returns a deleted row."""
     es = [_as_dict(e) for e in entries]
     pos = positions_of(store, es, table)
-    if any(e.get("rows") is None for e in es):
-        raise IntegrityError(f"table {table or '?'}: a fragment entry without a row count cannot carry "
-                             "a deletion vector; the manifest is corrupt, run `lakepkg verify`")
-    physical = [int(e["rows"]) + (0 if p is None else len(p)) for e, p in zip(es, pos)]
+    physical = [_physical_rows(e, p, path, table) for e, p, path in zip(es, pos, paths)]
 
     def job(b: pa.RecordBatch, dead: Optional[np.ndarray]) -> pa.RecordBatch:
         if dead is not None and len(dead):
@@ -119,7 +128,8 @@ def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagge
         while i < len(es) and off == physical[i]:
             i, off = i + 1, 0
         if i != len(es):
-            raise IntegrityError(f"{_label(es[i], table)} is for {physical[i]} rows but the file gave {off}; run `lakepkg verify`")
+            raise IntegrityError(f"{_label(es[i], table)} is for {physical[i]} rows but the file gave {off}; "
+                                 "run `lakepkg verify`")
 
     if threads is None:
         threads = max(1, (os.cpu_count() or 1) // 4)

@@ -280,9 +280,10 @@ class ScanPlan:
         paths = self._paths(tasks)
         expr = self.expression if row_filter else None
         need: Optional[list[str]] = None
-        if columns is not None:
-            wanted = set(columns) | {c for conj in (self.filters or []) for c, _o, _v in conj} if expr is not None \
-                else set(columns)
+        if columns is not None:  # the columns asked for, and those the row filter reads
+            wanted = set(columns)
+            if expr is not None:
+                wanted |= {c for conj in (self.filters or []) for c, _o, _v in conj}
             need = [n for n in self.schema.names if n in wanted]
         # no filter in the scan: it could skip row groups and move the positions a vector names
         scanner = self._files(tasks, paths).scanner(columns=need, batch_size=batch_size, use_threads=True)
