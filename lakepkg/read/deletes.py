@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakepkg.errors import IntegrityError
 from lakepkg.format.deletion_vector import deleted_positions, live_mask, vector_label
@@ -82,14 +83,16 @@ def _physical_rows(entry: dict[str, Any], pos: Optional[np.ndarray], path: str, 
 def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagged: Iterable[Any],
                  table: Optional[str] = None,
                  then: Optional[Callable[[pa.RecordBatch], pa.RecordBatch]] = None,
-                 threads: Optional[int] = None) -> Iterator[pa.RecordBatch]:
+                 threads: Optional[int] = None,
+                 memory_pool: Optional[pa.MemoryPool] = None) -> Iterator[pa.RecordBatch]:
     """The batches of one ordered pyarrow scan over ``paths`` (``Scanner.scan_batches()``: batches
     tagged with their fragment, each fragment's batches in file order, and no row filter pushed
     into the scan — a filter could skip row groups and move positions), each without the rows its
     entry's vector deletes, then passed through ``then`` (the plan's row filter and projection).
 
     ``entries[i]`` is the manifest entry of the file ``paths[i]``; the scan visits them in that
-    order. Masks are applied on ``threads`` threads (Arrow's filter releases the GIL), in order;
+    order; the masked copies come from ``memory_pool``. Masks are applied on ``threads`` threads
+    (Arrow's filter releases the GIL), in order;
     by default one per four cores (the scan itself keeps every core busy decoding: on 2 cores a
     second masking thread measured slower, bench/RESULTS.md "deltas").
     A batch that runs past its entry's row count, a file with fewer rows than its vector was made
@@ -103,7 +106,7 @@ def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagge
         if dead is not None and len(dead):
             mask = np.ones(b.num_rows, dtype=bool)
             mask[dead] = False
-            b = b.filter(pa.array(mask))
+            b = pc.filter(b, pa.array(mask), memory_pool=memory_pool)
         return then(b) if then is not None else b
 
     def pieces() -> Iterator[tuple[pa.RecordBatch, Optional[np.ndarray]]]:

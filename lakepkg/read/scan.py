@@ -56,6 +56,29 @@ def object_path(store: ObjectStore, entry: dict[str, Any], verify: bool = False)
     return store.verified_path(entry["object"], what=entry.get("key"))
 
 
+_POOL: list[Any] = []
+
+
+def deletes_memory_pool() -> pa.MemoryPool:
+    """The Arrow memory pool a read that applies deletion vectors allocates from: jemalloc where
+    this pyarrow has it, else pyarrow's default. Such a read makes a second copy of its live rows;
+    mimalloc (pyarrow's default on Linux) hands freed pages back at once, so in a fresh process
+    that copy page-faults again, while jemalloc reuses them. Reads without vectors keep pyarrow's
+    default pool, which decodes faster (bench/RESULTS.md, "deltas"). ``LAKEPKG_MEMORY_POOL=default``
+    keeps pyarrow's default for these reads too."""
+    if not _POOL:
+        import os
+
+        pool = pa.default_memory_pool()
+        if os.environ.get("LAKEPKG_MEMORY_POOL", "jemalloc").strip().lower() == "jemalloc":
+            try:
+                pool = pa.jemalloc_memory_pool()
+            except (NotImplementedError, AttributeError):  # a pyarrow built without jemalloc
+                pass
+        _POOL.append(pool)
+    return _POOL[0]
+
+
 def store_options(store: ObjectStore) -> dict[str, str]:
     """The connection options another process needs to open ``store``'s registry (no secrets)."""
     return {k: str(v) for k, v in store.open_options().items() if v is not None}
@@ -286,14 +309,17 @@ class ScanPlan:
                 wanted |= {c for conj in (self.filters or []) for c, _o, _v in conj}
             need = [n for n in self.schema.names if n in wanted]
         # no filter in the scan: it could skip row groups and move the positions a vector names
-        scanner = self._files(tasks, paths).scanner(columns=need, batch_size=batch_size, use_threads=True)
+        pool = deletes_memory_pool()
+        scanner = self._files(tasks, paths).scanner(columns=need, batch_size=batch_size, use_threads=True,
+                                                    memory_pool=pool)
 
         def then(b: pa.RecordBatch) -> pa.RecordBatch:
             if expr is not None:
                 b = b.filter(expr)
             return b if columns is None or b.schema.names == columns else b.select(columns)
 
-        return live_batches(self.store, [t.entry for t in tasks], paths, scanner.scan_batches(), self.table, then)
+        return live_batches(self.store, [t.entry for t in tasks], paths, scanner.scan_batches(), self.table, then,
+                            memory_pool=pool)
 
     def _output_schema(self) -> pa.Schema:
         return pa.schema([self.schema.field(c) for c in self.output_columns])
