@@ -205,3 +205,30 @@ def test_author_is_the_airflow_dag_owner(monkeypatch):
     monkeypatch.delenv("LAKEPKG_AUTHOR")
     monkeypatch.delenv("AIRFLOW_CTX_DAG_OWNER")
     assert author() == "unknown"
+
+
+def test_a_record_missing_or_mistyping_a_field_is_an_integrity_error_not_a_traceback(registry):
+    """Found by the corruption fuzzer (seed 58121): a record whose JSON parses but lacks ``top_hash``
+    reached verify as a TypeError from the dataclass."""
+    from lakepkg.errors import IntegrityError
+    from lakepkg.maintain.verify import verify_registry
+    from lakepkg.registry.core import VersionRecord
+
+    with pytest.raises(IntegrityError, match="version record k lacks top_hash"):
+        VersionRecord.from_json({"package": "a/b", "created_at": "2026-01-01T00:00:00+00:00"}, key="k")
+    with pytest.raises(IntegrityError, match="has run of the wrong kind"):
+        VersionRecord.from_json({"package": "a/b", "top_hash": "0" * 64, "created_at": "2026-01-01T00:00:00",
+                                 "run": "x"}, key="k")
+    with pytest.raises(IntegrityError, match="created_at of the wrong kind"):
+        VersionRecord.from_json({"package": "a/b", "top_hash": "0" * 64, "created_at": "yesterday"}, key="k")
+    res = lakepkg.build("t/rec", tables={"x": pd.DataFrame({"a": [1, 2]})}, registry=registry)
+    key = res.record.key
+    doc = json.loads(registry.meta.read(key)[0])
+    del doc["top_hash"]
+    path = os.path.join(registry.location, "meta", *key.split("/"))
+    os.chmod(path, 0o644)
+    os.unlink(path)  # a new inode, as a writer that replaces a file makes
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    rep = verify_registry(registry)
+    assert not rep.ok and any("lacks top_hash" in e for e in rep.errors)

@@ -147,6 +147,25 @@ class VersionRecord:
 
     @classmethod
     def from_json(cls, d: dict[str, Any], key: str = "") -> "VersionRecord":
+        """A record from its JSON; IntegrityError (naming ``key``) when a field is missing or of the
+        wrong kind: a damaged record is an error to report, never a traceback."""
+        what = f"version record {key}" if key else "a version record"
+        missing = [k for k in ("package", "top_hash", "created_at") if k not in d]
+        if missing:
+            raise IntegrityError(f"{what} lacks {', '.join(missing)}; it is corrupt, restore it from a copy "
+                                 "of the registry (`lakepkg verify` lists every damaged record)")
+        kinds = {"package": str, "top_hash": str, "created_at": str, "author": str, "message": str,
+                 "run": dict, "sources": dict, "redacted": list}
+        wrong = [k for k, t in kinds.items() if k in d and not isinstance(d[k], t)]
+        wrong += [k for k in ("parent", "derived_from") if d.get(k) is not None and not isinstance(d[k], str)]
+        if not wrong:
+            try:
+                datetime.fromisoformat(d["created_at"])
+            except ValueError:
+                wrong.append("created_at")
+        if wrong:
+            raise IntegrityError(f"{what} has {', '.join(wrong)} of the wrong kind; it is corrupt, restore it "
+                                 "from a copy of the registry (`lakepkg verify` lists every damaged record)")
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "key"}
         return cls(**known, key=key)
 
