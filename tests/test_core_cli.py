@@ -2,25 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-LAKEPKG = [sys.executable, "-m", "lakepkg.cli.__main__"]
+from tests.cli_run import run_cli as run
+
 CORE = ["build", "ls", "log", "show", "cat", "diff", "tag", "verify", "gc", "demo"]
-
-
-def run(args, home, check=True):
-    env = {**os.environ, "LAKEPKG_HOME": str(home), "LAKEPKG_NO_PROGRESS": "1"}
-    env.pop("LAKEPKG_REGISTRY", None)
-    p = subprocess.run(LAKEPKG + args, capture_output=True, text=True, env=env)
-    if check and p.returncode != 0:
-        raise AssertionError(f"lakepkg {args} failed: {p.stderr}")
-    return p
 
 
 @pytest.mark.parametrize("cmd", CORE)

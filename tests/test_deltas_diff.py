@@ -3,9 +3,6 @@ flights-like rows; see tests/test_deltas_sql.py)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pyarrow as pa
 import pytest
@@ -15,17 +12,7 @@ from lakepkg.write.deletion_vectors import CompactionPolicy
 from lakepkg_connectors.sql import snapshot_sql
 from tests.fixtures.databases import pg_exec
 from tests.test_deltas_sql import SMALL, _pg_load, _snap
-
-LAKEPKG = [sys.executable, "-m", "lakepkg.cli.__main__"]
-
-
-def _cli(args, home, check=True):
-    env = {**os.environ, "LAKEPKG_HOME": str(home), "LAKEPKG_NO_PROGRESS": "1"}
-    env.pop("LAKEPKG_REGISTRY", None)
-    p = subprocess.run(LAKEPKG + args, capture_output=True, text=True, env=env)
-    if check and p.returncode != 0:
-        raise AssertionError(f"lakepkg {args} failed: {p.stderr}")
-    return p
+from tests.cli_run import run_cli as _cli
 
 
 def _rows(url):

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from tests.lifecycle_helpers import new_marker, populate
-
-LAKEPKG = [sys.executable, "-m", "lakepkg.cli.__main__"]
-
-
-def run(args, home, check=True):
-    env = {**os.environ, "LAKEPKG_HOME": str(home), "LAKEPKG_NO_PROGRESS": "1"}
-    env.pop("LAKEPKG_REGISTRY", None)
-    p = subprocess.run(LAKEPKG + args, capture_output=True, text=True, env=env)
-    if check and p.returncode != 0:
-        raise AssertionError(f"lakepkg {args} failed: {p.stderr}")
-    return p
+from tests.cli_run import run_cli as run
 
 
 @pytest.mark.parametrize("cmd", ["rm", "retain", "where-used", "redact", "audit"])
