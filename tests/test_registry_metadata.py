@@ -68,10 +68,13 @@ def test_an_unsealed_record_of_an_old_registry_stays_readable(reg):
     assert verify_registry(reg).ok
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"top_hash": 3}', b'"x"'], ids=["invalid", "list", "badfield", "string"])
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"top_hash": 3}', b'"x"', b"misspelt"],
+                         ids=["invalid", "list", "badfield", "string", "misspelt-version"])
 def test_a_broken_tag_is_reported_and_listings_survive(reg, body):
     r1 = _pkg(reg, "g/tags")
     reg.set_tag("g/tags", "prod", r1.top_hash)
+    if body == b"misspelt":  # one flipped bit: "version" -> "fersion" (the corruption fuzzer's seed 62708)
+        body = reg.meta.read(_tag_key("g/tags", "prod"))[0].replace(b'"version"', b'"fersion"')
     _put(reg, _tag_key("g/tags", "prod"), body)
     assert reg.tags("g/tags") == {"latest": r1.top_hash}         # `lakepkg ls` builds on this: no TypeError
     with pytest.raises(IntegrityError) as e:
@@ -79,6 +82,13 @@ def test_a_broken_tag_is_reported_and_listings_survive(reg, body):
     assert "g/tags:prod" in str(e.value) and "\n" not in str(e.value)
     rep = verify_registry(reg)
     assert not rep.ok and any("g/tags:prod" in x for x in rep.errors)
+
+
+def test_a_tag_of_an_early_registry_naming_only_its_top_hash_stays_readable(reg):
+    r1 = _pkg(reg, "g/early")
+    _put(reg, _tag_key("g/early", "prod"), canonical_json({"top_hash": r1.top_hash, "updated_at": "2025-01-01T00:00:00+00:00"}))
+    assert lakepkg.load("g/early:prod", reg).top_hash == r1.top_hash
+    assert verify_registry(reg).ok
 
 
 def test_a_corrupt_latest_does_not_block_publishing(reg):

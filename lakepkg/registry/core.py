@@ -110,6 +110,9 @@ def parse_record_key(key: str) -> Optional[re.Match[str]]:
     return m
 
 
+LEGACY_TAG_FIELDS = frozenset({"top_hash", "updated_at"})  # a tag written before tags named their record
+
+
 @dataclass(frozen=True)
 class TagInfo:
     """A tag as stored: the version it names."""
@@ -310,7 +313,10 @@ class Registry:
             raise IntegrityError(f"{what} is not a tag document (an object with top_hash and version); it is corrupt, "
                                  f"move it with `lakepkg tag {name} {tag} <hash>`")
         version = doc.get("version")
-        if version is None:  # tags of early registries named only the top hash
+        if version is None:  # tags of early registries named only the top hash, and had no other field
+            if not set(doc) <= LEGACY_TAG_FIELDS:
+                raise IntegrityError(f"{what} has no version field (it has {', '.join(sorted(set(doc) - LEGACY_TAG_FIELDS))[:120]}); "
+                                     f"it is corrupt, move it with `lakepkg tag {name} {tag} <hash>`")
             hist = [st for st in self.history(name) if st.top_hash == doc["top_hash"]]
             if not hist:
                 raise IntegrityError(f"{what} names {doc['top_hash'][:10]}, which is not a version of {name}; run `lakepkg verify`")
