@@ -5,6 +5,7 @@ fast: the flights and weather of the first ``days`` days of January."""
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Iterator, Sequence
 
 PG_DDL = [
@@ -110,15 +111,35 @@ def load_pg(conn: Any, data: dict[str, list[tuple]], schema: str = "public") -> 
                     cp.write_row(r)
 
 
+def _tsv_field(v: Any) -> str:
+    """One value as ``LOAD DATA``'s default format reads it (tab-separated, ``\\N`` for NULL)."""
+    if v is None:
+        return "\\N"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    return str(v).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
 def load_mysql(conn: Any, data: dict[str, list[tuple]]) -> None:
-    """Create the tables in a pymysql connection's database and insert the rows."""
-    with conn.cursor() as cur:
+    """Create the tables in a pymysql connection's database and load the rows: ``LOAD DATA LOCAL
+    INFILE`` from a temporary tab-separated file (pymysql's ``executemany`` escapes each value in
+    Python: 20 s for the 337k flights), the connection opened with ``local_infile=True``."""
+    import tempfile
+
+    with conn.cursor() as cur, tempfile.TemporaryDirectory() as tmp:
         cur.execute("SET time_zone = '+00:00'")
         for ddl in MY_DDL:
             cur.execute(ddl)
         for table, rs in data.items():
-            cols = ", ".join(COLUMNS[table])
-            marks = ", ".join(["%s"] * len(COLUMNS[table]))
-            for chunk in _chunks(rs, 2000):
-                cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(chunk))
+            path = os.path.join(tmp, f"{table}.tsv")
+            with open(path, "w", encoding="utf-8", newline="\n") as f:
+                f.writelines("\t".join(map(_tsv_field, r)) + "\n" for r in rs)
+            cur.execute(f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 ({', '.join(COLUMNS[table])})",
+                        (path,))
+            if cur.rowcount != len(rs):
+                raise AssertionError(f"LOAD DATA loaded {cur.rowcount} of {len(rs)} rows into {table}")
+            cur.execute("SHOW WARNINGS")
+            warns = [w for w in cur.fetchall() if w[0] != "Note"]  # Notes: rounding to the column's scale, as INSERT does
+            if warns:
+                raise AssertionError(f"LOAD DATA into {table} warned: {warns[:3]}")
     conn.commit()

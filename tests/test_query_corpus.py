@@ -76,7 +76,7 @@ def mysql_case(flights_rows, tmp_path_factory):
     url = f"mysql+pymysql://{MY_USER}@{MY_HOST}:{MY_PORT}/{db}"
     try:
         conn = pymysql.connect(host=MY_HOST, port=MY_PORT, user=MY_USER, password="", database=db,
-                               init_command="SET time_zone = '+00:00'")
+                               init_command="SET time_zone = '+00:00'", local_infile=True)
         try:
             load_mysql(conn, flights_rows)
             before = {k: _my_answer(conn, q) for k, q in MYSQL.items()}

@@ -23,22 +23,35 @@ snapshot_app = typer.Typer(help="Snapshot a source system into a package version
 app.add_typer(snapshot_app, name="snapshot")
 
 
-_loaded = False
+_loaded: set[str] = set()
 
 
-def _load_commands() -> None:
-    """Import every command module once and let it register its commands."""
-    global _loaded
-    if _loaded:
+def _wants_snapshot_commands(argv: Optional[list[str]]) -> bool:
+    """Whether the command line is a ``snapshot`` one (or unknown: ``argv`` None), so the
+    connector commands are needed; any other command starts without loading a connector."""
+    if argv is None:
+        return True
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first == "snapshot"
+
+
+def _load_commands(argv: Optional[list[str]] = None) -> None:
+    """Import every command module once and let it register its commands (``register(app,
+    snapshot_app)``); a module's ``register_snapshot(snapshot_app)`` (the per-connector
+    ``snapshot NAME`` commands) runs only when :func:`_wants_snapshot_commands`."""
+    stages = ["commands"] + (["snapshot"] if _wants_snapshot_commands(argv) else [])
+    todo = [s for s in stages if s not in _loaded]
+    if not todo:
         return
-    _loaded = True
     for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
         if mod.startswith("_"):
             continue
         m = importlib.import_module(f"{__name__}.{mod}")
-        reg = getattr(m, "register", None)
-        if reg is not None:
-            reg(app, snapshot_app)
+        if "commands" in todo and getattr(m, "register", None) is not None:
+            m.register(app, snapshot_app)
+        if "snapshot" in todo and getattr(m, "register_snapshot", None) is not None:
+            m.register_snapshot(snapshot_app)
+    _loaded.update(todo)
 
 
 def _click_exceptions() -> Any:
@@ -103,7 +116,7 @@ def run(argv: Optional[list[str]] = None) -> int:
     out = make_output(_json_mode(args))
     # the Thrift client logs each refused connection to stderr before raising; the error says it once
     logging.getLogger("thrift").setLevel(logging.CRITICAL)
-    _load_commands()
+    _load_commands(args)
     try:
         rc = app(args=args, prog_name="lakepkg", standalone_mode=False)
     except LakepkgError as exc:

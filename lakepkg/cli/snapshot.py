@@ -208,6 +208,12 @@ snapshot_spec.__annotations__ = {p.name: p.annotation for p in _spec_params()}
 
 def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:
     snapshot_app.callback(invoke_without_command=True)(snapshot_spec)
+
+
+def register_snapshot(snapshot_app: typer.Typer) -> None:
+    """One ``snapshot NAME`` command per installed connector. Loading a connector imports its
+    driver (SQLAlchemy, pyiceberg, the Thrift client: about half a second for the four built in),
+    so this runs only for a ``snapshot`` command line."""
     for name in available():
         try:
             conn = get_connector(name)

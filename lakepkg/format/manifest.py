@@ -24,15 +24,15 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Optional
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 from lakepkg.format.canonical import canonical_json, load_json
 from lakepkg.errors import IntegrityError, SchemaMismatchError
 from lakepkg.format.names import checked_stored_key, checked_table_name, safe_key, validate_table_name
-from lakepkg.format.schema_json import schema_from_json, schema_to_json
 from lakepkg.store.base import ObjectStore
+
+if TYPE_CHECKING:  # pyarrow is imported where a schema is (de)serialised: `lakepkg ls` starts without it
+    import pyarrow as pa
 
 FORMAT = "lakepkg/1"
 PAGE_MASK = 0xFF        # average 256 entries per page
@@ -274,6 +274,8 @@ class TableNodeData:
     writer: Optional[dict[str, Any]] = None
 
     def to_json(self) -> dict[str, Any]:
+        from lakepkg.format.schema_json import schema_to_json
+
         d: dict[str, Any] = {
             "kind": "table", "name": self.name, "schema": schema_to_json(self.schema),
             "partition_columns": self.partition_columns, "rows": self.rows, "bytes": self.bytes,
@@ -288,6 +290,8 @@ class TableNodeData:
     def from_json(cls, d: dict[str, Any]) -> "TableNodeData":
         if d.get("kind") != "table":
             raise IntegrityError(f"object is not a table node (kind={d.get('kind')!r})")
+        from lakepkg.format.schema_json import schema_from_json
+
         try:
             return cls(
                 name=checked_table_name(d["name"]), schema=schema_from_json(d["schema"]), partition_columns=list(d["partition_columns"]),

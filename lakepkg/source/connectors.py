@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Mapping, Optional, Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Protocol, Union, runtime_checkable
 
 from lakepkg.errors import ConfigError, one_line
-from lakepkg.source.table_snapshot import TableSnapshot
+
+if TYPE_CHECKING:  # its module imports pyarrow; the CLI lists connectors without it
+    from lakepkg.source.table_snapshot import TableSnapshot
 
 GROUP = "lakepkg.connectors"
 
