@@ -161,9 +161,16 @@ def test_query_snapshot_is_deterministic_and_an_append_reuses_fragments(spark, s
     assert second["top_hash"] == h1 and second["created"] is False
     assert len(registry.history("spark/events")) == 1
 
-    # append rows: only the fragments around the new rows (at the end of each bucket) are new
+    # append rows: only the fragments around the new rows (at the end of each bucket) are new.
+    # This run is the Python function in the test's own Spark session (the third way in, and one
+    # JVM start fewer): the fragments it reuses were cut by the spark-submit run above
+    from lakepkg.write.chunking import ChunkingParams
+    from lakepkg_spark_jobs.query_snapshot import snapshot_query
+
     spark.sql(f"INSERT INTO {db}.events " + EVENTS.format(lo=3000, hi=3100))
-    third = submit("query_snapshot.py", args, home, tmp_path / "run3")
+    res = snapshot_query(spark, query, to="spark/events", table="events", key=["id"], buckets=4,
+                         chunking=ChunkingParams(mask_bits=5, min_rows=16, max_rows=400), registry=registry)
+    third = {"created": res.created, "top_hash": res.record.top_hash}
     assert third["created"] is True and third["top_hash"] != h1
     t3 = lakepkg.load(f"spark/events@{third['top_hash']}", registry)["events"]
     assert t3.rows == 3100
