@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 PG_DDL = [
     "CREATE TABLE airlines (carrier text PRIMARY KEY, name text NOT NULL)",
@@ -91,11 +91,6 @@ def rows(days: int = 10, repeat: int = 1) -> dict[str, list[tuple]]:
             for r in f[COLUMNS["flights"][1:]].itertuples(index=False)]
     out["flights"] = [(k * len(base) + i + 1,) + r for k in range(repeat) for i, r in enumerate(base)]
     return out
-
-
-def _chunks(seq: Sequence[tuple], n: int) -> Iterator[Sequence[tuple]]:
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]
 
 
 def load_pg(conn: Any, data: dict[str, list[tuple]], schema: str = "public") -> None:

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.cli_run import run_cli as run
+from tests.cli_run import cli_env, run_cli as run
 
 CORE = ["build", "ls", "log", "show", "cat", "diff", "tag", "verify", "gc", "demo"]
 
@@ -100,7 +100,7 @@ def test_commands_that_read_metadata_start_without_arrow_or_a_connector_driver(h
     probe = ("import sys\nfrom lakepkg.cli import run\nrc = run(sys.argv[1:])\n"
              "heavy = [m for m in ('pyarrow', 'sqlalchemy', 'pyiceberg', 'hmsclient', 'thrift', 'pymysql', 'psycopg') "
              "if m in sys.modules]\nprint('HEAVY', rc, ','.join(heavy), file=sys.stderr)\n")
-    env = {**__import__("os").environ, "LAKEPKG_HOME": str(home), "LAKEPKG_NO_PROGRESS": "1"}
+    env = cli_env(home)
     for args in (["ls", "--json"], ["--help"], ["ls", "--help"]):
         p = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env)
         line = [x for x in p.stderr.splitlines() if x.startswith("HEAVY")][-1].split(" ")

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from tests import flights_data
+from tests.cli_run import run_cli
 from tests.fixtures.databases import mysql_exec, pg_exec
 
-LAKEPKG = [sys.executable, "-m", "lakepkg.cli.__main__"]
 TABLES = ["airlines", "airports", "planes", "weather", "flights"]
 FLIGHT_COLS = ["id", "carrier", "flight", "tailnum", "origin", "dest", "dep_delay", "arr_delay", "air_time"]
 
@@ -31,11 +29,7 @@ def flights():
 
 
 def _cli(args, home, deltas=True):
-    env = {**os.environ, "LAKEPKG_HOME": str(home), "LAKEPKG_NO_PROGRESS": "1", "LAKEPKG_DELTAS": "1" if deltas else "0"}
-    env.pop("LAKEPKG_REGISTRY", None)
-    p = subprocess.run(LAKEPKG + args, capture_output=True, text=True, env=env)
-    assert p.returncode == 0, f"lakepkg {args[:2]} failed: {p.stderr}"
-    return p.stdout
+    return run_cli(args, home, LAKEPKG_DELTAS="1" if deltas else "0").stdout
 
 
 def _stored(home) -> int:

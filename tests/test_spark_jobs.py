@@ -170,9 +170,8 @@ def test_query_snapshot_is_deterministic_and_an_append_reuses_fragments(spark, s
     spark.sql(f"INSERT INTO {db}.events " + EVENTS.format(lo=3000, hi=3100))
     res = snapshot_query(spark, query, to="spark/events", table="events", key=["id"], buckets=4,
                          chunking=ChunkingParams(mask_bits=5, min_rows=16, max_rows=400), registry=registry)
-    third = {"created": res.created, "top_hash": res.record.top_hash}
-    assert third["created"] is True and third["top_hash"] != h1
-    t3 = lakepkg.load(f"spark/events@{third['top_hash']}", registry)["events"]
+    assert res.created is True and res.record.top_hash != h1
+    t3 = lakepkg.load(f"spark/events@{res.record.top_hash}", registry)["events"]
     assert t3.rows == 3100
     old, new = objects(t1), objects(t3)
     reused = len(new & old) / len(new)

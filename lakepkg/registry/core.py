@@ -153,10 +153,10 @@ class VersionRecord:
         """A record from its JSON; IntegrityError (naming ``key``) when a field is missing or of the
         wrong kind: a damaged record is an error to report, never a traceback."""
         what = f"version record {key}" if key else "a version record"
+        fix = "it is corrupt, restore it from a copy of the registry (`lakepkg verify` lists every damaged record)"
         missing = [k for k in ("package", "top_hash", "created_at") if k not in d]
         if missing:
-            raise IntegrityError(f"{what} lacks {', '.join(missing)}; it is corrupt, restore it from a copy "
-                                 "of the registry (`lakepkg verify` lists every damaged record)")
+            raise IntegrityError(f"{what} lacks {', '.join(missing)}; {fix}")
         kinds = {"package": str, "top_hash": str, "created_at": str, "author": str, "message": str,
                  "run": dict, "sources": dict, "redacted": list}
         wrong = [k for k, t in kinds.items() if k in d and not isinstance(d[k], t)]
@@ -167,8 +167,7 @@ class VersionRecord:
             except ValueError:
                 wrong.append("created_at")
         if wrong:
-            raise IntegrityError(f"{what} has {', '.join(wrong)} of the wrong kind; it is corrupt, restore it "
-                                 "from a copy of the registry (`lakepkg verify` lists every damaged record)")
+            raise IntegrityError(f"{what} has {', '.join(wrong)} of the wrong kind; {fix}")
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "key"}
         return cls(**known, key=key)
 
@@ -308,23 +307,22 @@ class Registry:
 
     def _parse_tag(self, name: str, tag: str, data: bytes, token: str) -> TagInfo:
         what = f"tag {name}:{tag} in {self.location}"
+        fix = f"it is corrupt, move it with `lakepkg tag {name} {tag} <hash>`"
         doc = load_json(data, what)
         if not isinstance(doc, dict) or not isinstance(doc.get("top_hash"), str) or not is_digest(doc["top_hash"]):
-            raise IntegrityError(f"{what} is not a tag document (an object with top_hash and version); it is corrupt, "
-                                 f"move it with `lakepkg tag {name} {tag} <hash>`")
+            raise IntegrityError(f"{what} is not a tag document (an object with top_hash and version); {fix}")
         version = doc.get("version")
         if version is None:  # tags of early registries named only the top hash, and had no other field
             if not set(doc) <= LEGACY_TAG_FIELDS:
-                raise IntegrityError(f"{what} has no version field (it has {', '.join(sorted(set(doc) - LEGACY_TAG_FIELDS))[:120]}); "
-                                     f"it is corrupt, move it with `lakepkg tag {name} {tag} <hash>`")
+                extra = ", ".join(sorted(set(doc) - LEGACY_TAG_FIELDS))
+                raise IntegrityError(f"{what} has no version field (it has {extra[:120]}); {fix}")
             hist = [st for st in self.history(name) if st.top_hash == doc["top_hash"]]
             if not hist:
                 raise IntegrityError(f"{what} names {doc['top_hash'][:10]}, which is not a version of {name}; run `lakepkg verify`")
             version = hist[-1].key
         m = parse_record_key(version)
         if m is None or m.group("name") != name or m.group("hash") != doc["top_hash"]:
-            raise IntegrityError(f"{what} names {str(version)[:120]!r}, which is not a record of {name}@{doc['top_hash'][:10]}; "
-                                 f"it is corrupt, move it with `lakepkg tag {name} {tag} <hash>`")
+            raise IntegrityError(f"{what} names {str(version)[:120]!r}, which is not a record of {name}@{doc['top_hash'][:10]}; {fix}")
         return TagInfo(name, tag, doc["top_hash"], version, token)
 
     def tag_info(self, name: str, tag: str) -> Optional[TagInfo]:
