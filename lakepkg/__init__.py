@@ -6,7 +6,7 @@
     df = pkg["orders"].to_pandas()
 
 The verbs mirror the CLI (:mod:`lakepkg.api`): snapshot, build, load, push,
-pull, install, lock, log/history, diff, tag, verify, gc (and query, :mod:`lakepkg.query`).
+pull, install, lock, log/history, diff, tag, verify, gc, clone, merge (and query, :mod:`lakepkg.query`).
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from lakepkg.errors import LakepkgError  # noqa: E402
 # (the CLI and Spark workers import it)
 _LAZY = {
     **{verb: "lakepkg.api" for verb in ("snapshot", "build", "load", "push", "pull", "install", "lock", "log",
-                                        "history", "diff", "tag", "verify", "gc", "TagResult")},
+                                        "history", "diff", "tag", "verify", "gc", "clone", "merge",
+                                        "TagResult")},
     "Source": "lakepkg.source.connectors",
     "PublishResult": "lakepkg.write.publish",
     "Package": "lakepkg.read.package",

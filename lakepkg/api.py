@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from lakepkg.read.row_diff import RowDiff
 
 __all__ = ["snapshot", "build", "load", "push", "pull", "install", "lock", "log", "history", "diff", "tag",
-           "verify", "gc", "Source", "PublishResult", "TagResult", "Package", "PackageBuilder", "open_registry"]
+           "verify", "gc", "clone", "merge", "Source", "PublishResult", "TagResult", "Package", "PackageBuilder",
+           "open_registry"]
 
 
 def _registry(registry: "Registry | str | None") -> Registry:
@@ -193,3 +194,17 @@ def gc(*, grace_hours: float = 24.0, dry_run: bool = False,
        registry: "Registry | str | None" = None) -> _gc.GcReport:
     """``lakepkg gc``: remove objects no version references, older than ``grace_hours``."""
     return _gc.collect_garbage(_registry(registry), grace_seconds=grace_hours * 3600, dry_run=dry_run)
+
+
+def clone(src: str, new: str, *, registry: "Registry | str | None" = None, tables: "Optional[list[str] | str]" = None,
+          where: Optional[str] = None, partitions: Optional[str] = None, message: str = "",
+          tags: Iterable[str] = ()) -> PublishResult:
+    """``lakepkg clone SRC NEW [--table T] [--where PRED] [--partition PRED]``: a new package whose
+    first version is ``src`` (or the part of it the filters keep), sharing its objects (no byte
+    copied) and recording ``derived_from``. ``tables``: names or globs; ``partitions``: SQL over
+    partition columns (keeps fragments); ``where``: SQL over any columns (keeps rows, through
+    deletion vectors). See docs/merge.md."""
+    from lakepkg.merging.clone import clone as _clone
+
+    return _clone(src, new, registry=_registry(registry), tables=[tables] if isinstance(tables, str) else tables,
+                  where=where, partitions=partitions, message=message, tags=tags)

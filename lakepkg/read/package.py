@@ -423,8 +423,7 @@ class SubPackage:
                                        t.provenance, t.meta, t.node.writer)
             b.copy_table_from(h, node)
         for f in self.source.files:
-            b._files.add(f.entry)
-            b._file_keys.add(f.key)
+            b.add_file_entry(f.entry)
         src = f"{self.source.name}@{self.source.top_hash}" if self.source.name else self.source.top_hash
         return b.publish(name, message or f"derived from {src}", derived_from=src, **kwargs)
 

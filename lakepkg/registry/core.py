@@ -139,6 +139,8 @@ class VersionRecord:
     sources: dict[str, Any] = field(default_factory=dict)
     lakepkg_version: str = ""
     redacted: list[dict[str, Any]] = field(default_factory=list)  # redactions this version is the successor of
+    #: a merge's parents (``parents``: ``[ours, theirs]`` as ``name@tophash``), ``base`` and ``strategy``
+    merge: Optional[dict[str, Any]] = None
     key: str = ""  # the record's key in the backend (not stored in the record)
 
     def to_json(self) -> dict[str, Any]:
@@ -146,7 +148,17 @@ class VersionRecord:
         d.pop("key")
         if not d["redacted"]:  # records that were never redacted keep their original shape
             d.pop("redacted")
+        if d["merge"] is None:  # nor do records that are not merges
+            d.pop("merge")
         return d
+
+    @property
+    def parents(self) -> list[str]:
+        """The versions this one was made from: a merge's two parents (``name@tophash``), else
+        ``parent`` (a top hash of the same package) and ``derived_from`` when set."""
+        if self.merge and isinstance(self.merge.get("parents"), list):
+            return [str(p) for p in self.merge["parents"]]
+        return [p for p in (self.parent, self.derived_from) if p]
 
     @classmethod
     def from_json(cls, d: dict[str, Any], key: str = "") -> "VersionRecord":
@@ -161,6 +173,9 @@ class VersionRecord:
                  "run": dict, "sources": dict, "redacted": list}
         wrong = [k for k, t in kinds.items() if k in d and not isinstance(d[k], t)]
         wrong += [k for k in ("parent", "derived_from") if d.get(k) is not None and not isinstance(d[k], str)]
+        if d.get("merge") is not None and not (isinstance(d["merge"], dict)
+                                               and isinstance(d["merge"].get("parents"), list)):
+            wrong.append("merge")
         if not wrong:
             try:
                 datetime.fromisoformat(d["created_at"])
@@ -387,6 +402,8 @@ class Registry:
         sources: Optional[dict[str, Any]] = None,
         tags: tuple[str, ...] = (),
         force_new: bool = False,
+        merge: Optional[dict[str, Any]] = None,
+        expect_latest: Optional[str] = "*",
     ) -> tuple[VersionRecord, bool]:
         """Record ``top_hash`` as the newest version of ``name`` and move ``latest``.
 
@@ -394,6 +411,10 @@ class Registry:
         retried task), no new version is minted and ``created`` is False.
         Every object the version names must be stored: it is confirmed present (and renewed
         for gc) before the record is written and again after (see :meth:`confirm_objects`).
+        ``merge``: the merge fields of the record (:attr:`VersionRecord.merge`).
+        ``expect_latest``: a compare-and-swap on ``latest`` (a top hash it must still name;
+        ``None``: the package must not exist yet; ``"*"``: any): when ``latest`` moved, nothing is
+        recorded and ConcurrentUpdateError is raised.
         """
         validate_package_name(name)
         for t in tags:
@@ -404,6 +425,11 @@ class Registry:
             cur = self.tag_info(name, LATEST)
         except IntegrityError:
             cur = None  # a corrupt latest is replaced by this publish (verify reports how it was)
+        if expect_latest != "*" and (cur.top_hash if cur else None) != expect_latest:
+            raise ConcurrentUpdateError(
+                f"{name}:{LATEST} now names {cur.top_hash[:10] if cur else 'nothing'}, not "
+                f"{expect_latest[:10] if expect_latest else 'nothing'}: it moved meanwhile; nothing was published, "
+                "re-run against the new latest")
         if cur is not None and cur.top_hash == top_hash and not force_new:
             rec = self.record(cur.version)  # named by a record already: gc keeps its objects
             for t in tags:
@@ -416,10 +442,14 @@ class Registry:
             package=name, top_hash=top_hash, created_at=now.isoformat(timespec="microseconds"),
             author=author, message=message, parent=cur.top_hash if cur else None,
             run=run or {}, derived_from=derived_from, sources=sources or {}, lakepkg_version=_lakepkg_version(),
+            merge=merge,
         )
         rec, _ = self._create_record(rec, retry_time=True)
         self._confirm_after_record(rec, began)
-        self.advance_tag(name, LATEST, rec)
+        if expect_latest != "*":
+            self._swap_latest(name, rec, cur)
+        else:
+            self.advance_tag(name, LATEST, rec)
         for t in tags:
             self.set_tag(name, t, top_hash)
         return rec, True
@@ -506,6 +536,16 @@ class Registry:
         except LakepkgError:
             self.meta.delete(rec.key)  # no tag names it yet: withdraw it
             raise
+
+    def _swap_latest(self, name: str, rec: VersionRecord, cur: Optional[TagInfo]) -> None:
+        """Move ``latest`` from ``cur`` to ``rec`` in one compare-and-swap; when another publish moved
+        it first, the record just written is withdrawn (no tag names it) and ConcurrentUpdateError
+        is raised."""
+        doc = canonical_json({"top_hash": rec.top_hash, "version": rec.key, "updated_at": _now().isoformat()})
+        if not self.meta.replace(self._tag_key(name, LATEST), doc, cur.token if cur else None):
+            self.meta.delete(rec.key)
+            raise ConcurrentUpdateError(f"{name}:{LATEST} moved while this version was being recorded; nothing "
+                                        "was published, re-run against the new latest")
 
     def advance_tag(self, name: str, tag: str, rec: VersionRecord, attempts: int = 200) -> bool:
         """Move ``tag`` to ``rec`` unless a newer version already holds it (CAS loop). True when moved."""

@@ -159,6 +159,13 @@ class PackageBuilder:
         self._file_keys.add(k)
         return e
 
+    def add_file_entry(self, entry: Entry) -> None:
+        """Add a plain file already in the store, as another version holds it (derived packages, merges)."""
+        if entry.key in self._file_keys:
+            raise UnsafePathError(f"file {entry.key!r} is added twice")
+        self._files.add(entry)
+        self._file_keys.add(entry.key)
+
     def add_dir(self, prefix: str, folder: str) -> int:
         """Add every file under ``folder`` as plain files under logical ``prefix``."""
         n = 0
@@ -192,14 +199,16 @@ class PackageBuilder:
 
     def publish(self, name: str, message: str = "", *, author: Optional[str] = None,
                 run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
-                tags: Iterable[str] = (), derived_from: Optional[str] = None) -> PublishResult:
+                tags: Iterable[str] = (), derived_from: Optional[str] = None,
+                merge: Optional[dict[str, Any]] = None, expect_latest: Optional[str] = "*") -> PublishResult:
         """Build and publish as the newest version of ``name`` (through :func:`lakepkg.write.publish.publish`).
+        ``merge`` and ``expect_latest``: see :func:`lakepkg.write.publish.publish`.
 
         The run context is collected before the root is built, so nothing slow runs between the last
         stored object and the version record."""
         run_record = collect(run, inputs)
         return publish(self.registry, name, self.build(), message=message, author=author, run=run_record,
-                       tags=tags, derived_from=derived_from)
+                       tags=tags, derived_from=derived_from, merge=merge, expect_latest=expect_latest)
 
 
 def table_facts(node: TableNodeData) -> dict[str, Any]:

@@ -89,13 +89,18 @@ def default_author() -> str:
 def publish(registry: Registry, name: str, built: Built, *, message: str = "",
             author: Optional[str] = None, run: Optional[dict[str, Any]] = None,
             inputs: Optional[list[str]] = None, tags: Iterable[str] = (),
-            derived_from: Optional[str] = None) -> PublishResult:
+            derived_from: Optional[str] = None, merge: Optional[dict[str, Any]] = None,
+            expect_latest: Optional[str] = "*") -> PublishResult:
     """Publish ``built`` (every object already stored) as the newest version of ``name``.
 
     ``created`` is False when ``latest`` already has this top hash (a retried task mints nothing);
-    ``tags`` are set either way. ``inputs``: references of the package versions the run read."""
+    ``tags`` are set either way. ``inputs``: references of the package versions the run read.
+    ``merge``: a merge's parents, base and strategy (the record's ``merge`` field);
+    ``expect_latest``: publish only if ``latest`` still names this top hash (None: the package
+    must be new; ``"*"``: whatever it names), see :meth:`lakepkg.registry.Registry.publish`."""
     validate_package_name(name)
     rec, created = registry.publish(
         name, built.top_hash, message=message, author=author or default_author(), run=collect(run, inputs),
-        derived_from=derived_from, sources=built.sources, tags=tuple(tags))
+        derived_from=derived_from, sources=built.sources, tags=tuple(tags), merge=merge,
+        expect_latest=expect_latest)
     return PublishResult(rec, created, {n: dict(facts) for n, facts in built.tables.items()})
