@@ -18,9 +18,11 @@ plain SQLAlchemy path, any other dialect) into package tables.
   query) and cut into fragments at content-defined boundaries
   (:mod:`lakepkg.write.chunking`); a non-unique key is an error. A query without a
   key is snapshotted whole into fixed-size fragments, and the result says so.
-* Provenance (hashed, deterministic): dialect, server version, database, the
-  query, the key, the URL without password or secret parameters. The
-  transaction time, row counts and read method go to the version record.
+* Provenance (hashed, deterministic): dialect, database, the query, the key,
+  the URL without user, password or secret parameters; each column's declared
+  type and collation in the schema (:mod:`.sql_declared`). The transaction
+  time, row counts, read method, server version, user and the server settings
+  that change answers go to the version record.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.write.publish import PublishResult
 from lakepkg.write.snapshotting import snapshot
 
+from .sql_declared import my_declare, my_server_facts, pg_declare, pg_origins, pg_server_facts
 from .sql_types import TYPE_MAPPING_VERSION, ColumnPlan, coerce_array, mysql_column, pg_column, to_array
 
 log = logging.getLogger("lakepkg.sql")
@@ -232,6 +235,7 @@ class Session:
         self.engine: Any = None
         self.closed = False
         self.info: dict[str, Any] = {}
+        self.server: dict[str, Any] = {}   # version, user, settings: the version record (sql_declared.py)
         self.method = "sqlalchemy"
 
     # errors
@@ -283,6 +287,7 @@ class Session:
             raise self.connect_error(exc) from None
         self.info = {"server_version": str(getattr(self.engine.dialect, "server_version_info", "") or ""),
                      "database": self.url.database, "snapshot_time": None, "isolation": level}
+        self.server = {"version": self.info["server_version"], "user": self.url.username}
 
     def close(self) -> None:
         if self.closed:
@@ -382,6 +387,7 @@ class PgSession(Session):
                 cur.execute("SELECT now(), current_database(), current_setting('server_version'), "
                             "current_setting('transaction_isolation'), current_setting('transaction_read_only')")
                 now, db, ver, iso, ro = cur.fetchone()
+            self.server = pg_server_facts(c)
         except LakepkgError:
             raise
         except Exception as exc:
@@ -441,6 +447,7 @@ class PgSession(Session):
                     inner = req.query or ""
                 cur.execute(f"SELECT * FROM ({inner}) AS lakepkg_q LIMIT 0")
                 desc = cur.description or []
+                origins = pg_origins(cur)
         except LakepkgError:
             raise
         except Exception as exc:
@@ -452,6 +459,10 @@ class PgSession(Session):
             prec = getattr(c, "precision", None) if typname == "numeric" else None
             scale = getattr(c, "scale", None) if typname == "numeric" else None
             plans.append(pg_column(c.name, typname, typtype, elem, prec, scale))
+        try:
+            pg_declare(self.pg, plans, origins)
+        except Exception as exc:
+            raise self.error(exc, f"cannot read the declared types of table {req.name!r}", "check the query") from None
         return Described(req, plans, key, key_source, inner, qualified)
 
     # -- DB-API path: psycopg named (server-side) cursor
@@ -532,6 +543,7 @@ class MySession(Session):
                 cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
                 cur.execute("SELECT NOW(6), DATABASE(), VERSION()")
                 now, db, ver = cur.fetchone()
+            self.server = my_server_facts(c)
         except LakepkgError:
             raise
         except Exception as exc:
@@ -584,6 +596,10 @@ class MySession(Session):
         except Exception as exc:
             raise self.error(exc, f"query for table {req.name!r} failed", "fix the query or the table name") from None
         plans = [mysql_column(f.name, f.type_code, f.flags, f.length, f.scale, f.charsetnr) for f in fields]
+        try:
+            my_declare(self.my, plans, fields, inner, qualified)
+        except Exception as exc:
+            raise self.error(exc, f"cannot read the declared types of table {req.name!r}", "check the query") from None
         return Described(req, plans, key, key_source, inner, qualified)
 
     def stream(self, d: Described, sql: str) -> Iterator[pa.RecordBatch]:
@@ -778,6 +794,7 @@ class SqlConnector:
         sess.method = "adbc" if use_adbc else ("dbapi" if cls is not Session else "sqlalchemy")
         dialect = sess.dialect if cls is not Session else u.get_backend_name()
         remaining = [len(described)]
+        location = safe_url(u._replace(username=None))  # the URL without its user (the user is in the record)
         log.info("snapshot of %d table(s) from %s (%s %s) in one transaction (%s), read via %s", len(described),
                  sess.safe, dialect, sess.info.get("server_version") or "", sess.info.get("isolation"), sess.method)
         snaps = []
@@ -801,9 +818,9 @@ class SqlConnector:
                 sess.close()
                 raise SourceError(f"query for table {d.req.name!r} returns several columns named {', '.join(dups)}; "
                                   "give each column its own alias")
+            # hashed: what the rows are (no server version, no login: those go to the version record)
             prov: dict[str, Any] = {
-                "connector": "sql", "dialect": dialect, "server_version": str(sess.info.get("server_version")),
-                "database": sess.info.get("database"), "url": sess.safe,
+                "connector": "sql", "dialect": dialect, "database": sess.info.get("database"), "url": location,
                 "query": d.req.query, "table": d.req.table, "key": key_cols,
                 "key_source": d.key_source, "type_mapping": TYPE_MAPPING_VERSION,
             }
@@ -811,7 +828,7 @@ class SqlConnector:
                 prov["qualified_name"] = d.qualified_name
             volatile: dict[str, Any] = {"snapshot_time": sess.info.get("snapshot_time"), "rows": None,
                                         "method": sess.method, "isolation": sess.info.get("isolation"),
-                                        "keyed": bool(key_cols)}
+                                        "keyed": bool(key_cols), "server": dict(sess.server)}
             facts = {"key": key_cols or None, "keyed": bool(key_cols), "key_source": d.key_source, "method": sess.method,
                      "snapshot_time": sess.info.get("snapshot_time"),
                      "note": None if key_cols else ("no key: snapshotted whole, fixed-size fragments (no row-level dedup); "

@@ -16,7 +16,9 @@ from typing import Any, Callable, Optional
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401
 
-TYPE_MAPPING_VERSION = "lakepkg-sql-types-v2"
+#: v3: each field also records ``source_type`` and ``collation`` (:mod:`.sql_declared`); the server
+#: version and the user moved from the provenance to the version record
+TYPE_MAPPING_VERSION = "lakepkg-sql-types-v3"
 UTC = "UTC"
 
 

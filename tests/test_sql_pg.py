@@ -83,7 +83,7 @@ def test_pg_type_fidelity(pg_url, registry, method):
     assert all(v is None for k, v in r3.items() if k != "id")
     prov = Package(registry, res.record.top_hash)["everything"].node.provenance
     assert prov["qualified_name"] == "public.everything" and prov["key"] == ["id"] and prov["dialect"] == "postgresql"
-    assert prov["database"] == pg_url.rsplit("/", 1)[1] and prov["server_version"]
+    assert prov["database"] == pg_url.rsplit("/", 1)[1] and "server_version" not in prov  # in the record (issue 23 item 9)
 
 
 def test_pg_methods_agree_byte_for_byte(pg_url, registry):
@@ -334,9 +334,11 @@ def test_pg_transaction_time_in_version_record_not_in_hashed_tree(pg_url, regist
     assert node.rows == 1234  # the row count is part of the hashed table node
     assert "snapshot_time" not in json.dumps(node.to_json())
     prov = node.provenance
-    assert prov["dialect"] == "postgresql" and prov["server_version"] and prov["database"] == pg_url.rsplit("/", 1)[1]
+    assert prov["dialect"] == "postgresql" and prov["database"] == pg_url.rsplit("/", 1)[1]
     assert prov["query"] == "SELECT * FROM t" and prov["key"] == ["id"] and prov["key_source"] == "given"
-    assert prov["url"] == "postgresql+psycopg://postgres@127.0.0.1:5432/" + pg_url.rsplit("/", 1)[1]
+    # the server version and the login are version-record facts, not content (docs/format.md, changelog)
+    assert prov["url"] == "postgresql+psycopg://127.0.0.1:5432/" + pg_url.rsplit("/", 1)[1]
+    assert "server_version" not in prov and vol["server"]["version"].startswith("15") and vol["server"]["user"] == "postgres"
     assert node.writer["compression"] == "zstd" and node.writer["chunking"]["method"] == "key-cdc"
 
 
@@ -365,7 +367,8 @@ def test_pg_no_secret_anywhere(pg_url, registry, home, caplog):
             snapshot_sql(url, "sec/bad2", tables="public.missing", registry=registry)
         res = snapshot_sql(url, "sec/pkg2", tables="public.t", registry=registry)
         prov = Package(registry, res.record.top_hash)["t"].node.provenance
-        assert role in prov["url"] and "application_name" in prov["url"] and "sslpassword" not in prov["url"]
+        assert role not in prov["url"] and "application_name" in prov["url"] and "sslpassword" not in prov["url"]
+        assert res.record.sources["t"]["volatile"]["server"]["user"] == role
         # log lines name the source (so this check is not vacuous), without the secrets
         assert f"from postgresql+psycopg://{role}@127.0.0.1:5432/" in caplog.text
         records = [json.dumps(registry.record(v.key).to_json(), default=str) for n in ("sec/pkg2", "sec/pkg")
