@@ -1,0 +1,65 @@
+"""Small thread-safe caches for the catalog: a time-limited value and a bounded LRU map.
+
+Versions are immutable (a top hash names the same tree forever), so what is read from one is kept
+in an LRU; listings (package names, tags) change, so they are kept for a few seconds only.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Callable, Generic, Hashable, Optional, TypeVar
+
+T = TypeVar("T")
+
+
+class TTLValue(Generic[T]):
+    """A value computed by ``make`` and reused for ``seconds`` (0: computed on every call)."""
+
+    def __init__(self, make: Callable[[], T], seconds: float) -> None:
+        self._make = make
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._value: Optional[T] = None
+        self._at = -1e18
+
+    def get(self) -> T:
+        with self._lock:
+            now = time.monotonic()
+            if self._value is None or now - self._at > self.seconds:
+                self._value = self._make()
+                self._at = now
+            return self._value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+class LRU(Generic[T]):
+    """At most ``size`` values by key, least recently used dropped first; entries older than
+    ``seconds`` (when given) are made again."""
+
+    def __init__(self, size: int, seconds: Optional[float] = None) -> None:
+        self.size = size
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._items: "OrderedDict[Hashable, tuple[float, T]]" = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and (self.seconds is None or time.monotonic() - hit[0] <= self.seconds):
+                self._items.move_to_end(key)
+                return hit[1]
+        value = make()  # outside the lock: a slow read does not hold up other pages
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
