@@ -42,7 +42,7 @@ __all__ = ["snapshot", "build", "load", "push", "pull", "install", "lock", "log"
 
 
 def _registry(registry: "Registry | str | None") -> Registry:
-    return registry if isinstance(registry, Registry) else open_registry(registry)
+    return open_registry(registry)
 
 
 def snapshot(sources: Any, to: str, *, registry: "Registry | str | None" = None, message: str = "",

@@ -68,7 +68,9 @@ class LakepkgHook(BaseHook):
                               "s3://bucket/prefix in its host (or the extra 'location')")
         secrets = secrets_of(conn)
         opts: dict[str, Any] = {}
-        if str(location).startswith("s3://"):
+        from lakepkg.registry.location import is_s3
+
+        if is_s3(str(location)):
             aws = connection(extra["aws_conn_id"]) if extra.get("aws_conn_id") else None
             opts = {**s3_options(aws), **s3_options(conn)}
             for k in ("endpoint_url", "region"):

@@ -1,8 +1,11 @@
 """The ``lakepkg`` command line: a thin layer over the Python API.
 
-Each module in this package that defines ``register(app)`` adds its
+Each module in this package that defines ``register(app, snapshot_app)`` adds its
 commands; the core commands live in ``core.py``, connectors add
-``snapshot`` sub-commands in their own modules.
+``snapshot`` sub-commands (``register_snapshot(snapshot_app)``). A command that
+takes ``-r/--registry`` (``_common.RegistryOpt``) gets the S3 connection options
+``--endpoint-url/--region/--profile`` added by the loader; its body opens the
+registry with ``_common.registry(reg)``.
 """
 from __future__ import annotations
 
@@ -52,6 +55,23 @@ def _load_commands(argv: Optional[list[str]] = None) -> None:
         if "snapshot" in todo and getattr(m, "register_snapshot", None) is not None:
             m.register_snapshot(snapshot_app)
     _loaded.update(todo)
+    _add_connection_options(app)
+
+
+def _add_connection_options(group: typer.Typer) -> None:
+    """Give every command that takes ``--registry`` the S3 connection options (declared once, in
+    ``_common``): a command another module registers gets them without a line of its own."""
+    from lakepkg.cli._common import with_connection_options
+
+    for info in group.registered_commands:
+        if info.callback is not None:
+            info.callback = with_connection_options(info.callback)
+    cb = group.registered_callback
+    if cb is not None and cb.callback is not None:
+        cb.callback = with_connection_options(cb.callback)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _add_connection_options(sub.typer_instance)
 
 
 def _click_exceptions() -> Any:

@@ -1,22 +1,15 @@
 """Remote commands: push, pull, install, lock (a thin layer over lakepkg.maintain.transfer and lakepkg.maintain.lockfile)."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, show_progress
+from lakepkg.cli._common import JsonOpt, connection_options, show_progress
 from lakepkg.cli.output import make_output
 
-EndpointOpt = typer.Option(None, "--endpoint-url", help="S3 endpoint (MinIO, moto...); default $LAKEPKG_S3_ENDPOINT_URL or $AWS_ENDPOINT_URL.")
-RegionOpt = typer.Option(None, "--region", help="S3 region; default from the AWS config/environment.")
-ProfileOpt = typer.Option(None, "--profile", help="AWS profile for credentials (never stored by lakepkg).")
 WorkersOpt = typer.Option(8, "--workers", "-j", min=1, max=64, help="Objects transferred in parallel.")
 LocalRegOpt = typer.Option(None, "--registry", "-r", help="Local registry (path); default $LAKEPKG_REGISTRY or $LAKEPKG_HOME/registry.")
-
-
-def _opts(endpoint_url: Optional[str], region: Optional[str], profile: Optional[str]) -> dict[str, Any]:
-    return {k: v for k, v in {"endpoint_url": endpoint_url, "region": region, "profile": profile}.items() if v}
 
 
 def push(
@@ -26,9 +19,6 @@ def push(
     as_name: Optional[str] = typer.Option(None, "--as", help="Publish under another package name."),
     tag: List[str] = typer.Option([], "--tag", help="Move this tag on the destination (compare-and-swap). Repeatable."),
     workers: int = WorkersOpt,
-    endpoint_url: Optional[str] = EndpointOpt,
-    region: Optional[str] = RegionOpt,
-    profile: Optional[str] = ProfileOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Push a version to another registry, sending only the objects it lacks; resumable."""
@@ -36,7 +26,7 @@ def push(
 
     out = make_output(as_json)
     rep = do_push(ref, to, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
-                  show_progress=show_progress(as_json), **_opts(endpoint_url, region, profile))
+                  show_progress=show_progress(as_json), **connection_options())
     out.transfers("pushed", [rep])
 
 
@@ -47,9 +37,6 @@ def pull(
     as_name: Optional[str] = typer.Option(None, "--as", help="Record under another package name."),
     tag: List[str] = typer.Option([], "--tag", help="Move this tag locally (compare-and-swap). Repeatable."),
     workers: int = WorkersOpt,
-    endpoint_url: Optional[str] = EndpointOpt,
-    region: Optional[str] = RegionOpt,
-    profile: Optional[str] = ProfileOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Pull a version from a remote registry into the local one, fetching only missing objects; resumable."""
@@ -57,7 +44,7 @@ def pull(
 
     out = make_output(as_json)
     rep = do_pull(ref, source, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
-                  show_progress=show_progress(as_json), **_opts(endpoint_url, region, profile))
+                  show_progress=show_progress(as_json), **connection_options())
     out.transfers("pulled", [rep])
 
 
@@ -68,9 +55,6 @@ def install(
     dest: Optional[str] = typer.Option(None, "--dest", help="Also lay the version out as plain files in this folder (DEST/<ns>/<name>/ with -R)."),
     reg: Optional[str] = LocalRegOpt,
     workers: int = WorkersOpt,
-    endpoint_url: Optional[str] = EndpointOpt,
-    region: Optional[str] = RegionOpt,
-    profile: Optional[str] = ProfileOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Install a version (or every version of a lock file) into the local registry, optionally as plain files."""
@@ -79,7 +63,7 @@ def install(
     from lakepkg.maintain.transfer import install as do_install
 
     out = make_output(as_json)
-    opts = _opts(endpoint_url, region, profile)
+    opts = connection_options()
     if requirement and ref:
         raise ConfigError("give either a package reference or --requirement LOCKFILE, not both")
     if not requirement and not ref:
@@ -99,16 +83,13 @@ def lock(
     refs: List[str] = typer.Argument(..., help="References to pin (tags, hash prefixes, times)."),
     reg: Optional[str] = typer.Option(None, "--registry", "-r", help="Registry to resolve in; default the configured one."),
     path: str = typer.Option("lakepkg.lock", "--file", "-f", help="Lock file to write or update."),
-    endpoint_url: Optional[str] = EndpointOpt,
-    region: Optional[str] = RegionOpt,
-    profile: Optional[str] = ProfileOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Pin package versions by exact top hash in a lock file (install it with `lakepkg install --requirement`)."""
     from lakepkg.maintain.lockfile import lock as do_lock
 
     out = make_output(as_json)
-    entries = do_lock(list(refs), reg, path, **_opts(endpoint_url, region, profile))
+    entries = do_lock(list(refs), reg, path, **connection_options())
     out.locked(path, entries)
 
 

@@ -18,7 +18,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, emit_json
+from lakepkg.cli._common import JsonOpt, RegistryOpt, connection_options, emit_json, registry
 
 spark_app = typer.Typer(help="Distributed snapshots and materialising with spark-submit (jobs in spark_jobs/).",
                         no_args_is_help=True)
@@ -69,6 +69,10 @@ def submit_command(job: str, job_args: List[str], master: Optional[str], conf: L
     if not any(c.startswith("spark.log.level=") for c in conf):
         cmd += ["--conf", "spark.log.level=WARN"]
     env = {"SPARK_HOME": home, "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON") or sys.executable}
+    conn = connection_options()  # --endpoint-url/--region/--profile reach the job as boto3 reads them
+    for opt, var in (("endpoint_url", "LAKEPKG_S3_ENDPOINT_URL"), ("region", "AWS_DEFAULT_REGION"), ("profile", "AWS_PROFILE")):
+        if conn.get(opt):
+            env[var] = conn[opt]
     return cmd + [script] + job_args, env
 
 
@@ -143,9 +147,9 @@ def run_job(job: str, job_args: List[str], master: Optional[str], conf: List[str
 
 
 def _registry_arg(reg: Optional[str]) -> list[str]:
-    from lakepkg.config import registry_location
+    from lakepkg.registry.location import location_text
 
-    return ["--registry", registry_location(reg)]
+    return ["--registry", location_text(reg)]
 
 
 def _opt(flag: str, value: Any) -> list[str]:
@@ -244,13 +248,12 @@ def materialise(
     """Write a package table as a partitioned Parquet table with spark-submit, optionally registered in the catalog."""
     from lakepkg.errors import ConfigError
     from lakepkg.api import load_table
-    from lakepkg.registry import open_registry
     from lakepkg.source.filesystems import location_uri
 
     if register and not metastore:
         raise ConfigError(f"--register {register} needs a catalog: give --metastore thrift://host:9083")
     if not show:
-        load_table(ref, table, open_registry(reg))  # a missing package, version or table: fail before Spark starts
+        load_table(ref, table, registry(reg, create=False))  # a missing package, version or table: fail before Spark starts
     args = [ref, "--location", location_uri(location)] + _opt("--table", table) + _opt("--register", register)
     args += _opt("--metastore", metastore) + (["--overwrite"] if overwrite else [])
     run_job("materialise", args + _registry_arg(reg), master, conf, show, as_json)

@@ -45,7 +45,7 @@ class RemoveReport:
 
 
 def open_reg(registry: "Registry | str | None") -> Registry:
-    return registry if isinstance(registry, Registry) else open_registry(registry)
+    return open_registry(registry)
 
 
 def resolve_quietly(reg: Registry, ref: str) -> VersionRecord:

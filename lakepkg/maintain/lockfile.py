@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional
 from lakepkg.format.canonical import is_digest
 from lakepkg.errors import ConfigError, InvalidRefError
 from lakepkg.format.names import parse_ref, validate_package_name
-from lakepkg.registry import Registry, open_registry
+from lakepkg.registry import Registry, open_registry, parse_location
 
 DEFAULT_LOCKFILE = "lakepkg.lock"
 HEADER = "# lakepkg.lock: exact package versions (top hashes); install with `lakepkg install -R lakepkg.lock`\n"
@@ -100,10 +100,9 @@ def lock(refs: list[str], registry: "Registry | str | None" = None, path: Option
     (default: only for ``s3://`` registries, whose URL is portable)."""
     if not refs:
         raise ConfigError("nothing to lock: give package references, e.g. `lakepkg lock sales/orders:prod`")
-    reg = registry if isinstance(registry, Registry) else (
-        open_registry(registry, **options) if registry and str(registry).startswith("s3://") else open_registry(registry))
+    reg = open_registry(registry, **options)
     if record_registry is None:
-        record_registry = reg.location.startswith("s3://")
+        record_registry = not parse_location(reg.location).is_local
     new: dict[str, LockEntry] = {}
     for ref in refs:
         r = parse_ref(ref, allow_path=False)

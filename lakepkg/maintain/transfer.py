@@ -66,9 +66,7 @@ class TransferReport:
 
 
 def _open(reg: "Registry | str | None", options: dict[str, Any]) -> Registry:
-    if isinstance(reg, Registry):
-        return reg
-    return open_registry(reg, **options) if reg and str(reg).startswith("s3://") else open_registry(reg)
+    return open_registry(reg, **options)
 
 
 def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> tuple[bool, int]:

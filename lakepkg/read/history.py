@@ -55,7 +55,7 @@ class VersionHistory(list[VersionRecord]):
 def log(name: str, registry: "Registry | str | None" = None) -> VersionHistory:
     """The version history of ``name``, newest first (NotFoundError when it has no version)."""
     validate_package_name(name)
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    reg = open_registry(registry)
     records = list(reversed(reg.versions(name)))
     if not records:
         raise NotFoundError(f"package {name} not found in {reg.location}; `lakepkg ls` lists packages")

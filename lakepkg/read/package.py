@@ -448,7 +448,7 @@ def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str]
     requirements file pins a notebook's code; explicit ``@hash``, ``:tag`` and ``@time`` are kept."""
     from lakepkg.config import setting
 
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    reg = open_registry(registry)
     r = parse_ref(ref)
     lock_path = setting("lock", lock)
     if lock_path and "@" not in ref and ":" not in ref:
@@ -469,7 +469,7 @@ def load(ref: str, registry: "Registry | str | None" = None, lock: Optional[str]
 
 def diff_refs(old: str, new: str, registry: "Registry | str | None" = None) -> PackageDiff:
     """Diff two references (``ns/name@a`` and ``ns/name@b``): what ``lakepkg.diff`` does."""
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    reg = open_registry(registry)
     return diff_packages(load(old, reg, kind=Package), load(new, reg, kind=Package))
 
 

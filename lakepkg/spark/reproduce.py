@@ -77,7 +77,7 @@ def load_packages(refs: "PackageRef | Sequence[PackageRef]", registry: Any = Non
 
     A reference naming a table (``ns/name@ref/orders``) contributes that table only."""
     from lakepkg.read.package import Package, Table, load
-    from lakepkg.registry import Registry, open_registry
+    from lakepkg.registry import open_registry
 
     items = [refs] if isinstance(refs, (str, Package, Table)) else list(refs)
     if not items:
@@ -87,7 +87,7 @@ def load_packages(refs: "PackageRef | Sequence[PackageRef]", registry: Any = Non
     for item in items:
         if isinstance(item, str):
             if reg is None:
-                reg = registry if isinstance(registry, Registry) else open_registry(registry)
+                reg = open_registry(registry)
             item = load(item, reg)
         if isinstance(item, Table):
             out.append((item.package, [item]))

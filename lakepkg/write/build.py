@@ -52,7 +52,7 @@ class PackageBuilder:
 
     def __init__(self, registry: "Registry | str | None" = None, meta: Optional[dict[str, Any]] = None,
                  show_progress: bool = False) -> None:
-        self.registry = registry if isinstance(registry, Registry) else open_registry(registry)
+        self.registry = open_registry(registry)
         self.store: ObjectStore = self.registry.store
         self.meta: dict[str, Any] = dict(meta or {})
         self._tables: dict[str, tuple[str, TableNodeData]] = {}

@@ -48,7 +48,7 @@ class CompactResult:
 def compact(registry: "Registry | str | None", name: str, tables: Optional[Iterable[str]] = None,
             message: str = "") -> CompactResult:
     """Compact the latest version of ``name`` (or the version ``name@hash`` names) and publish it."""
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    reg = open_registry(registry)
     r = parse_ref(name, allow_path=False)
     rec = reg.resolve(r)
     store = reg.store

@@ -88,7 +88,7 @@ def snapshot(
     ``created`` is False when the content equals the latest version (a retried task mints nothing)."""
     validate_package_name(to)
     srcs = _sources(sources, options)
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    reg = open_registry(registry)
     described = describe_sources(srcs)
     prev = previous_version(reg, to) if incremental else None
     builder = PackageBuilder(reg, meta=meta, show_progress=show_progress)
