@@ -127,3 +127,16 @@ def test_s3a_registry_with_options_on_read_commands(built, capsys, s3_bucket_url
     assert rc != 0 and len(err.strip().splitlines()) == 1
     # the API takes the same spellings
     assert lakepkg.load("shop/x", registry=open_registry(f"s3a://{bucket_path}", endpoint_url=s3_endpoint)).tables == ["t"]
+
+
+def test_one_registry_opener():
+    """``open_registry`` takes a Registry as it is: no module keeps its own copy of that choice."""
+    root = os.path.dirname(lakepkg.__file__)
+    copies = []
+    for folder, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".py"):
+                text = open(os.path.join(folder, f), encoding="utf-8").read()
+                if "else open_registry(" in text or "isinstance(registry, Registry)" in text:
+                    copies.append(os.path.relpath(os.path.join(folder, f), root))
+    assert copies == [], copies

@@ -71,7 +71,7 @@ def create_app(registry: "Registry | str | None" = None, *, token: Optional[str]
     or when serving on another address with a token)."""
     from lakepkg.catalog.pages import compare, history, lifecycle, packages, sql, table, tags, version
 
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    reg = open_registry(registry)
     cat = Catalog(CatalogData(reg, cache_seconds=cache_seconds), allow_write=allow_write, airflow_url=airflow_url)
 
     def page(fn: Callable[..., Response]) -> Callable[[Request], Response]:

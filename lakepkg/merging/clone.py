@@ -81,7 +81,7 @@ def clone(src: str, new: str, *, registry: "Registry | str | None" = None, table
     ``tables``: names or globs (default every table); ``partitions``: SQL over the partition
     columns (``"ds >= '2026-01-01'"``); ``where``: SQL over any columns, rows that do not match
     are left out through deletion vectors."""
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    reg = open_registry(registry)
     validate_package_name(new)
     pkg = load(src, reg, kind=Package)
     pats = list(tables or [])
