@@ -1,13 +1,12 @@
 """Hive metastore connector: snapshot metastore tables (over Thrift, with hmsclient) into package tables.
 
-    from lakepkg_connectors.hive import snapshot_hive
-    res = snapshot_hive(["sales.orders", "sales.cust*"], metastore="thrift://127.0.0.1:9083",
-                        to="sales/orders", where="ds >= '2026-11-01'")
-    res.record.top_hash, res.created, res.stats["orders"]["files_read"]
+    import lakepkg
+    res = lakepkg.snapshot("hive", to="sales/orders", metastore="thrift://127.0.0.1:9083",
+                           tables=["sales.orders", "sales.cust*"], where="ds >= '2026-11-01'")
+    res.top_hash, res.created, res.tables["orders"]["files_read"]
 
-or through the generic entry point::
-
-    lakepkg.write.snapshotting.snapshot("hive", to="sales/orders", metastore=uri, tables=["sales.orders"])
+The connector only describes (:meth:`HiveConnector.snapshot_tables` returns
+``TableSnapshot``s); the core stores and publishes.
 
 For each table the connector reads the metastore (table, partitions — a
 ``where`` filter is pushed to the metastore with ``get_partitions_by_filter``),
@@ -30,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import posixpath
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
@@ -39,8 +39,6 @@ import pyarrow.fs as pafs
 from lakepkg.errors import ConfigError, NotFoundError, SchemaMismatchError, SourceError, one_line
 from lakepkg.source.connectors import ConnectorOption
 from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
-from lakepkg.write.publish import PublishResult
-from lakepkg.write.snapshotting import snapshot
 
 from lakepkg.hive.thrift import call as _call, connect, metastore_label
 from lakepkg.hive.types import hive_schema, partition_path, partition_value, read_text_file, spark_json_to_arrow
@@ -572,13 +570,15 @@ def snapshot_hive(tables: "str | Sequence[str]", *, metastore: str, to: str, whe
                   run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,
                   tags: Iterable[str] = (), incremental: bool = True,
                   storage_options: Optional[dict[str, Any]] = None, show_progress: bool = False,
-                  meta: Optional[dict[str, Any]] = None) -> PublishResult:
-    """Snapshot metastore ``tables`` into package ``to`` and publish it (nothing is published on error):
-    :func:`lakepkg.write.snapshotting.snapshot` with this connector.
+                  meta: Optional[dict[str, Any]] = None) -> Any:
+    """Deprecated shortcut (kept for one release): ``lakepkg.snapshot("hive", to=..., metastore=...,
+    tables=...)``. A connector only describes; the core stores and publishes and returns its
+    ``PublishResult``."""
+    warnings.warn("lakepkg_connectors.hive.snapshot_hive is deprecated; use "
+                  "lakepkg.snapshot(\"hive\", to=..., metastore=..., tables=...)", DeprecationWarning, stacklevel=2)
+    import lakepkg
 
-    With ``incremental`` (default) files whose listing (path, size, mtime) equals the latest
-    version's are reused without being read; ``tables[name]`` of the result counts files_read,
-    files_reused, bytes_read, objects_written and bytes_written."""
-    return snapshot(connector, to, registry=registry, message=message or "snapshot via hive", run=run,
-                    inputs=inputs, tags=tags, incremental=incremental, meta=meta, show_progress=show_progress,
-                    metastore=metastore, tables=tables, where=where, names=names, storage_options=storage_options)
+    return lakepkg.snapshot(connector, to, registry=registry, message=message or "snapshot via hive", run=run,
+                            inputs=inputs, tags=tags, incremental=incremental, meta=meta,
+                            show_progress=show_progress, metastore=metastore, tables=tables, where=where,
+                            names=names, storage_options=storage_options)

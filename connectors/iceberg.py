@@ -1,6 +1,6 @@
 """Iceberg connector: snapshot Apache Iceberg tables through pyiceberg catalogs.
 
-    lakepkg.write.snapshotting.snapshot("iceberg", to="sales/orders",
+    lakepkg.snapshot("iceberg", to="sales/orders",
         catalog={"type": "sql", "uri": "sqlite:///cat.db", "warehouse": "file:///wh"},
         tables=["sales.orders"], snapshot_id=None)
 

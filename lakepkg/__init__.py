@@ -21,7 +21,7 @@ from lakepkg.errors import LakepkgError  # noqa: E402
 _LAZY = {
     **{verb: "lakepkg.api" for verb in ("snapshot", "build", "load", "push", "pull", "install", "lock", "log",
                                         "history", "diff", "tag", "verify", "gc", "clone", "merge",
-                                        "TagResult")},
+                                        "TagResult", "Snapshot")},
     "Source": "lakepkg.source.connectors",
     "PublishResult": "lakepkg.write.publish",
     "Package": "lakepkg.read.package",

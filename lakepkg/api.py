@@ -31,14 +31,14 @@ from lakepkg.registry import Registry, open_registry
 from lakepkg.source.connectors import Source
 from lakepkg.write.build import PackageBuilder, build_package
 from lakepkg.write.publish import PublishResult
-from lakepkg.write.snapshotting import snapshot as _snapshot
+from lakepkg.write.snapshotting import Snapshot, snapshot as _snapshot
 
 if TYPE_CHECKING:
     from lakepkg.read.row_diff import RowDiff
 
 __all__ = ["snapshot", "build", "load", "push", "pull", "install", "lock", "log", "history", "diff", "tag",
-           "verify", "gc", "clone", "merge", "Source", "PublishResult", "TagResult", "Package", "PackageBuilder",
-           "open_registry"]
+           "verify", "gc", "clone", "merge", "Snapshot", "Source", "PublishResult", "TagResult", "Package",
+           "PackageBuilder", "open_registry"]
 
 
 def _registry(registry: "Registry | str | None") -> Registry:

@@ -13,24 +13,25 @@ spread over executors, which store them with the single-machine ingest code
 (:func:`lakepkg.write.ingest.ingest_files`): Parquet byte for byte, ORC and text
 converted, unchanged files of the latest version reused without being read.
 The driver checks that no listed file changed meanwhile, writes the manifest
-and publishes. The package is the one ``snapshot_hive`` makes of the same
-tables — the same top hash — only made faster.
+and publishes: the steps of :class:`lakepkg.write.snapshotting.Snapshot`
+(describe → build → publish), with the tables stored by the executors. The
+package is the one ``lakepkg.snapshot("hive", ...)`` makes of the same tables
+— the same top hash — only made faster.
 """
 from __future__ import annotations
 
 import argparse
 from typing import Any, Iterable, Optional, Sequence
 
-from lakepkg.write.previous import previous_version, reusable_entries
+from lakepkg.write.previous import reusable_entries
 from lakepkg.format.canonical import canonical_json
 from lakepkg.errors import ConfigError, SourceError
 from lakepkg.format.manifest import EntrySorter, TableNodeData, build_table_node
-from lakepkg.format.names import validate_package_name, validate_table_name
-from lakepkg.registry import Registry, open_registry
+from lakepkg.format.names import validate_table_name
+from lakepkg.registry import Registry
 from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.write.publish import PublishResult
 
-from lakepkg_spark_jobs.driver_commit import CommittedTable, commit
 from lakepkg_spark_jobs.executor_tasks import FileIngester
 from lakepkg_spark_jobs.job_errors import spark_call
 from lakepkg_spark_jobs.job_runner import SnapshotStep, add_common_options, parse_names, run_snapshot_job
@@ -101,17 +102,17 @@ def snapshot_tables(spark: Any, tables: "str | Sequence[str]", *, metastore: str
                     meta: Optional[dict[str, Any]] = None, slices: Optional[int] = None) -> PublishResult:
     """Snapshot metastore ``tables`` (``db.table`` or patterns) into package ``to`` with Spark executors.
 
-    Same options and same package as :func:`lakepkg_connectors.hive.snapshot_hive`; ``slices``: how
+    Same options and same package as ``lakepkg.snapshot("hive", ...)``; ``slices``: how
     many Spark tasks share the files (default: twice the default parallelism). Nothing is published
     on error; an unchanged table gives ``created=False``."""
+    from lakepkg.write.snapshotting import Snapshot
     from lakepkg_connectors.hive import connector
 
-    validate_package_name(to)
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
-    snaps = connector.snapshot_tables(metastore=metastore, tables=tables, where=where, names=names,
-                                      storage_options=storage_options)
-    previous = previous_version(reg, to) if incremental else None
-    tasks, contexts = _file_tasks(snaps, previous)
+    job = Snapshot(connector, to, registry=registry, meta=meta, incremental=incremental, metastore=metastore,
+                   tables=tables, where=where, names=names, storage_options=storage_options)
+    reg = job.registry
+    snaps = [snap for _src, snap in job.describe()]
+    tasks, contexts = _file_tasks(snaps, job.previous)
     check_executors(spark, reg)
     records: list[dict[str, Any]] = []
     if tasks:
@@ -121,15 +122,13 @@ def snapshot_tables(spark: Any, tables: "str | Sequence[str]", *, metastore: str
         shares = _slices(tasks, n)
         records = spark_call("copying the tables' files",
                              lambda: sc.parallelize(shares, len(shares)).mapPartitions(ingester).collect())
-    committed = []
     for ti, snap in enumerate(snaps):
         if snap.on_finish is not None:
             snap.on_finish()  # every listed file still there, unchanged
         mine = [r for r in records if r["table"] == ti]
         node_hash, node, source, stats = _table_node(reg, snap, mine)
-        committed.append(CommittedTable(node_hash, node, source, {**stats, **snap.facts}))
-    return commit(reg, to, committed, message=message or "snapshot via spark (hive tables)",
-                  tags=tags, run=run, inputs=inputs, meta=meta)
+        job.add_stored_table(node_hash, node, facts={**stats, **snap.facts}, source=source)
+    return job.publish(message or "snapshot via spark (hive tables)", tags=tags, run=run, inputs=inputs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -186,3 +186,28 @@ def test_lakepkg_ships_typed():
     assert "py.typed" in project["tool"]["setuptools"]["package-data"]["lakepkg"]
     mypy = project["tool"]["mypy"]
     assert mypy["files"] == ["lakepkg"] and mypy["check_untyped_defs"] is True
+
+
+CONNECTOR_LAYERS = ("lakepkg.errors", "lakepkg.source", "lakepkg.format", "lakepkg.hive.thrift", "lakepkg.hive.types",
+                    "lakepkg.config")
+
+
+def test_connectors_only_describe():
+    """A connector imports what describes a source (errors, source, format, the metastore client), never
+    the writer, the store, the registry or the readers: the core stores and publishes. The deprecated
+    one-call shortcuts (``snapshot_sql``, ``snapshot_hive``) call ``lakepkg.snapshot`` itself."""
+    folder = os.path.join(os.path.dirname(ROOT), "connectors")
+    bad = []
+    for f in sorted(os.listdir(folder)):
+        if not f.endswith(".py"):
+            continue
+        path = os.path.join(folder, f)
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), path)
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            for n in names:
+                if n.startswith("lakepkg.") and not n.startswith(CONNECTOR_LAYERS):
+                    bad.append(f"connectors/{f}:{node.lineno} imports {n}")
+    assert not bad, "connectors only describe; they must not import:\n" + "\n".join(bad)

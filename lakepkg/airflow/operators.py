@@ -184,22 +184,17 @@ class LakepkgSnapshotOperator(_PublishingOperator):
 
     def _write(self, context: Any, registry: Any, secrets: list[str]) -> Any:
         from lakepkg.airflow.lineage import table_lineage
-        from lakepkg.write.build import PackageBuilder
-        from lakepkg.write.snapshotting import describe_sources, previous_version
+        from lakepkg.write.snapshotting import Snapshot
 
         resolved = resolve_sources(self.sources)
         for r in resolved:
             secrets.extend(r.secrets)
         _mask(secrets)
         by_source = {id(r.source): r for r in resolved}
-        described = describe_sources([r.source for r in resolved])
-        prev = previous_version(registry, self.package) if self.incremental else None
-        builder = PackageBuilder(registry, meta=self.meta)
-        for src, snap in described:
-            builder.add_snapshot(snap, previous=prev)
-        for key, path in (self.files or {}).items():
-            builder.add_file(key, path)
-        built = builder.build()
+        job = Snapshot([r.source for r in resolved], self.package, registry=registry, meta=self.meta,
+                       files=self.files, incremental=self.incremental)
+        described = job.describe()
+        built = job.build()  # the audit and the one publish follow in _audit_publish
         self._lineage_inputs = []
         for src, snap in described:
             origin = by_source.get(id(src))
