@@ -34,6 +34,7 @@ from lakepkg.write.publish import PublishResult
 from lakepkg.write.snapshotting import Snapshot, snapshot as _snapshot
 
 if TYPE_CHECKING:
+    from lakepkg.merging.three_way import MergeResult
     from lakepkg.read.row_diff import RowDiff
 
 __all__ = ["snapshot", "build", "load", "push", "pull", "install", "lock", "log", "history", "diff", "tag",
@@ -208,3 +209,24 @@ def clone(src: str, new: str, *, registry: "Registry | str | None" = None, table
 
     return _clone(src, new, registry=_registry(registry), tables=[tables] if isinstance(tables, str) else tables,
                   where=where, partitions=partitions, message=message, tags=tags)
+
+
+def merge(ours: str, theirs: str, to: str, *, registry: "Registry | str | None" = None, base: Optional[str] = None,
+          strategy: str = "fail", key: Optional[dict[str, list[str]]] = None, resolve: Optional[dict[str, Any]] = None,
+          message: str = "", conflicts_to: Optional[str] = None, expect: Optional[str] = "auto",
+          tags: Iterable[str] = ()) -> "MergeResult":
+    """``lakepkg merge OURS THEIRS --to NAME``: a three-way, row-level merge of two versions (by key
+    and cell for keyed tables, as a multiset without a key; schemas and plain files too), published
+    as the newest version of ``to`` with both parents recorded — or, with conflicts and
+    ``strategy="fail"``, nothing published and the conflicts written as the package
+    ``conflicts_to`` (default ``<to>-conflicts``).
+
+    ``base``: the common base when the history has none; ``strategy``: ``fail``, ``ours`` or
+    ``theirs``; ``key``: table → key columns; ``resolve``: table → the chosen rows of its
+    conflicting keys (a Parquet/CSV path, a DataFrame or an Arrow table); ``expect``: publish only
+    if ``to``'s latest is still this version (default: what it named when the merge began).
+    Returns a :class:`~lakepkg.merging.three_way.MergeResult`. See docs/merge.md."""
+    from lakepkg.merging.three_way import merge_versions
+
+    return merge_versions(ours, theirs, to, registry=_registry(registry), base=base, strategy=strategy, keys=key,
+                          resolve=resolve, message=message, conflicts_to=conflicts_to, expect=expect, tags=tags)

@@ -1,0 +1,88 @@
+"""Exact cell equality and key values compared as the source compares them.
+
+* :func:`same_cells`: two aligned columns, cell by cell: NULL equals NULL and nothing else (NULL
+  is a value, as in Dolt's merge), floats by their exact bits (``-0.0`` and ``0.0`` differ, a
+  NaN equals the same NaN), everything else by Arrow's equality of values. No hash decides.
+* :func:`comparable_keys`: key columns as the source compares them: a ``CHAR(n)`` column
+  (``sql_type`` ``bpchar``/``char``/``character`` in the field's metadata) without its trailing
+  blanks (PostgreSQL and MySQL pad CHAR), a column whose recorded collation is case-insensitive
+  (``collation`` metadata ending ``_ci``) folded to lower case. Other types compare as stored.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def _as_array(col: "pa.Array | pa.ChunkedArray") -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def same_cells(a: "pa.Array | pa.ChunkedArray", b: "pa.Array | pa.ChunkedArray") -> np.ndarray:
+    """A boolean per row: the two cells are the same value (both NULL counts as the same)."""
+    x, y = _as_array(a), _as_array(b)
+    if len(x) == 0:
+        return np.zeros(0, dtype=bool)
+    if not x.type.equals(y.type):
+        try:
+            y = y.cast(x.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return np.asarray(pc.equal(x.cast(pa.string()), y.cast(pa.string())).fill_null(False)
+                              .to_numpy(zero_copy_only=False), dtype=bool) | _both_null(x, y)
+    xn = np.asarray(x.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    yn = np.asarray(y.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if pa.types.is_floating(x.type):
+        xb = np.asarray(x.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False), dtype=np.float64).view(np.uint64)
+        yb = np.asarray(y.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False), dtype=np.float64).view(np.uint64)
+        eq = xb == yb
+    elif pa.types.is_nested(x.type) or pa.types.is_dictionary(x.type):
+        eq = np.array([u == v for u, v in zip(x.to_pylist(), y.to_pylist())], dtype=bool)
+    else:
+        eq = np.asarray(pc.equal(x, y).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return (xn & yn) | (~xn & ~yn & eq)
+
+
+def _both_null(x: pa.Array, y: pa.Array) -> np.ndarray:
+    return (np.asarray(x.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            & np.asarray(y.is_null().to_numpy(zero_copy_only=False), dtype=bool))
+
+
+def same_rows(a: pa.Table, b: pa.Table, columns: list[str]) -> np.ndarray:
+    """A boolean per row: every one of ``columns`` holds the same value in ``a`` and ``b``."""
+    out = np.ones(a.num_rows, dtype=bool)
+    for c in columns:
+        out &= same_cells(a.column(c), b.column(c))
+    return out
+
+
+def _meta(field: pa.Field, key: str) -> str:
+    md = field.metadata or {}
+    v = md.get(key.encode()) if md else None
+    return v.decode("utf-8", "replace").strip().lower() if v else ""
+
+
+def is_padded_char(field: pa.Field) -> bool:
+    """Whether the source compares the column as a blank-padded CHAR(n)."""
+    if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+        return False
+    t = _meta(field, "sql_type")
+    if "varying" in t or "varchar" in t:
+        return False
+    return t.startswith("bpchar") or t.startswith("char") or (t.startswith("character") and "varying" not in t)
+
+
+def comparable_keys(t: pa.Table, key: list[str]) -> pa.Table:
+    """The key columns of ``t``, each in the form the source compares (see the module docstring)."""
+    cols = []
+    for k in key:
+        f = t.schema.field(k)
+        col = t.column(k)
+        if is_padded_char(f):
+            col = pc.utf8_rtrim(col, characters=" ")
+        if _meta(f, "collation").endswith("_ci") and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)):
+            col = pc.utf8_lower(col)
+        cols.append(col)
+    return pa.table(cols, names=[f"k{i}" for i in range(len(key))])
