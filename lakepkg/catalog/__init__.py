@@ -42,7 +42,7 @@ def app(registry: Any = None, *, token: Optional[str] = None, allow_write: bool 
     Airflow UI a run record links to; ``cache_seconds``: how long listings are reused (default 5 s
     local, 30 s S3); ``loopback_only``: refuse requests whose Host is not a loopback name."""
     _need_extra()
-    from lakepkg.catalog.app import create_app
+    from lakepkg.catalog.asgi import create_app
 
     return create_app(registry, token=token, allow_write=allow_write, airflow_url=airflow_url,
                       cache_seconds=cache_seconds, loopback_only=loopback_only)

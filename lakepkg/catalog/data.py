@@ -236,7 +236,7 @@ class CatalogData:
             if rec.derived_from:
                 name, _, h = rec.derived_from.partition("@")
                 inputs.append((name, h, "derived from") if h else ("", name, "derived from"))
-            merged = getattr(rec, "parents", None) or (rec.run or {}).get("parents") or []
+            merged = _merge_parents(rec)
             for p in merged:
                 name, _, h = str(p).partition("@")
                 parents.append((name, h, "merge parent") if h else (pkg.name or "", name, "merge parent"))
@@ -257,7 +257,7 @@ class CatalogData:
                 refs = [(x, "input") for x in (r.run or {}).get("inputs") or []]
                 if r.derived_from:
                     refs.append((r.derived_from, "derived"))
-                for p in getattr(r, "parents", None) or (r.run or {}).get("parents") or []:
+                for p in _merge_parents(r):
                     refs.append((p, "merge"))
                 for ref, how in refs:
                     h = str(ref).rpartition("@")[2]
@@ -370,6 +370,11 @@ class CatalogData:
             return set_tag(name, tag, target, expect=expect, registry=self.registry)
         finally:
             self.forget_listings()
+
+
+def _merge_parents(rec: VersionRecord) -> list[str]:
+    """A merge's parents (``name@tophash``), none for a version that is not a merge."""
+    return list(rec.parents) if getattr(rec, "merge", None) else []
 
 
 def _concat(parts: list[pa.Table], plan: Any) -> pa.Table:

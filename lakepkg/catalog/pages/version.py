@@ -50,4 +50,4 @@ def page(cat: Any, request: Request, name: str, pkg: Any, asked: str) -> Respons
                       readme=readme, readme_cut=cut, run=run, airflow=airflow_link(cat.airflow_url, run),
                       lineage=lineage, tags=pkg.tags, snippets=snippets(name, pkg.top_hash, pkg.tables, data.location),
                       successor=successor, asked=asked, tag_values=tag_values,
-                      parents=list(getattr(rec, "parents", None) or run.get("parents") or []) if rec else [])
+                      parents=list(rec.parents) if rec is not None and getattr(rec, "merge", None) else [])
