@@ -12,6 +12,14 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c 'import lakepkg, lakepkg_connectors, pyspark_lakepkg, pyspark, moto' # fail early on a broken install
 
+# the catalog's browser tests drive Debian's Chromium (never a downloaded browser); a missing one fails loudly
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "tests/run.sh: installing Debian's chromium for the catalog's browser tests"
+  $sudo apt-get install -y -q chromium >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; } \
+    || { echo "tests/run.sh: cannot install chromium (apt-get install -y chromium); tests/test_catalog_browser.py needs /usr/bin/chromium" >&2; exit 1; }
+fi
+
 if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
 fi
