@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from lakepkg.registry import Registry
-from lakepkg.registry.core import AUDIT_GENESIS, AUDIT_KEY_RE
+from lakepkg.registry.keys import AUDIT_GENESIS, audit_seq
 
 ACTIONS = ("rm", "retain", "retention-policy", "redact")
 
@@ -58,7 +58,7 @@ def check_log(registry: Registry) -> AuditReport:
     prev_hash, expect = AUDIT_GENESIS, 1
     last_hash: dict[int, str] = {}
     for key, data in registry.audit_raw():
-        seq = int(AUDIT_KEY_RE.match(key).group("seq"))  # type: ignore[union-attr]
+        seq = audit_seq(key) or 0  # audit_raw lists only entry keys
         try:
             doc = json.loads(data)
         except ValueError:

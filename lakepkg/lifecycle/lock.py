@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 from lakepkg.errors import ConcurrentUpdateError
 from lakepkg.registry import Registry
-from lakepkg.registry.core import REDACT_LOCK
+from lakepkg.registry.keys import REDACT_LOCK
 
 STALE_SECONDS = 120.0
 BEAT_SECONDS = 10.0

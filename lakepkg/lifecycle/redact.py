@@ -48,7 +48,8 @@ from lakepkg.lifecycle.remove import open_reg, tags_of
 from lakepkg.lifecycle.where_used import RowSearch, fragment_plan, package_scope, read_fragment
 from lakepkg.read.scan import ScanPlan, object_path
 from lakepkg.registry import Registry, VersionRecord
-from lakepkg.registry.core import JOURNAL_KEY_RE, JOURNAL_PREFIX, RedactedVersionWarning, record_key, stamp
+from lakepkg.registry.keys import JOURNAL_PREFIX, is_journal_key, journal_id, journal_key, record_key, stamp
+from lakepkg.registry.refs import RedactedVersionWarning
 from lakepkg.write.fragments import WRITER_SETTINGS, describe_parquet
 
 MAX_ROUNDS = 4
@@ -203,7 +204,7 @@ def _plan_version(reg: Registry, rw: Rewriter, rec: VersionRecord, node_hash: st
 
 def pending_journals(reg: Registry) -> list[str]:
     """Keys of redactions that committed and did not finish (a crash): re-runs finish them."""
-    return [k for k in reg.list_docs(JOURNAL_PREFIX) if JOURNAL_KEY_RE.match(k) and k.startswith(JOURNAL_PREFIX + "redact-")]
+    return [k for k in reg.list_docs(JOURNAL_PREFIX) if is_journal_key(k, "redact")]
 
 
 def apply_journal(reg: Registry, key: str, rep: Optional[RedactReport] = None,
@@ -335,7 +336,8 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
                 rep: RedactReport, lock: RedactionLock, first: bool) -> Optional[str]:
     """Plan, build and commit (journal) one round: the journal key, or None when no version in scope
     holds matching rows."""
-    planned_stamp = stamp(datetime.now(timezone.utc))
+    planned = datetime.now(timezone.utc)
+    planned_stamp = stamp(planned)
     recs = [r for n in names for r in reg.versions(n) if r.key not in done]
     rw = Rewriter(reg, pred)
     affected = []
@@ -380,7 +382,7 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
                               f"matching rows; add --package {r.package} or use --all; nothing changed")
         keep |= objs
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    jid = f"redact-{planned_stamp}-{secrets.token_hex(4)}"
+    jid = journal_id("redact", planned, secrets.token_hex(4))
     event = {"at": now, "reason": reason, "table": pred.table, "predicate": pred.digest, "journal": jid}
     items = []
     for rec, h, node, matched in affected:
@@ -405,7 +407,7 @@ def _plan_round(reg: Registry, pred: Predicate, names: list[str], reason: str, w
     doc = {"kind": "redact", "id": jid, "created_at": now, "planned_stamp": planned_stamp, "who": who,
            "reason": reason, "table": pred.table, "predicate": pred.digest, "versions": items, "delete": delete,
            "audit_seq": None}
-    key = f"{JOURNAL_PREFIX}{jid}.json"
+    key = journal_key(jid)
     gone = [it for it in items if not reg.has_record(it["old_key"])]
     if gone:  # removed meanwhile (rm refuses versions of a pending journal, not of a plan): committing would revive it
         raise ConcurrentUpdateError(f"{gone[0]['package']}@{gone[0]['old_top_hash'][:10]} was removed during the "

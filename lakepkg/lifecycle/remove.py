@@ -18,7 +18,8 @@ from lakepkg.format.names import parse_ref
 from lakepkg.lifecycle.audit import record_event
 from lakepkg.lifecycle.objects import live_objects, sizes, version_objects
 from lakepkg.registry import LATEST, Registry, VersionRecord, open_registry
-from lakepkg.registry.core import JOURNAL_PREFIX, RedactedVersionWarning
+from lakepkg.registry.keys import JOURNAL_PREFIX
+from lakepkg.registry.refs import RedactedVersionWarning
 
 
 @dataclass

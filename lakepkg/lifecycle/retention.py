@@ -21,7 +21,7 @@ from lakepkg.lifecycle.audit import record_event
 from lakepkg.lifecycle.objects import sizes
 from lakepkg.lifecycle.remove import RemoveReport, freed_by, open_reg, remove_versions
 from lakepkg.registry import LATEST, Registry, VersionRecord
-from lakepkg.registry.core import retention_key
+from lakepkg.registry.keys import retention_key
 
 
 @dataclass

@@ -26,7 +26,7 @@ from lakepkg.format.walk import iter_page_entries, walk
 from lakepkg.lifecycle.predicate import Predicate, check_columns, matching_mask, parse_predicate
 from lakepkg.read.scan import FragmentTask, ScanPlan, object_path, plan_table, pruned_entries, read_task
 from lakepkg.registry import Registry, VersionRecord
-from lakepkg.registry.core import RedactedVersionWarning
+from lakepkg.registry.refs import RedactedVersionWarning
 
 PREFIX_RE = re.compile(r"^[0-9a-f]{6,64}$")
 
