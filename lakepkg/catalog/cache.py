@@ -63,3 +63,45 @@ class LRU(Generic[T]):
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+class BackgroundValue(Generic[T]):
+    """A value built in a background thread by ``make`` and rebuilt after ``seconds``: a page asks
+    with :meth:`get`, waits at most ``wait`` seconds, and shows what it has (None: not built yet)
+    instead of holding a request while a whole registry is read."""
+
+    def __init__(self, make: Callable[[], T], seconds: float) -> None:
+        self._make = make
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._value: Optional[T] = None
+        self._at = -1e18
+        self._building: Optional[threading.Event] = None
+
+    def _build(self, done: threading.Event) -> None:
+        try:
+            value = self._make()
+            with self._lock:
+                self._value, self._at = value, time.monotonic()
+        finally:
+            with self._lock:
+                self._building = None
+            done.set()
+
+    def get(self, wait: float = 0.0) -> Optional[T]:
+        with self._lock:
+            stale = time.monotonic() - self._at > self.seconds
+            done = self._building
+            if stale and done is None:
+                done = self._building = threading.Event()
+                threading.Thread(target=self._build, args=(done,), daemon=True, name="lakepkg-catalog-index").start()
+            value = self._value
+        if done is not None and (value is None) and wait > 0:
+            done.wait(wait)
+            with self._lock:
+                value = self._value
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._at = -1e18

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
-from lakepkg.catalog.cache import LRU, TTLValue
+from lakepkg.catalog.cache import LRU, BackgroundValue, TTLValue
 from lakepkg.errors import ConfigError, LakepkgError, NotFoundError
 from lakepkg.format.manifest import Entry
 from lakepkg.read.entry_pages import entries_from, entry_count, entry_slice, find_entry
@@ -29,6 +29,9 @@ README_NAMES = ("README.md", "readme.md", "Readme.md", "README.MD")
 README_LIMIT = 512 * 1024           # bytes of a README rendered (a larger one is cut, and says so)
 SEARCH_TEXT_LIMIT = 64 * 1024       # README characters indexed for search
 STATS_FRAGMENT_LIMIT = 20_000       # column statistics over every fragment up to this many, else the first page
+INDEX_WAIT = 2.0                    # seconds a search waits for the registry-wide text index being built
+LINEAGE_WAIT = 0.25                 # seconds a version page waits for the reverse-lineage index
+ROW_DIFF_AUTO_FRAGMENTS = 200       # a compare page computes the row diff itself up to this many fragments touched
 PREVIEW_FRAGMENT_BUDGET = 256       # fragments one filtered preview page reads at most before it offers "more"
 
 
@@ -98,8 +101,10 @@ class CatalogData:
         self._names: TTLValue[list[str]] = TTLValue(self.registry.list_packages, self.cache_seconds)
         self._summaries: LRU[PackageSummary] = LRU(2048, self.cache_seconds)
         self._histories: LRU[Any] = LRU(256, self.cache_seconds)
-        self._search: TTLValue[dict[str, str]] = TTLValue(self._search_index, max(60.0, self.cache_seconds * 6))
-        self._lineage: TTLValue[dict[str, list[tuple[str, str, str]]]] = TTLValue(
+        # indexes over every package (search text, reverse lineage) are built in the background
+        self._search: BackgroundValue[dict[str, str]] = BackgroundValue(self._search_index,
+                                                                        max(60.0, self.cache_seconds * 6))
+        self._lineage: BackgroundValue[dict[str, list[tuple[str, str, str]]]] = BackgroundValue(
             self._lineage_index, max(60.0, self.cache_seconds * 6))
         self._packages: LRU[Package] = LRU(64)
         self._diffs: LRU[Any] = LRU(32)
@@ -114,6 +119,8 @@ class CatalogData:
     def forget_listings(self) -> None:
         """Drop what may have changed (after a tag moved)."""
         self._names.clear()
+        self._search.clear()
+        self._lineage.clear()
         self._summaries.clear()
         self._histories.clear()
 
@@ -121,19 +128,18 @@ class CatalogData:
     def package_names(self) -> list[str]:
         return self._names.get()
 
-    def search(self, q: str) -> list[str]:
-        """Names whose name, metadata, latest message or README text contain every word of ``q``."""
+    def search(self, q: str, wait: float = INDEX_WAIT) -> tuple[list[str], bool]:
+        """(names whose name, metadata, latest message or README text contain every word of ``q``,
+        whether the text index was ready: until it is, names alone are searched)."""
         words = [w.lower() for w in q.split() if w]
         names = self.package_names()
         if not words:
-            return names
-        by_name = [n for n in names if all(w in n for w in words)]
-        index = self._search.get()
-        hits = set(by_name)
-        for n in names:
-            if n not in hits and all(w in index.get(n, "") for w in words):
-                hits.add(n)
-        return [n for n in names if n in hits]
+            return names, True
+        hits = {n for n in names if all(w in n for w in words)}
+        index = self._search.get(wait)
+        if index is not None:
+            hits |= {n for n in names if all(w in index.get(n, "") for w in words)}
+        return [n for n in names if n in hits], index is not None
 
     def _search_index(self) -> dict[str, str]:
         out = {}
@@ -223,7 +229,7 @@ class CatalogData:
                 break
         return list(seen.values())
 
-    def lineage(self, pkg: Package) -> dict[str, list[tuple[str, str, str]]]:
+    def lineage(self, pkg: Package) -> dict[str, Any]:
         """``inputs`` (versions the run read), ``parents`` (previous / merged versions) and ``derived``
         (versions that name this one as input, parent or source) as (package, top hash, how)."""
         rec = pkg.record
@@ -242,8 +248,9 @@ class CatalogData:
                 parents.append((name, h, "merge parent") if h else (pkg.name or "", name, "merge parent"))
             if rec.parent and not merged:
                 parents.append((pkg.name or "", rec.parent, "previous"))
-        derived = self._lineage.get().get(pkg.top_hash, [])
-        return {"inputs": inputs, "parents": parents, "derived": derived}
+        index = self._lineage.get(LINEAGE_WAIT)
+        derived = [] if index is None else index.get(pkg.top_hash, [])
+        return {"inputs": inputs, "parents": parents, "derived": derived, "indexed": index is not None}
 
     def _lineage_index(self) -> dict[str, list[tuple[str, str, str]]]:
         """top hash → versions that read it, derive from it or merge it (every record read once)."""

@@ -48,8 +48,17 @@ def page(cat: Any, request: Request, name: str) -> Response:
         raise ConfigError("compare needs two versions: ?a=HASH&b=HASH (pick them on the history page)")
     a, b = cat.data.version(name, a_sel), cat.data.version(name, b_sel)
     d = cat.data.diff(a, b)
+    from lakepkg.catalog.data import ROW_DIFF_AUTO_FRAGMENTS
+
     both = [t.name for t in d.tables if t.status == "changed"]
-    tname = request.query_params.get("table") or (both[0] if both else None)
+    asked = request.query_params.get("table")
+    tname = asked or (both[0] if both else None)
+    deferred = None
+    if tname and not asked:  # a big change is diffed by row only when asked (it reads every touched fragment)
+        td = next(t for t in d.tables if t.name == tname)
+        touched = len(td.fragments_added) + len(td.fragments_removed) + len(td.fragments_changed)
+        if touched > ROW_DIFF_AUTO_FRAGMENTS:
+            deferred, tname = (tname, touched), None
     show = request.query_params.get("show", "changed")
     if show not in SHOW:
         raise ConfigError(f"?show= is one of {', '.join(SHOW)}")
@@ -65,4 +74,4 @@ def page(cat: Any, request: Request, name: str) -> Response:
         if rd.key and show != "removed":
             links = [key_where(rd.key, r) for r in rows.to_pylist()]
     return cat.render(request, "compare.html", name=name, a=a, b=b, d=d, tname=tname, both=both, rd=rd, rows=rows,
-                      show=show, page=n, pages=pages, links=links, limit=LIST_LIMIT)
+                      show=show, page=n, pages=pages, links=links, limit=LIST_LIMIT, deferred=deferred)
