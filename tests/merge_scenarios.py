@@ -11,6 +11,11 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
+from lakepkg.source.table_snapshot import TableSnapshot
+from lakepkg.write.build import PackageBuilder
+from lakepkg.write.chunking import ChunkingParams
+from lakepkg.write.previous import previous_version
+
 Rows = list[dict[str, Any]]
 CHAR_KEY = pa.schema([pa.field("code", pa.string(), metadata={"sql_type": "bpchar"}), pa.field("v", pa.int64())])
 
@@ -179,3 +184,32 @@ SCENARIOS = [
     S("files: README changed differently: conflict", T(BASE), T(BASE), T(BASE), None,
       files=({"README.md": b"base"}, {"README.md": b"ours"}, {"README.md": b"theirs"}, {})),
 ]
+
+
+SMALL = ChunkingParams(mask_bits=3, min_rows=8, max_rows=48)  # small fragments: deltas give vectors
+
+
+def _table(rows, schema=None) -> pa.Table:
+    return rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
+
+
+def publish_side(reg, name: str, tables: dict, sc: Optional[Scenario] = None, files: Optional[dict] = None,
+                 key: Optional[list[str]] = None):
+    """Publish ``tables`` (name → rows or Arrow table) as the next version of ``name``: keyed tables
+    as a keyed snapshot (a delta on the previous version, small fragments), others whole."""
+    key = list(sc.key) if sc is not None and sc.key else key
+    b = PackageBuilder(reg)
+    prev = previous_version(reg, name)
+    for tname, rows in tables.items():
+        tab = _table(rows, sc.schemas.get(tname) if sc else None)
+        if key and all(k in tab.column_names for k in key):
+            tab = tab.sort_by([(k, "ascending") for k in key])
+            b.add_snapshot(TableSnapshot(name=tname, schema=tab.schema, batches=tab.to_batches(max_chunksize=16),
+                                         key_columns=list(key), chunking=SMALL), previous=prev)
+        else:
+            b.add_table(tname, tab)
+    for k, v in (files or {}).items():
+        b.add_file(k, v)
+    return b.publish(name)
+
+

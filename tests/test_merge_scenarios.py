@@ -7,40 +7,12 @@ from __future__ import annotations
 
 import json
 
-import pyarrow as pa
 import pytest
 
 import lakepkg
 from lakepkg.cli import run
 from lakepkg.registry import open_registry
-from lakepkg.source.table_snapshot import TableSnapshot
-from lakepkg.write.build import PackageBuilder
-from lakepkg.write.chunking import ChunkingParams
-from lakepkg.write.previous import previous_version
-from tests.merge_scenarios import SCENARIOS, Scenario
-
-SMALL = ChunkingParams(mask_bits=3, min_rows=8, max_rows=48)  # small fragments: deltas give vectors
-
-
-def _table(rows, schema=None) -> pa.Table:
-    return rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
-
-
-def publish_side(reg, name: str, tables: dict, sc: Scenario, files: dict | None = None):
-    b = PackageBuilder(reg)
-    prev = previous_version(reg, name)
-    for tname, rows in tables.items():
-        tab = _table(rows, sc.schemas.get(tname))
-        if sc.key and all(k in tab.column_names for k in sc.key):
-            tab = tab.sort_by([(k, "ascending") for k in sc.key])
-            b.add_snapshot(TableSnapshot(name=tname, schema=tab.schema, batches=tab.to_batches(max_chunksize=16),
-                                         key_columns=list(sc.key), chunking=SMALL), previous=prev)
-        else:
-            b.add_table(tname, tab)
-    for k, v in (files or {}).items():
-        b.add_file(k, v)
-    return b.publish(name)
-
+from tests.merge_scenarios import SCENARIOS, Scenario, _table, publish_side
 
 def _canon(rows: list[dict]) -> list[str]:
     return sorted(json.dumps(r, sort_keys=True, default=str) for r in rows)

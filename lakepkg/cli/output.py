@@ -222,17 +222,24 @@ class ConsoleOutput(Output):
         self.console.print(t)
 
     def history(self, records: Sequence[Any], tags: Mapping[str, str]) -> None:
+        from lakepkg.read.history import merge_label
+
         for x in records:
             t = sorted(k for k, key in tags.items() if key == x.key)
+            m = merge_label(getattr(x, "merge", None))
             self._print(f"[yellow]{x.top_hash[:10]}[/yellow] {x.created_at}  {x.author}  {x.message}"
-                        + (f"  ({', '.join(t)})" if t else ""))
+                        + (f"  ({', '.join(t)})" if t else "") + (f"  <{m}>" if m else ""))
 
     def version(self, data: Mapping[str, Any]) -> None:
         from rich.tree import Tree
 
+        from lakepkg.read.history import merge_label
+
         rec = data["record"]
         tree = Tree(f"[bold]{data['package']}[/bold]@{data['top_hash'][:10]}  {rec.get('created_at', '')}  "
                     f"{rec.get('author', '')}  {rec.get('message', '')}")
+        if rec.get("merge"):
+            tree.add(merge_label(rec["merge"]), style="magenta")
         for t in data["tables"]:
             node = tree.add(f"[cyan]{t['name']}[/cyan]  {t['rows']:,} rows  {t['fragments']:,} fragments  {human_bytes(t['bytes'])}"
                             + (f"  partitioned by {', '.join(t['partition_columns'])}" if t["partition_columns"] else ""))
@@ -261,6 +268,10 @@ class ConsoleOutput(Output):
         self._plain(data.decode("utf-8", "replace"))
 
     def diff(self, d: Any) -> None:
+        if getattr(d, "merge", None):
+            from lakepkg.read.history import merge_label
+
+            self._plain(f"{d.new[:10]} is a {merge_label(d.merge)}")
         if d.empty:
             self._print("identical")
             return

@@ -139,7 +139,7 @@ def merge_versions(ours_ref: str, theirs_ref: str, to: str, *, registry: "Regist
     conflicts package (default ``<to>-conflicts``); ``expect``: ``to``'s latest must still be this
     version when the result is published (a hash prefix, ``"none"``: ``to`` must not exist yet;
     default: whatever it named when the merge began)."""
-    reg = registry if isinstance(registry, Registry) else open_registry(registry)
+    reg = open_registry(registry)
     if strategy not in STRATEGIES:
         raise ConfigError(f"--strategy {strategy!r}: use fail, ours or theirs")
     validate_package_name(to)

@@ -96,6 +96,7 @@ class PackageDiff:
     files_removed: list[str] = field(default_factory=list)
     files_changed: list[str] = field(default_factory=list)
     metadata_changed: bool = False
+    merge: Optional[dict[str, Any]] = None  # the new version's merge field when it is a merge
 
     @property
     def empty(self) -> bool:
@@ -105,7 +106,7 @@ class PackageDiff:
         return {"old": self.old, "new": self.new, "identical": self.empty,
                 "tables": [t.to_json() for t in self.tables], "files_added": self.files_added,
                 "files_removed": self.files_removed, "files_changed": self.files_changed,
-                "metadata_changed": self.metadata_changed}
+                "metadata_changed": self.metadata_changed, **({"merge": self.merge} if self.merge else {})}
 
     @property
     def summary(self) -> str:
@@ -247,6 +248,8 @@ def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
 def diff_packages(a: PackageLike, b: PackageLike) -> PackageDiff:
     """Changes from package version ``a`` to ``b``."""
     out = PackageDiff(a.top_hash, b.top_hash)
+    rec = getattr(b, "record", None)
+    out.merge = getattr(rec, "merge", None) if a.top_hash != b.top_hash else None
     if a.top_hash == b.top_hash:
         return out
     out.metadata_changed = a.meta != b.meta

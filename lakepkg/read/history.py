@@ -15,6 +15,21 @@ from lakepkg.read.html import card, grid
 from lakepkg.registry import Registry, VersionRecord, open_registry
 
 
+def _short(ref: str) -> str:
+    name, sep, h = str(ref).rpartition("@")
+    return f"{name}@{h[:10]}" if sep else str(ref)[:10]
+
+
+def merge_label(merge: Optional[dict[str, Any]]) -> str:
+    """``merge of ns/a@3fa2c1e0b4 and ns/b@9c0d1e2f3a (base ns/a@1b2c3d4e5f)`` for a merge's record
+    field (:attr:`lakepkg.registry.VersionRecord.merge`), ``""`` for any other version."""
+    if not merge:
+        return ""
+    parents = [_short(p) for p in merge.get("parents") or []]
+    base = merge.get("base")
+    return f"merge of {' and '.join(parents)}" + (f" (base {_short(base)})" if base else "")
+
+
 class VersionHistory(list[VersionRecord]):
     """The versions of one package, newest first, with the tags that point at them."""
 
@@ -47,9 +62,9 @@ class VersionHistory(list[VersionRecord]):
             run = r.run or {}
             run_text = " ".join(f"{k}={run[k]}" for k in ("dag_id", "run_id", "task_id", "commit") if run.get(k))
             rows.append((r.top_hash[:10], r.created_at, r.author, r.message, ", ".join(self.tags_of(r)),
-                         r.derived_from or "", run_text))
+                         r.derived_from or "", merge_label(r.merge), run_text))
         return card(f"History of {self.name} ({len(self)} versions)",
-                    grid(["top hash", "created", "author", "message", "tags", "derived from", "run"], rows))
+                    grid(["top hash", "created", "author", "message", "tags", "derived from", "merge", "run"], rows))
 
 
 def log(name: str, registry: "Registry | str | None" = None) -> VersionHistory:

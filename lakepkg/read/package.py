@@ -20,6 +20,7 @@ from lakepkg.format.names import Ref, parse_ref
 from lakepkg.format.walk import iter_page_entries
 from lakepkg.read.diff import PackageDiff, diff_packages
 from lakepkg.read.filters import Filter
+from lakepkg.read.history import merge_label
 from lakepkg.read.html import card, facts, grid, schema_grid, section
 from lakepkg.sizes import human_bytes
 from lakepkg.read.scan import FragmentTask, ScanPlan, object_path, plan_table, pruned_entries, read_task
@@ -371,6 +372,7 @@ class Package:
         head = facts([("top hash", self.top_hash), ("created", rec.created_at if rec else None),
                       ("author", rec.author if rec else None), ("message", rec.message if rec else None),
                       ("parent", rec.parent if rec else None), ("derived from", rec.derived_from if rec else None),
+                      ("merge", merge_label(rec.merge) if rec and rec.merge else None),
                       ("tags", ", ".join(self.tags)), ("lakepkg", rec.lakepkg_version if rec else None)])
         rows = []
         for n in self.tables:
