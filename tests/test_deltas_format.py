@@ -97,26 +97,34 @@ for t in root["tables"]:
 print(json.dumps(report))
 '''
 
-# The rows digest from docs/format.md (and the key hash v2 of docs/sql.md), in plain Python ints.
-# pyarrow reads Parquet; nothing of lakepkg is imported.
+# The rows-v2 digest from docs/format.md ("Row identity", "Rows digest"), in plain Python ints and
+# hashlib. pyarrow reads Parquet; nothing of lakepkg is imported.
 DIGEST_CHECKER = r'''
-import json, os, struct, sys
+import hashlib, json, os, struct, sys
 import pyarrow.parquet as pq
 root_dir, top = sys.argv[1], sys.argv[2]
-M = (1 << 64) - 1
 def path(d): return os.path.join(root_dir, "objects", d[:2], d)
-def sm(z):
-    z ^= z >> 30; z = (z * 0xBF58476D1CE4E5B9) & M
-    z ^= z >> 27; z = (z * 0x94D049BB133111EB) & M
-    return z ^ (z >> 31)
-def u(v, typ):
-    if v is None: return 0x6A09E667F3BCC908
-    if typ == "double": return struct.unpack("<Q", struct.pack("<d", v))[0]
-    if typ == "string":
-        b = v.encode("utf-8"); h = 0
-        for i, x in enumerate(b): h = (h + x * pow(0x100000001B3, i, 1 << 64)) & M
-        return h ^ ((len(b) * 0x9E3779B97F4A7C15) & M)
-    return v & M    # integers and timestamps (as their int64 value)
+INTS = {"int8": (0x02, 1), "int16": (0x03, 2), "int32": (0x04, 4), "int64": (0x05, 8)}
+UNITS = {"s": 0, "ms": 1, "us": 2, "ns": 3}
+def tag(t):
+    if t["type"] in INTS: return bytes([INTS[t["type"]][0]])
+    if t["type"] == "float64": return b"\x0c"
+    if t["type"] == "string": return b"\x20"
+    if t["type"] == "timestamp":
+        tz = b"\x00" if t["tz"] is None else b"\x01" + struct.pack("<I", len(t["tz"].encode())) + t["tz"].encode()
+        return bytes([0x13, UNITS[t["unit"]]]) + tz
+    raise SystemExit("type not in this checker: %r" % t)
+def head_tail(t, v):
+    """(tag || flag || fixed payload or length, variable-length content)"""
+    if t["type"] == "string":
+        b = b"" if v is None else v.encode("utf-8")
+        return tag(t) + (b"\x00" if v is None else b"\x01") + struct.pack("<Q", len(b)), b
+    if v is None:
+        w = 8 if t["type"] in ("float64", "timestamp") else INTS[t["type"]][1]
+        return tag(t) + b"\x00" + bytes(w), b""
+    if t["type"] == "float64": return tag(t) + b"\x01" + struct.pack("<d", v), b""
+    w = 8 if t["type"] == "timestamp" else INTS[t["type"]][1]
+    return tag(t) + b"\x01" + v.to_bytes(w, "little", signed=True), b""
 def varints(b, i, n):
     out = []
     for _ in range(n):
@@ -128,9 +136,9 @@ def varints(b, i, n):
     return out, i
 root = json.load(open(path(top), "rb"))
 t = json.load(open(path(root["tables"][0]["hash"]), "rb"))
-types = {f["name"]: f["type"] for f in t["schema"]}
+types = {f["name"]: f for f in t["schema"]}
 names = [f["name"] for f in t["schema"]]
-n = s1 = s2 = 0
+n = total = 0
 for ref in t["pages"]:
     for line in open(path(ref["hash"]), "rb").read().splitlines():
         e = json.loads(line)
@@ -144,15 +152,14 @@ for ref in t["pages"]:
                 for x in d: acc += x; gone.add(acc)
             else:
                 gone = {r for r in range(R) if data[i + 1 + r // 8] >> (r % 8) & 1}
-        cols = {c: (tab.column(c).cast("int64") if types[c] == "timestamp" else tab.column(c)).to_pylist() for c in names}
+        cols = {c: (tab.column(c).cast("int64") if types[c]["type"] == "timestamp" else tab.column(c)).to_pylist()
+                for c in names}
         for r in range(tab.num_rows):
             if r in gone: continue
-            h1, h2 = 0x243F6A8885A308D3, 0x13198A2E03707344
-            for c in names:
-                x = u(cols[c][r], "double" if types[c] == "float64" else ("string" if types[c] == "string" else "int"))
-                h1, h2 = sm(h1 ^ x), sm(h2 ^ x)
-            n += 1; s1 = (s1 + h1) & M; s2 = (s2 + h2) & M
-print("rows-v1:%d:%016x:%016x" % (n, s1, s2))
+            parts = [head_tail(types[c], cols[c][r]) for c in names]
+            row = b"".join(h for h, _ in parts) + b"".join(x for _, x in parts)
+            n += 1; total = (total + int.from_bytes(hashlib.sha256(row).digest(), "big")) % (1 << 256)
+print("rows-v2:%d:%064x" % (n, total))
 print("lakepkg" in sys.modules)
 '''
 

@@ -95,7 +95,7 @@ def test_scattered_day_keeps_fragments_and_stores_about_the_change(pg_url, regis
     assert len(f.to_pandas()) == f.rows < f.rows + f.entry.deletes["count"]
     # the rows digest is recorded and equals one computed by reading
     rec_digest = second.record.sources["flights"]["volatile"]["rows_digest"]
-    assert rec_digest.startswith(f"rows-v1:{want.num_rows}:")
+    assert rec_digest.startswith(f"rows-v2:{want.num_rows}:")
     assert t.rows_digest() == rec_digest
     from lakepkg.read.row_diff import compute_rows_digest
 
@@ -295,9 +295,13 @@ def test_push_to_s3_carries_vectors_and_a_delta_builds_on_the_s3_registry(pg_url
     assert got.column("id").to_pylist() == [r[0] for r in pg_exec(pg_url, "SELECT id FROM flights ORDER BY id")]
 
 
-def test_row_hash_cache_is_used_and_damage_costs_space_never_rows(pg_url, registry, home, tmp_path, monkeypatch):
+def test_row_hash_cache_is_used_and_damage_is_recomputed_never_trusted(pg_url, registry, home, tmp_path, monkeypatch):
+    """Cache files are checked (identity, object, row count, checksum) before use: damaged ones are
+    recomputed from the fragments, so they cost neither rows nor space (the rows-v1 cache trusted a
+    right-shaped file and stored the damaged fragments' rows again)."""
     import glob
-    import os
+
+    from lakepkg.write.row_hash_cache import read_file
 
     monkeypatch.setenv("LAKEPKG_CACHE_DIR", str(tmp_path / "own-cache"))  # damage this test's cache only
 
@@ -309,17 +313,19 @@ def test_row_hash_cache_is_used_and_damage_costs_space_never_rows(pg_url, regist
 
     root = _HashCache().root                    # $LAKEPKG_CACHE_DIR (or $LAKEPKG_HOME/cache)/row-hashes
     objects = {e["object"] for e in Package(registry, registry.resolve("air/flights").top_hash)["flights"].iter_entries()}
-    files = [f for f in glob.glob(f"{root}/*/*.v1.npy") if os.path.basename(f).split(".")[0] in objects]
+    files = [f for f in glob.glob(f"{root}/*/*.rh") if read_file(f).object in objects]
     assert len(files) >= 10
     rng = np.random.default_rng(1)
-    for f in files:                             # damage every cached hash (right shape, wrong values)
-        arr = np.load(f)
-        np.save(f, rng.integers(0, 2**63, size=arr.shape, dtype=np.int64).astype(np.uint64))
+    for f in files:                             # damage every cached hash (right length, wrong values)
+        data = bytearray(open(f, "rb").read())
+        data[72:-32] = rng.integers(0, 256, size=len(data) - 104, dtype=np.uint8).tobytes()
+        open(f, "wb").write(bytes(data))
     _pg_day(pg_url, 2, 3030)
     r = _snap(pg_url, registry)
     got = Package(registry, r.record.top_hash)["flights"].to_arrow().sort_by("id")
     want = _source(pg_url)
     assert got.column("id").to_pylist() == want.column("id").to_pylist()
     assert got.column("dep_delay").to_pylist() == want.column("dep_delay").to_pylist()
-    # the damaged fragments looked changed: their rows were stored again
-    assert r.record.sources["flights"]["volatile"]["delta"]["changed_rows"] > 2000
+    delta = r.record.sources["flights"]["volatile"]["delta"]
+    assert delta["row_hash_cache_rejected"] >= len(files) // 2   # the damage was seen...
+    assert delta["changed_rows"] < 200                           # ...and cost no space: recomputed

@@ -283,7 +283,9 @@ class ConsoleOutput(Output):
                         f"~{len(t.fragments_changed)} fragments  ({t.pages_compared} pages read, {t.pages_skipped} skipped)"
                         + ("  schema changed" if t.schema_changed else ""))
             if getattr(t, "same_rows", None):  # equal rows digests (docs/deltas.md)
-                self._print("  same rows, different layout")
+                self._print("  same rows, different layout" + (
+                    " (by rows-v1 digests: a checksum, not collision-resistant; diff --rows compares the rows)"
+                    if getattr(t, "same_rows_legacy", False) else ""))
             self._print(*[f"  + partition {lab}" for lab in t.partitions_added])
             self._print(*[f"  - partition {lab}" for lab in t.partitions_removed])
             self._print(*[f"  ~ partition {lab}" for lab in t.partitions_changed])

@@ -67,6 +67,7 @@ class TableDiff:
     pages_compared: int = 0
     pages_skipped: int = 0
     same_rows: Optional[bool] = None              # rows digests equal: same rows, different layout
+    same_rows_legacy: bool = False                # ...by rows-v1 digests (a checksum, not collision resistant)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -263,10 +264,11 @@ def diff_packages(a: PackageLike, b: PackageLike) -> PackageDiff:
         else:
             td2 = diff_tables(a.table(n), b.table(n))
             if td2 is not None:
+                from lakepkg.format.rows_digest import compare_digests
                 from lakepkg.read.rows_digest import recorded_rows_digest
 
-                da, db = recorded_rows_digest(a.table(n)), recorded_rows_digest(b.table(n))
-                td2.same_rows = None if da is None or db is None else da == db
+                td2.same_rows, td2.same_rows_legacy = compare_digests(recorded_rows_digest(a.table(n)),
+                                                                      recorded_rows_digest(b.table(n)))
                 out.tables.append(td2)
     pairs, _c, _s = _merge_pages(a.store, a.root.files, b.store, b.root.files)
     for fa, fb in pairs:

@@ -11,9 +11,12 @@ sides (same object, same deletion vector) are skipped, pages with equal hashes
 are never read, and a fragment whose object both sides share contributes only
 the rows deleted on one side and not the other. The remaining rows are
 matched by key — the table's key (``writer.key``, the primary key of a SQL
-table), or ``key=`` — using 128-bit hashes of the key columns; a matched pair
-whose whole-row hashes differ is *changed*, and the columns whose values
-differ are named. Without a key, rows are matched whole (added/removed only).
+table), or ``key=`` — through the SHA-256 of the key columns' canonical encoding
+(:mod:`lakepkg.format.row_identity`), each match confirmed by comparing the
+encoded key values themselves; a matched pair whose whole-row SHA-256 differ is
+*changed*, and the columns whose encoded values differ are named. Without a key,
+rows are matched whole, as multisets (added/removed only). Every Arrow type a
+table can hold takes part (lists, structs, maps, JSON text, decimals, binary).
 Memory follows the rows of the fragments that differ.
 """
 from __future__ import annotations
@@ -23,13 +26,15 @@ from typing import Any, Optional
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakepkg.errors import ConfigError
 from lakepkg.format.deletion_vector import deleted_positions
 from lakepkg.read.deletes import apply_deletes
 from lakepkg.read.diff import _merge_pages
+from lakepkg.format.row_identity import encode_rows, row_hash_matrix
+from lakepkg.format.rows_digest import compare_digests
 from lakepkg.read.rows_digest import compute_rows_digest, recorded_rows_digest, rows_digest  # noqa: F401
-from lakepkg.write.row_hash import _values, row_hashes
 
 JSON_ROW_LIMIT = 1000
 
@@ -176,20 +181,45 @@ def _concat(parts: list[pa.Table], schema: pa.Schema) -> pa.Table:
     return pa.concat_tables([p.cast(schema) for p in parts])
 
 
-def _match(x1: np.ndarray, x2: np.ndarray, y1: np.ndarray, y2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each x: index of the equal y (by the hash pair), or -1."""
-    if len(y1) == 0:
-        return np.full(len(x1), -1, dtype=np.int64), np.zeros(0, np.int64)
-    order = np.lexsort((y2, y1))
-    s1, s2 = y1[order], y2[order]
-    idx = np.searchsorted(s1, x1)
-    out = np.full(len(x1), -1, dtype=np.int64)
-    # few equal h1 values: walk forward while h1 matches
-    for step in range(4):
-        j = np.minimum(idx + step, len(s1) - 1)
-        ok = (out < 0) & (s1[j] == x1) & (s2[j] == x2)
-        out[ok] = order[j[ok]]
-    return out, order
+def _match(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For each row of ``x`` (an (n, 32) hash matrix): the index of the row of ``y`` it pairs with, or -1.
+
+    Multisets: the k-th occurrence of a hash in ``x`` pairs with its k-th occurrence in ``y``."""
+    nx, ny = len(x), len(y)
+    out = np.full(nx, -1, dtype=np.int64)
+    if not nx or not ny:
+        return out
+    both = np.ascontiguousarray(np.concatenate([x, y])).view(np.dtype((np.void, x.shape[1]))).ravel()
+    _u, group = np.unique(both, return_inverse=True)
+    group = group.ravel()
+    side = np.r_[np.zeros(nx, np.int64), np.ones(ny, np.int64)]
+    order = np.lexsort((np.arange(nx + ny), group, side))   # by side, hash, then position (stable)
+    g = group[order] * 2 + side[order]
+    start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    run = np.repeat(start, np.diff(np.r_[start, len(g)]))
+    rank = np.empty(nx + ny, dtype=np.int64)
+    rank[order] = np.arange(nx + ny) - run                  # occurrence number of the hash on its side
+    # the k-th x and the k-th y of one hash are paired: key (group, rank) on each side
+    key_x = group[:nx].astype(np.int64) * (nx + ny + 1) + rank[:nx]
+    key_y = group[nx:].astype(np.int64) * (nx + ny + 1) + rank[nx:]
+    sy = np.argsort(key_y, kind="stable")
+    pos = np.searchsorted(key_y[sy], key_x)
+    pos_c = np.minimum(pos, ny - 1)
+    hit = (pos < ny) & (key_y[sy][pos_c] == key_x)
+    out[hit] = sy[pos_c[hit]]
+    return out
+
+
+def _key_differs(ot: pa.Table, nt: pa.Table, key: list[str]) -> np.ndarray:
+    a, b = encode_rows(ot, key), encode_rows(nt, key)
+    if not len(a):
+        return np.zeros(0, dtype=bool)
+    return ~np.asarray(pc.equal(a, b).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _column_differs(ot: pa.Table, nt: pa.Table, c: str) -> np.ndarray:
+    """Row i of ``ot`` and of ``nt`` differ in column ``c`` (by the canonical encoding: exact)."""
+    return _key_differs(ot, nt, [c])
 
 
 def diff_tables_rows(a: Any, b: Any, key: Optional[list[str]] = None) -> TableRowDiff:
@@ -207,28 +237,29 @@ def diff_tables_rows(a: Any, b: Any, key: Optional[list[str]] = None) -> TableRo
     else:
         old_t, new_t = _concat(old_parts, schema), _concat(new_parts, schema)
     names = new_t.schema.names
-    o1, o2 = row_hashes(old_t, names)
-    n1, n2 = row_hashes(new_t, names)
+    oh, nh = row_hash_matrix(old_t, names), row_hash_matrix(new_t, names)
     changed_cols: dict[str, int] = {}
     if k and all(c in names for c in k):
-        ok1, ok2 = row_hashes(old_t, k)
-        nk1, nk2 = row_hashes(new_t, k)
-        in_old, _ = _match(nk1, nk2, ok1, ok2)        # new row -> old row with the same key
+        in_old = _match(row_hash_matrix(new_t, k), row_hash_matrix(old_t, k))   # new row -> old row, same key
+        paired = np.flatnonzero(in_old >= 0)
+        if len(paired):  # confirm each pairing by the key values themselves, not only their hashes
+            same_key = ~_key_differs(old_t.take(pa.array(in_old[paired], type=pa.int64())),
+                                     new_t.take(pa.array(paired, type=pa.int64())), k)
+            in_old[paired[~same_key]] = -1
         has_new = np.zeros(old_t.num_rows, dtype=bool)
         has_new[in_old[in_old >= 0]] = True
         added = new_t.filter(pa.array(in_old < 0))
         removed = old_t.filter(pa.array(~has_new))
         both_new = np.flatnonzero(in_old >= 0)
         both_old = in_old[both_new]
-        differ = (o1[both_old] != n1[both_new]) | (o2[both_old] != n2[both_new])
+        differ = (oh[both_old] != nh[both_new]).any(axis=1)
         cn, co = both_new[differ], both_old[differ]
         nt, ot = new_t.take(pa.array(cn, type=pa.int64())), old_t.take(pa.array(co, type=pa.int64()))
         cols_changed: list[list[str]] = [[] for _ in range(len(cn))]
         for c in names:
             if c in k:
                 continue
-            va, vb = _values(ot.column(c).combine_chunks()), _values(nt.column(c).combine_chunks())
-            for i in np.flatnonzero(va != vb):
+            for i in np.flatnonzero(_column_differs(ot, nt, c)):
                 cols_changed[int(i)].append(c)
         for lst in cols_changed:
             for c in lst:
@@ -246,14 +277,13 @@ def diff_tables_rows(a: Any, b: Any, key: Optional[list[str]] = None) -> TableRo
             changed = changed.sort_by([(c, "ascending") for c in k])
     else:
         k = None
-        in_old, _ = _match(n1, n2, o1, o2)
+        in_old = _match(nh, oh)
         seen = np.zeros(old_t.num_rows, dtype=bool)
         seen[in_old[in_old >= 0]] = True
         added = new_t.filter(pa.array(in_old < 0))
         removed = old_t.filter(pa.array(~seen))
         changed = pa.schema([pa.field("changed_columns", pa.list_(pa.string()))]).empty_table()
-    da, db = recorded_rows_digest(a), recorded_rows_digest(b)
-    same = None if da is None or db is None else da == db
+    same, _legacy = compare_digests(recorded_rows_digest(a), recorded_rows_digest(b))
     if same is None and not (added.num_rows or removed.num_rows or changed.num_rows):
         same = True
     return TableRowDiff(b.name, k, added, removed, changed, read, skipped, same, "changed", changed_cols)

@@ -1,22 +1,24 @@
 """The rows digest of a loaded table: recorded in its version record, or computed by reading it.
 
-The digest itself (``rows-v1:<count>:<sum h1>:<sum h2>``, independent of how
-rows are cut into fragments) is defined in :mod:`lakepkg.write.row_hash` and
-docs/format.md; two versions with equal digests hold the same rows.
+The digest (``rows-v2:<count>:<sum of the rows' SHA-256 mod 2**256>``, independent of how rows
+are cut into fragments) is defined in :mod:`lakepkg.format.rows_digest` and docs/format.md; two
+versions with equal digests hold the same rows. Versions recorded before it carry ``rows-v1``
+(:mod:`lakepkg.write.row_hash`), which still compare with each other, as a checksum.
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from lakepkg.write.row_hash import DigestAccumulator
+from lakepkg.format.row_identity import row_hash_matrix
+from lakepkg.format.rows_digest import RowsDigest
 
 
 def compute_rows_digest(table: Any) -> str:
-    """The rows digest of a loaded table, computed by reading every fragment (vectors applied)."""
-    acc = DigestAccumulator()
+    """The ``rows-v2`` digest of a loaded table, computed by reading every fragment (vectors applied)."""
+    acc = RowsDigest()
     names = table.schema.names
     for f in table.fragments():
-        acc.add_rows(f.to_arrow().select(names))
+        acc.add(row_hash_matrix(f.to_arrow().select(names)))
     return acc.digest()
 
 

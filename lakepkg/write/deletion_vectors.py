@@ -5,10 +5,11 @@ version was cut by the same rule compares the source's rows with the
 previous version's live rows instead of rewriting every fragment a scattered
 update touched:
 
-1. the previous version's fragments are read one at a time and each live row
-   gets its 128-bit whole-row hash (:mod:`lakepkg.write.row_hash`); the index
-   is four numpy arrays (24 bytes a row, e.g. 240 MB for 10M rows);
-2. the source streams in key order; a row whose hash pair is in the index is
+1. the previous version's fragments are read one at a time (or their row hashes come from the
+   local cache, :mod:`lakepkg.write.row_hash_cache`) and each live row is known by the first 128
+   bits of the SHA-256 of its canonical encoding (:mod:`lakepkg.format.row_identity`); the index
+   (:mod:`lakepkg.write.row_index`) is four numpy arrays (24 bytes a row, e.g. 240 MB for 10M rows);
+2. the source streams in key order; a row whose hash is in the index is
    unchanged (its previous copy stays where it is); every other row — new or
    changed — goes on to the content-defined cutter
    (:func:`lakepkg.write.chunking.cut`), so changed and new rows land in new
@@ -32,7 +33,7 @@ rows digest (layout independent) goes to the version record as
 ``sources.<table>.volatile.rows_digest``.
 
 Without a key (or when the previous version cannot be the base: another
-schema, key or chunking rule, a column type without exact row hashes) the
+schema, key or chunking rule, a union column, which has no row encoding) the
 table is snapshotted whole, as before.
 """
 from __future__ import annotations
@@ -48,8 +49,7 @@ import pyarrow.parquet as pq
 
 from lakepkg.errors import IntegrityError
 from lakepkg.format.deletion_vector import live_mask
-from lakepkg.format.manifest import Entry, EntrySorter, TableNodeData
-from lakepkg.format.walk import table_entries
+from lakepkg.format.manifest import Entry, EntrySorter
 from lakepkg.format.schema_json import schema_to_json
 from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
@@ -57,7 +57,10 @@ from lakepkg.write.chunking import ChunkingParams, cut
 from lakepkg.write.fragments import with_vector, write_fragment, writer_settings
 from lakepkg.write.ingest import IngestedTable, IngestStats, ingest_batches
 from lakepkg.write.previous import PreviousVersion
-from lakepkg.write.row_hash import DigestAccumulator, UnhashableColumn, hashable, row_hashes
+from lakepkg.format.row_identity import UnhashableColumn, hash_words, hashable, row_hash_matrix
+from lakepkg.format.rows_digest import RowsDigest
+from lakepkg.write.row_hash_cache import RowHashCache as _HashCache  # noqa: F401  (the cache, for tests)
+from lakepkg.write.row_index import BaseTable, LiveRowIndex, object_path
 
 log = logging.getLogger("lakepkg.deltas")
 Progress = Callable[[int, int], None]
@@ -87,19 +90,9 @@ def deltas_enabled() -> bool:
     return os.environ.get("LAKEPKG_DELTAS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _path(store: ObjectStore, digest: str, what: str) -> str:
-    vp = getattr(store, "verified_path", None)
-    p = vp(digest) if vp is not None else store.local_path(digest)
-    if p is None:
-        from lakepkg.errors import MissingObjectError
-
-        raise MissingObjectError(f"object {digest[:12]} ({what}) has no local copy")
-    return p
-
-
 def read_live(store: ObjectStore, entry: dict[str, Any], table: str) -> tuple[pa.Table, Optional[np.ndarray]]:
     """(all rows of the entry's fragment, live mask or None)."""
-    t = pq.read_table(_path(store, entry["object"], f"{table}/{entry['key']}"))
+    t = pq.read_table(object_path(store, entry["object"], f"{table}/{entry['key']}"))
     return t, live_mask(store, entry, t.num_rows, table)
 
 
@@ -113,20 +106,7 @@ def _params_of(writer: Optional[dict[str, Any]]) -> Optional[ChunkingParams]:
         return None
 
 
-@dataclass
-class _Base:
-    """The previous version's table a delta builds on: its store, node and name."""
-
-    store: ObjectStore
-    node: TableNodeData
-    name: str
-
-    @property
-    def schema(self) -> pa.Schema:
-        return self.node.schema
-
-
-def base_table(previous: Any, snap: TableSnapshot, params: ChunkingParams) -> Optional[_Base]:
+def base_table(previous: Any, snap: TableSnapshot, params: ChunkingParams) -> Optional[BaseTable]:
     """The previous version's table that a delta re-snapshot of ``snap`` may build on, or None.
 
     ``previous``: a :class:`lakepkg.write.previous.PreviousVersion` (or a loaded Package)."""
@@ -143,7 +123,8 @@ def base_table(previous: Any, snap: TableSnapshot, params: ChunkingParams) -> Op
         return None
     if not hashable(node.schema):
         return None
-    return _Base(prev.store, node, snap.name)
+    src = ((prev.record.sources or {}).get(snap.name) or {}) if prev.record is not None else {}
+    return BaseTable(prev.store, node, snap.name, (src.get("volatile") or {}).get("rows_digest"))
 
 
 def _writer(params: ChunkingParams, key: list[str]) -> dict[str, Any]:
@@ -153,11 +134,11 @@ def _writer(params: ChunkingParams, key: list[str]) -> dict[str, Any]:
     return w
 
 
-def _with_digest(batches: Iterable[pa.RecordBatch], acc: DigestAccumulator, ok: list[bool]) -> Iterator[pa.RecordBatch]:
+def _with_digest(batches: Iterable[pa.RecordBatch], acc: RowsDigest, ok: list[bool]) -> Iterator[pa.RecordBatch]:
     for b in batches:
         if ok[0]:
             try:
-                acc.add(*row_hashes(b))
+                acc.add(row_hash_matrix(b))
             except UnhashableColumn:
                 ok[0] = False
         yield b
@@ -190,9 +171,9 @@ def ingest_keyed_batches(store: ObjectStore, snap: TableSnapshot, previous: Any 
         yield from first
         yield from batches
 
-    acc = DigestAccumulator()
+    acc = RowsDigest()
     if base is not None:
-        index = _LiveIndex.build(base)
+        index = LiveRowIndex.build(base)
         if index is not None:
             ing = _ingest_delta(store, snap, schema or base.schema, base, index, replay(), params, acc, progress, policy)
             snap.volatile["rows_digest"] = acc.digest()
@@ -206,117 +187,8 @@ def ingest_keyed_batches(store: ObjectStore, snap: TableSnapshot, previous: Any 
     return ing
 
 
-class _HashCache:
-    """Whole-row hashes of stored fragments, kept on local disk between snapshots.
-
-    ``<cache_dir>/row-hashes/<aa>/<object>.v1.npy`` holds ``(h1, h2)`` of every row of the
-    fragment object (a fragment never changes, so neither do they). The cache only saves reading
-    and hashing yesterday's fragments again: a file whose shape is off is recomputed, and damaged
-    hashes match no source row, so they only make rows look changed (more stored, never a wrong
-    row). Like the object cache, it is trusted local state: a file deliberately replaced by
-    another fragment's hashes could keep a stale row. ``LAKEPKG_ROW_HASH_CACHE=0`` turns it off."""
-
-    def __init__(self) -> None:
-        from lakepkg.config import home, setting
-
-        off = os.environ.get("LAKEPKG_ROW_HASH_CACHE", "1").strip().lower() in ("0", "false", "no", "off")
-        root = setting("cache_dir") or os.path.join(home(), "cache")
-        self.root: Optional[str] = None if off else os.path.join(str(root), "row-hashes")
-
-    def _file(self, digest: str) -> str:
-        assert self.root is not None
-        return os.path.join(self.root, digest[:2], f"{digest}.v1.npy")
-
-    def get(self, digest: str, rows: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
-        if self.root is None:
-            return None
-        try:
-            arr = np.load(self._file(digest), allow_pickle=False)
-        except (OSError, ValueError):
-            return None
-        if arr.dtype != np.uint64 or arr.shape != (2, rows):
-            return None
-        return arr[0], arr[1]
-
-    def put(self, digest: str, h1: np.ndarray, h2: np.ndarray) -> None:
-        if self.root is None:
-            return
-        path = self._file(digest)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(tmp, "wb") as f:
-                np.save(f, np.stack([h1, h2]), allow_pickle=False)
-            os.replace(tmp, path)
-        except OSError:  # a cache that cannot be written is only slower
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
-@dataclass
-class _LiveIndex:
-    """Whole-row hashes of a previous table's live rows, sorted by h1."""
-
-    entries: list[dict[str, Any]]
-    physical: np.ndarray        # rows in each entry's Parquet file
-    offsets: np.ndarray         # start of each entry's live rows in the unsorted arrays
-    pos: np.ndarray             # position of each live row in its file (unsorted order)
-    order: np.ndarray           # argsort of h1
-    h1: np.ndarray              # sorted
-    h2: np.ndarray              # in the same (sorted) order
-
-    @classmethod
-    def build(cls, table: _Base) -> "Optional[_LiveIndex]":
-        store = table.store
-        entries = list(table_entries(store, table.node))
-        h1s, h2s, poss, phys = [], [], [], []
-        offsets = np.zeros(len(entries) + 1, dtype=np.int64)
-        names = table.schema.names
-        cache = _HashCache()
-        for i, e in enumerate(entries):
-            n_phys = int(e.get("rows") or 0) + int((e.get("deletes") or {}).get("count", 0))
-            got = cache.get(e["object"], n_phys)
-            if got is None:
-                t = pq.read_table(_path(store, e["object"], f"{table.name}/{e['key']}"))
-                a, b = row_hashes(t, names)
-                n_phys = t.num_rows
-                del t
-                cache.put(e["object"], a, b)
-            else:
-                a, b = got
-            mask = live_mask(store, e, n_phys, table.name)
-            p = np.arange(n_phys, dtype=np.int64) if mask is None else np.flatnonzero(mask)
-            h1s.append(a[p])
-            h2s.append(b[p])
-            poss.append(p.astype(np.uint32))
-            phys.append(n_phys)
-            offsets[i + 1] = offsets[i] + len(p)
-            del a, b
-        h1 = np.concatenate(h1s) if h1s else np.zeros(0, np.uint64)
-        h2 = np.concatenate(h2s) if h2s else np.zeros(0, np.uint64)
-        pos = np.concatenate(poss) if poss else np.zeros(0, np.uint32)
-        del h1s, h2s, poss
-        order = np.argsort(h1, kind="stable")
-        h1 = h1[order]
-        if len(h1) > 1 and bool((h1[1:] == h1[:-1]).any()):
-            return None
-        return cls(entries, np.asarray(phys, dtype=np.int64), offsets, pos, order, h1, h2[order])
-
-    def match(self, a: np.ndarray, b: np.ndarray, matched: np.ndarray) -> np.ndarray:
-        """Mark the live rows equal to rows ``(a, b)``; returns the mask of rows that matched."""
-        n = len(self.h1)
-        if n == 0 or len(a) == 0:
-            return np.zeros(len(a), dtype=bool)
-        idx = np.minimum(np.searchsorted(self.h1, a), n - 1)
-        hit = (self.h1[idx] == a) & (self.h2[idx] == b) & ~matched[idx]
-        matched[idx[hit]] = True
-        return hit
-
-
-def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, base: _Base, index: _LiveIndex,
-                  batches: Iterator[pa.RecordBatch], params: ChunkingParams, acc: DigestAccumulator,
+def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, base: BaseTable, index: LiveRowIndex,
+                  batches: Iterator[pa.RecordBatch], params: ChunkingParams, acc: RowsDigest,
                   progress: Optional[Progress], policy: CompactionPolicy) -> IngestedTable:
     name = snap.name
     key = list(snap.key_columns or [])
@@ -329,9 +201,10 @@ def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, ba
         for b in batches:
             if b.num_rows == 0:
                 continue
-            a, h = row_hashes(b, names)
-            acc.add(a, h)
-            hit = index.match(a, h, matched)
+            m = row_hash_matrix(b, names)
+            acc.add(m)
+            w = hash_words(m, 2)
+            hit = index.match(w[:, 0], w[:, 1], matched)
             seen[0] += b.num_rows
             if not hit.any():
                 yield b
@@ -382,7 +255,8 @@ def _ingest_delta(store: ObjectStore, snap: TableSnapshot, schema: pa.Schema, ba
                              "this is a bug, re-run with LAKEPKG_DELTAS=0 and report it")
     snap.volatile["delta"] = {"base_fragments": len(index.entries), "changed_rows": delta_rows,
                               "new_fragments": len(new), "vectors_written": vectors, "fragments_dropped": dropped,
-                              "fragments_compacted": compacted}
+                              "fragments_compacted": compacted,
+                              **({"row_hash_cache_rejected": index.cache_rejected} if index.cache_rejected else {})}
     facts = getattr(snap, "facts", None)
     if isinstance(facts, dict):  # the publish result's per-table facts
         facts["delta"] = dict(snap.volatile["delta"])

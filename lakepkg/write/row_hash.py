@@ -1,17 +1,16 @@
-"""Whole-row hashes and the logical digest of a table's rows.
+"""Legacy ``rows-v1`` row hashes and digests (versions recorded before ``rows-v2``).
 
-A row's hash pair ``(h1, h2)`` is the lakepkg key hash v2
-(:mod:`lakepkg.write.chunking`) taken over *every* column in schema order,
-once from seed ``SEED1`` and once from ``SEED2``; unlike the key hash, a float
-keeps its exact bits (-0.0 and 0.0 differ). Two rows with equal pairs are
-taken to be equal (128 bits; a false match is about as likely as a SHA-256
-collision of a short prefix, see docs/deltas.md).
+Kept so that a ``rows-v1`` digest in an old version record can still be recomputed and compared;
+nothing new is written with it. A row's pair ``(h1, h2)`` is the lakepkg key hash v2
+(:mod:`lakepkg.write.chunking`) over every column, from two seeds: both halves come from the same
+64-bit value per column (a polynomial hash of a string's bytes), so one 64-bit collision collides
+both — a NULL bigint and 7640891576956012808 (``0x6A09E667F3BCC908``), or a Thue–Morse string and
+its complement, hash alike. It is **not** collision resistant: a checksum for "same rows, different
+layout" between honest versions, nothing more. Row identity is :mod:`lakepkg.format.row_identity`
+(SHA-256 of a typed, unambiguous encoding) and the digest is ``rows-v2``
+(:mod:`lakepkg.format.rows_digest`).
 
-The **rows digest** of a table does not depend on how its rows are cut into
-fragments or ordered: ``rows-v1:<count>:<sum h1 mod 2**64 as 16 hex>:<sum h2
-mod 2**64 as 16 hex>``. It is a checksum to tell "same rows, different
-layout" apart from a content change, not a cryptographic commitment (the top
-hash is that).
+``rows-v1:<count>:<sum h1 mod 2**64 as 16 hex>:<sum h2 mod 2**64 as 16 hex>``.
 """
 from __future__ import annotations
 
@@ -20,6 +19,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pyarrow as pa
 
+from lakepkg.format.row_identity import UnhashableColumn
 from lakepkg.write.chunking import _column_values, splitmix64
 
 SEED1 = np.uint64(0x243F6A8885A308D3)   # the key hash's own seed
@@ -27,9 +27,7 @@ SEED2 = np.uint64(0x13198A2E03707344)
 DIGEST_VERSION = "rows-v1"
 SLICE_ROWS = 65_536
 
-
-class UnhashableColumn(ValueError):
-    """A column type whose values have no exact 64-bit form (rows with it cannot be matched)."""
+__all__ = ["DigestAccumulator", "UnhashableColumn", "row_hashes_v1"]
 
 
 def _values(arr: pa.Array) -> np.ndarray:
@@ -44,19 +42,16 @@ def _values(arr: pa.Array) -> np.ndarray:
     if pa.types.is_decimal(t) and t.bit_width != 128:
         arr = arr.cast(pa.string())
     elif pa.types.is_nested(t) or pa.types.is_interval(t) or pa.types.is_null(t):
-        raise UnhashableColumn(f"type {t}")
+        raise UnhashableColumn(f"type {t} has no rows-v1 hash")
     try:
         return _column_values(arr)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError) as exc:
         raise UnhashableColumn(f"type {t}: {exc}") from None
 
 
-def row_hashes(data: "pa.RecordBatch | pa.Table", columns: Optional[Sequence[str]] = None
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """``(h1, h2)`` per row over ``columns`` (default: all, in schema order).
-
-    Long inputs are hashed ``SLICE_ROWS`` rows at a time, so the temporaries of string hashing
-    stay small whatever the batch size."""
+def row_hashes_v1(data: "pa.RecordBatch | pa.Table", columns: Optional[Sequence[str]] = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The legacy ``(h1, h2)`` per row over ``columns`` (default: all, in schema order)."""
     cols = list(columns) if columns is not None else list(data.schema.names)
     if data.num_rows > SLICE_ROWS:
         parts = [_row_hashes(data.slice(o, SLICE_ROWS), cols) for o in range(0, data.num_rows, SLICE_ROWS)]
@@ -77,17 +72,8 @@ def _row_hashes(data: "pa.RecordBatch | pa.Table", cols: list[str]) -> tuple[np.
     return h1, h2
 
 
-def hashable(schema: pa.Schema) -> bool:
-    """Whether every column of ``schema`` has exact row hashes."""
-    try:
-        row_hashes(schema.empty_table())
-        return True
-    except UnhashableColumn:
-        return False
-
-
 class DigestAccumulator:
-    """Sums row hash pairs into a rows digest, batch by batch."""
+    """Sums legacy row hash pairs into a ``rows-v1`` digest, batch by batch."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -101,12 +87,7 @@ class DigestAccumulator:
         self.count += len(h1)
 
     def add_rows(self, data: "pa.RecordBatch | pa.Table") -> None:
-        self.add(*row_hashes(data))
-
-    def merge(self, other: "DigestAccumulator") -> None:
-        self.count += other.count
-        self.s1 = (self.s1 + other.s1) & 0xFFFFFFFFFFFFFFFF
-        self.s2 = (self.s2 + other.s2) & 0xFFFFFFFFFFFFFFFF
+        self.add(*row_hashes_v1(data))
 
     def digest(self) -> str:
         return f"{DIGEST_VERSION}:{self.count}:{self.s1:016x}:{self.s2:016x}"
