@@ -128,7 +128,15 @@ def catalog_registry(tmp_path_factory):
     gdpr = pd.DataFrame({"id": range(10), "email": [f"u{i}@example.org" for i in range(10)]})
     lakepkg.build("crm/contacts", tables={"contacts": gdpr}, registry=reg, message="contacts")
     redact("contacts", "id = 3", reason="GDPR request 17", packages=["crm/contacts"], registry=reg)
-    return {"reg": reg, "v1": v1.record.top_hash, "v2": v2.record.top_hash, "ice": ice.record.top_hash,
+    # a merge: a clone worked on, merged back (both parents in the record)
+    plan = pd.DataFrame({"id": [1, 2, 3], "qty": [10, 20, 30]})
+    base_v = lakepkg.build("team/plan", tables={"plan": plan}, registry=reg, message="base")
+    lakepkg.clone(f"team/plan@{base_v.record.top_hash}", "team/plan-work", registry=reg)
+    lakepkg.build("team/plan", tables={"plan": plan.assign(qty=[11, 20, 30])}, registry=reg, message="ours")
+    lakepkg.build("team/plan-work", tables={"plan": plan.assign(qty=[10, 20, 33])}, registry=reg, message="theirs")
+    merged = lakepkg.merge("team/plan", "team/plan-work", to="team/plan", registry=reg, key={"plan": ["id"]})
+    assert merged.status == "merged"
+    return {"reg": reg, "merged": merged.published.record, "v1": v1.record.top_hash, "v2": v2.record.top_hash, "ice": ice.record.top_hash,
             "files": files.record.top_hash, "evil": evil.record.top_hash}
 
 
@@ -216,6 +224,14 @@ def test_a_user_walks_from_the_packages_to_a_changed_row(served, catalog_registr
     head = t.head(50).to_pylist()
     assert [r[1] for r in shown] == [str(r["id"]) for r in head]
     assert [r[0] for r in _cells(page, "#fragments")] == [f.key for f in t.fragments()]
+    page.click("#next-rows")  # the next 50 rows, by cursor
+    want_ids = t.to_arrow().column("id").to_pylist()[50:100]
+    assert [int(r[1]) for r in _cells(page, "#rows")] == want_ids and [r[0] for r in _cells(page, "#rows")][0] == "51"
+    page.go_back()
+    frag = t.fragments()[-1]
+    page.click(f"a.fragment-link:has-text('{frag.key}')")
+    assert [int(r[1]) for r in _cells(page, "#rows")] == frag.to_arrow().column("id").to_pylist()[:100]
+    page.go_back()
     stats = {r[0]: r for r in _cells(page, "#stats")}
     assert stats["id"][2] == "1" and stats["id"][3] == "301"
     page.fill("input[name=where]", "id >= 295")
@@ -247,6 +263,18 @@ def test_a_user_walks_from_the_packages_to_a_changed_row(served, catalog_registr
     assert "where=id+%3D+42" in page.url
     row42 = _cells(page, "#rows")
     assert len(row42) == 1 and row42[0][1] == "42" and row42[0][3] == "999.99"
+
+
+def test_a_merge_shows_both_parents_in_its_record_and_lineage(served, catalog_registry, page):
+    rec = catalog_registry["merged"]
+    page.goto(served.url + f"/p/team/plan/@{rec.top_hash}")
+    shown = page.inner_text("#merge-parents")
+    assert all(p.split("@")[1] in shown for p in rec.merge["parents"]) and len(rec.merge["parents"]) == 2
+    lineage = page.inner_text("#lineage")
+    assert "merge parent: team/plan-work@" in lineage and "merge parent: team/plan@" in lineage
+    page.click("#lineage a:has-text('team/plan-work@')")
+    assert page.url.endswith(rec.merge["parents"][1].split("@")[1])
+    assert "merge by: team/plan@" in page.inner_text("#lineage")  # the other way: derived versions
 
 
 def test_the_sql_console_answers_like_lakepkg_query(served, catalog_registry, page, shots):
@@ -308,12 +336,14 @@ def test_hostile_registry_content_is_shown_as_text_and_runs_nothing(served, cata
     assert not [h for h in hrefs if h.strip().lower().startswith("javascript")]
     assert "https://example.org/docs" in hrefs
     assert page.evaluate("document.querySelectorAll('[onerror]').length") == 0
-    page.click("#readme a:has-text('click me')") if page.query_selector("#readme a:has-text('click me')") else None
+    assert page.query_selector("#readme a:has-text('click me')") is None and f"[click me]({HOSTILE_LINK})" in readme
     _shot(page, shots, "hostile")
     page.click("a.table-link")
     cells = [r[2] for r in _cells(page, "#rows")]
     assert cells == [HOSTILE_SCRIPT, HOSTILE_IMG, ENTITY]
     page.goto(served.url + "/?q=" + quote("not bold"))  # search reaches metadata text
+    assert [r[0] for r in _cells(page, "#packages")] == ["evil/pkg"]
+    page.goto(served.url + "/?q=" + quote("hostile readme"))  # and README text
     assert [r[0] for r in _cells(page, "#packages")] == ["evil/pkg"]
     assert page.evaluate("typeof window.__pwned") == "undefined" and page.dialogs == []
     # the bytes sent: every hostile string escaped (independently of the browser's CSP)
