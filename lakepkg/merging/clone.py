@@ -21,8 +21,7 @@ from lakepkg.format.manifest import Entry, EntrySorter, build_table_node
 from lakepkg.format.names import validate_package_name
 from lakepkg.lifecycle.predicate import matching_mask, parse_predicate
 from lakepkg.merging.located import live_positions, physical_rows
-from lakepkg.read.package import Package, Table, load
-from lakepkg.read.scan import FragmentTask, read_task
+from lakepkg.read.package import Fragment, Package, Table, load
 from lakepkg.registry import Registry, open_registry
 from lakepkg.write.fragments import with_vector
 from lakepkg.write.publish import PublishResult
@@ -49,11 +48,11 @@ def _where_node(table: Table, text: str, partitions: Optional[Any]) -> tuple[str
         raise ConfigError(f"--where {text!r} names {', '.join(missing)}, not a column of table {table.name!r} "
                           f"(columns: {', '.join(table.schema.names)}); choose tables with --table")
     conjs = pred.for_schema(table.schema)
-    plan = table.scan(columns=sorted(pred.columns, key=table.schema.names.index))
+    cols = sorted(pred.columns, key=table.schema.names.index)
     sorter = EntrySorter(f"table {table.name!r}")
     facts = {"fragments_kept": 0, "fragments_with_vector": 0, "fragments_left_out": 0}
     for d in table.iter_entries(partitions):
-        rows = read_task(plan, FragmentTask.of(d))
+        rows = Fragment(table.store, Entry.from_json(d), table).to_arrow(cols)
         hit = np.zeros(rows.num_rows, dtype=bool) if conjs is None else \
             np.asarray(matching_mask(rows, conjs).to_numpy(zero_copy_only=False), dtype=bool)
         if not hit.any():

@@ -1,10 +1,10 @@
 """Rows of chosen fragments, read through the read plan, with where each row is stored.
 
 A merge needs, for each row it reads, the fragment entry it came from and its position in the
-fragment's stored file (the position a deletion vector names). Rows are read with the table's
-one read plan (:meth:`lakepkg.read.package.Table.scan` and :func:`lakepkg.read.scan.read_task`,
-which applies the entry's vector); positions are the live positions of the file, from the
-entry's vector.
+fragment's stored file (the position a deletion vector names). Rows are read through the public
+read objects (:class:`lakepkg.read.package.Fragment`, whose ``to_arrow`` is the table's read plan
+applying the entry's vector); positions are the live positions of the file, from the entry's
+vector.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 
 from lakepkg.format.deletion_vector import deleted_positions
-from lakepkg.read.scan import FragmentTask, read_task
+from lakepkg.format.manifest import Entry
+from lakepkg.read.package import Fragment
 
 
 @dataclass
@@ -56,15 +57,14 @@ def read_located(table: Any, entries: Sequence[dict[str, Any]], wanted: Sequence
                  columns: Optional[list[str]] = None) -> Located:
     """The rows of ``entries[i]`` at physical positions ``wanted[i]`` (None: every live row), read
     through ``table``'s read plan; ``columns``: the columns to read (all when None)."""
-    plan = table.scan(columns=columns)
     parts: list[pa.Table] = []
     ents: list[np.ndarray] = []
     poss: list[np.ndarray] = []
-    schema = plan.schema if columns is None else pa.schema([plan.schema.field(c) for c in columns])
+    schema = table.schema if columns is None else pa.schema([table.schema.field(c) for c in columns])
     for i, (e, want) in enumerate(zip(entries, wanted)):
         if want is not None and len(want) == 0:
             continue
-        t = read_task(plan, FragmentTask.of(e))
+        t = Fragment(table.store, Entry.from_json(e), table).to_arrow(columns)
         live = live_positions(table.store, e, table.name)
         if len(live) != t.num_rows:
             from lakepkg.errors import IntegrityError
