@@ -50,6 +50,9 @@ def check_unique(table: Any, key: list[str], side: str) -> None:
     keys = comparable_keys(table.scan(columns=key).to_arrow(), key)
     if keys.num_rows < 2:
         return
+    if _unique_by_sorting(keys) or (len(key) == 1 and pc.count_distinct(keys.column(0), mode="all").as_py()
+                                     == keys.num_rows):
+        return  # integer keys: sorted, no two neighbours equal; one column: as many distinct values as rows
     counts = keys.group_by(keys.column_names).aggregate([([], "count_all")])
     dup = counts.filter(pc.greater(counts["count_all"], 1))
     if dup.num_rows:
@@ -58,6 +61,25 @@ def check_unique(table: Any, key: list[str], side: str) -> None:
         raise ConfigError(f"key ({', '.join(key)}) of table {table.name!r} is not unique in {side} "
                           f"({_shown(vals)} appears {row['count_all']} times); give a unique key with --key "
                           f"{table.name}=COLS")
+
+
+def _unique_by_sorting(keys: pa.Table) -> bool:
+    """True when every key column is integer or temporal without NULLs and no two rows are equal
+    (a sort of the values themselves; False: not shown unique this way)."""
+    arrays = []
+    for col in keys.columns:
+        t = col.type
+        if col.null_count or not (pa.types.is_integer(t) or pa.types.is_temporal(t)):
+            return False
+        arrays.append(np.asarray(col.to_numpy()))
+    if not arrays:
+        return False
+    order = np.lexsort(arrays[::-1])
+    same = np.ones(len(order) - 1, dtype=bool)
+    for a in arrays:
+        s = a[order]
+        same &= s[1:] == s[:-1]
+    return not bool(same.any())
 
 
 def group_keys(parts: list[pa.Table], key: list[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -108,14 +130,13 @@ def merge_keyed(name: str, base: Optional[Any], ours: Any, theirs: Any, key: lis
     if missing:
         raise ConfigError(f"key column(s) {', '.join(missing)} of table {name!r} do not survive the merged schema; "
                           f"give another key with --key {name}=COLS")
-    for side, t in (("ours", ours), ("theirs", theirs), ("the base", base)):
-        if t is not None and all(k in t.schema.names for k in key):
-            check_unique(t, key, side)
+    for side, t in (("ours", ours), ("theirs", theirs)):
+        check_unique(t, key, side)
     dropped_fields = [base.schema.field(c) for c in ms.dropped] if base is not None else []
     work = pa.schema(list(ms.schema) + dropped_fields)
     s = read_sides(base, ours, theirs, work)
     (ib, io, it), (nb, no, nt) = group_keys([s.base.rows, s.ours.rows, s.theirs.rows], key)
-    for side, n in (("ours", no), ("theirs", nt)):
+    for side, n in (("the base", nb), ("ours", no), ("theirs", nt)):
         if len(n) and int(n.max()) > 1:
             raise ConfigError(f"key ({', '.join(key)}) of table {name!r} is not unique in {side}; give a unique key "
                               f"with --key {name}=COLS")
