@@ -1,0 +1,206 @@
+"""The exact engine on PostgreSQL: an embedded server (:mod:`.embedded_pg`), the snapshot's tables
+created with their declared types and loaded by ADBC ingest (binary COPY), the query run unchanged
+in a read-only transaction with the source session's settings (:mod:`.exact` has the whole story)."""
+from __future__ import annotations
+
+import time
+from typing import Any, Optional, Sequence
+
+import pyarrow as pa
+
+from lakepkg.errors import QueryError, one_line
+from lakepkg.query.exact import (ExactAnswer, ExactTable, arrow_of_rows, batches_of, elapsed, is_undefined_column,
+                                 needed_columns, source_words)
+
+#: Arrow type -> PostgreSQL type, for columns whose declared type was not recorded
+_ARROW_PG = ((pa.types.is_boolean, "boolean"), (pa.types.is_int8, "smallint"), (pa.types.is_int16, "smallint"),
+             (pa.types.is_int32, "integer"), (pa.types.is_int64, "bigint"), (pa.types.is_uint8, "smallint"),
+             (pa.types.is_uint16, "integer"), (pa.types.is_uint32, "bigint"), (pa.types.is_uint64, "numeric(20,0)"),
+             (pa.types.is_float32, "real"), (pa.types.is_float64, "double precision"), (pa.types.is_date, "date"),
+             (pa.types.is_time, "time"), (pa.types.is_string, "text"), (pa.types.is_large_string, "text"),
+             (pa.types.is_binary, "bytea"), (pa.types.is_large_binary, "bytea"))
+#: session settings of the source (version record) -> SET statements
+_SETTINGS = (("time_zone", "TimeZone"), ("datestyle", "DateStyle"), ("intervalstyle", "IntervalStyle"),
+             ("extra_float_digits", "extra_float_digits"), ("search_path", "search_path"))
+#: result types read as their text (psycopg would build Python objects Arrow cannot hold exactly)
+_TEXT_RESULTS = ("json", "jsonb", "uuid", "interval", "inet", "cidr", "macaddr", "money", "xml", "tsvector",
+                 "int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange", "timetz", "bit", "varbit")
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def pg_type(t: ExactTable, column: str) -> str:
+    """The column's type for CREATE TABLE: as declared, else from the stored Arrow type."""
+    c = t.source.columns[column]
+    if c.declared and c.type:
+        text = c.type
+    elif c.type and t.source.server == "postgresql" and not c.type.startswith(("enum ", "oid ")):
+        text = c.type  # sql_type of older versions: int4, numeric(15,2), bpchar, timestamptz ...
+    else:
+        at = c.arrow_type
+        if pa.types.is_decimal(at):
+            return f"numeric({at.precision},{at.scale})"
+        if pa.types.is_timestamp(at):
+            return "timestamp with time zone" if at.tz else "timestamp without time zone"
+        text = next((n for check, n in _ARROW_PG if check(at)), "text")
+    if c.collation and c.collation != "default":
+        text += f" COLLATE {ident(c.collation)}"
+    return text
+
+
+def qualified(t: ExactTable) -> str:
+    return (ident(t.schema_name) + "." if t.schema_name else "") + ident(t.name)
+
+
+def create_sql(t: ExactTable, columns: Sequence[str]) -> str:
+    cols = ", ".join(f"{ident(c)} {pg_type(t, c)}" for c in columns)
+    return f"CREATE TABLE {qualified(t)} ({cols})"
+
+
+def _error(exc: Any, sql: str, tables: Sequence[ExactTable], snapshot_label: str) -> QueryError:
+    diag = getattr(exc, "diag", None)
+    msg = (getattr(diag, "message_primary", None) or str(exc).strip().splitlines()[0]) if diag else str(exc)
+    pos = getattr(diag, "statement_position", None) if diag else None
+    words = source_words(msg, sql, int(pos) if pos else None)
+    hint = ""
+    state = getattr(exc, "sqlstate", None) or ""
+    if state == "42P01":
+        have = ", ".join(sorted(".".join(p for p in (t.schema_name, t.name) if p) for t in tables)) or "none"
+        hint = f"; {snapshot_label} holds {have}"
+    elif state == "25006":
+        hint = "; only a query runs against a snapshot"
+    return QueryError(f"the query failed on PostgreSQL (exact engine): {words}{hint}")
+
+
+def _apply_settings(cur: Any, settings: dict[str, Any]) -> None:
+    for key, name in _SETTINGS:
+        v = settings.get(key)
+        if v not in (None, ""):
+            cur.execute("SELECT set_config(%s, %s, false)", (name, str(v)))
+
+
+def run_on_postgres(sql: str, tree: Any, tables: Sequence[ExactTable], snapshot_label: str) -> ExactAnswer:
+    import psycopg
+
+    from lakepkg.query.embedded_pg import EmbeddedPostgres
+
+    settings: dict[str, Any] = next((dict(t.source.settings) for t in tables if t.source.settings), {})
+    seconds: dict[str, float] = {}
+    t0 = time.monotonic()
+    pg = EmbeddedPostgres(locale=settings.get("database_collation") or None, ctype=settings.get("database_ctype") or None)
+    pg.start()
+    try:
+        seconds["start"] = elapsed(t0)
+        with psycopg.connect(pg.dsn, autocommit=True) as conn:
+            for name in _TEXT_RESULTS:
+                _text_loader(conn, name)
+            notices: list[str] = []
+            conn.add_notice_handler(lambda d: notices.append(one_line(d.message_primary or "", 200)))
+            cur = conn.cursor()
+            # 1. the query against the empty tables: the server's own words for what it refuses
+            schemas = sorted({t.schema_name for t in tables if t.schema_name and t.schema_name != "public"})
+            for s in schemas:
+                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(s)}")
+            for t in tables:
+                cur.execute(create_sql(t, [f.name for f in t.bound.table.schema]))
+            _apply_settings(cur, settings)
+            _run(cur, sql, tables, snapshot_label)
+            # 2. only the tables and columns the query reads
+            need = needed_columns(tree, tables, "postgres")
+            t1 = time.monotonic()
+            for t in tables:
+                cur.execute(f"DROP TABLE {qualified(t)}")
+            rows_loaded = _load(pg, cur, tables, need)
+            seconds["load"] = elapsed(t1)
+            t2 = time.monotonic()
+            try:
+                names, rows = _run(cur, sql, tables, snapshot_label)
+            except QueryError as exc:
+                if need is None or not is_undefined_column(str(exc)):
+                    raise
+                for t in tables:  # the analysis missed a column: every column, once more
+                    cur.execute(f"DROP TABLE IF EXISTS {qualified(t)}")
+                rows_loaded += _load(pg, cur, tables, None)
+                names, rows = _run(cur, sql, tables, snapshot_label)
+            seconds["run"] = elapsed(t2)
+        answer = ExactAnswer(arrow_of_rows(names, rows), "postgres", rows_loaded, seconds, notices)
+    finally:
+        t3 = time.monotonic()
+        pg.stop()
+        seconds["stop"] = elapsed(t3)
+    return answer
+
+
+def _text_loader(conn: Any, name: str) -> None:
+    from psycopg.types.string import TextLoader
+
+    try:
+        conn.adapters.register_loader(name, TextLoader)
+    except Exception:
+        pass
+
+
+def _run(cur: Any, sql: str, tables: Sequence[ExactTable], snapshot_label: str) -> tuple[list[str], list[tuple]]:
+    import psycopg
+
+    try:
+        cur.execute("BEGIN READ ONLY")
+        try:
+            cur.execute(sql, prepare=True)
+            names = [d.name for d in cur.description] if cur.description else []
+            rows = cur.fetchall() if cur.description else []
+        finally:
+            cur.execute("ROLLBACK")
+    except psycopg.Error as exc:
+        try:
+            cur.execute("ROLLBACK")
+        except psycopg.Error:
+            pass
+        raise _error(exc, sql, tables, snapshot_label) from None
+    if not names:
+        raise QueryError("the statement returns no rows; only a query (SELECT …) runs against a snapshot")
+    return names, rows
+
+
+def _load(pg: Any, cur: Any, tables: Sequence[ExactTable], need: Optional[dict[int, set[str]]]) -> int:
+    """Create and fill the tables the query reads; returns the rows loaded."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    total = 0
+    with adbc.connect(pg.uri) as a:
+        for i, t in enumerate(tables):
+            if need is not None and i not in need:
+                continue
+            names = [f.name for f in t.bound.table.schema]
+            cols = names if need is None else [c for c in names if c in need[i]] or names[:1]
+            t.columns = cols
+            cur.execute(create_sql(t, cols))
+            schema = pa.schema([t.bound.table.schema.field(c).remove_metadata() for c in cols])
+            reader = pa.RecordBatchReader.from_batches(schema, (b.cast(schema) if b.schema != schema else b
+                                                                for b in _plain(batches_of(t, cols), schema)))
+            with a.cursor() as ac:
+                try:
+                    total += max(ac.adbc_ingest(t.name, reader, mode="append", db_schema_name=t.schema_name or "public"), 0)
+                except Exception as exc:
+                    raise QueryError(f"the exact engine could not load table {t.bound.binding.name!r} "
+                                     f"({one_line(exc, 200)}); answer it with the default engine") from None
+            a.commit()
+            key = primary_key(t, cols)
+            if key:  # the planner's and GROUP BY's knowledge of the source's key
+                cur.execute(f"ALTER TABLE {qualified(t)} ADD PRIMARY KEY ({', '.join(ident(k) for k in key)})")
+            cur.execute(f"ANALYZE {qualified(t)}")
+    return total
+
+
+def primary_key(t: ExactTable, columns: Sequence[str]) -> Optional[list[str]]:
+    """The source's primary key when the snapshot recorded one and every key column is loaded."""
+    prov = t.bound.table.provenance or {}
+    key = prov.get("key") if prov.get("key_source") == "primary key" else None
+    return list(key) if key and all(k in columns for k in key) else None
+
+
+def _plain(batches: Any, schema: pa.Schema) -> Any:
+    for b in batches:
+        yield pa.RecordBatch.from_arrays(b.columns, schema=schema)
