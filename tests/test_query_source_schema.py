@@ -9,7 +9,6 @@ import lakepkg
 from lakepkg.query.source_schema import source_schema
 from lakepkg.write.build import PackageBuilder
 from lakepkg.source.table_snapshot import TableSnapshot
-from lakepkg_connectors.sql import snapshot_sql
 from tests.fixtures.databases import mysql_exec, pg_exec
 
 PG_DDL = ('CREATE TABLE region (r_regionkey int PRIMARY KEY, r_name char(25), r_comment varchar(152) COLLATE "C", '
@@ -21,12 +20,12 @@ def test_pg_declared_types_collations_and_settings(pg_url, registry):
     role = f"lp_other_{uuid.uuid4().hex[:8]}"
     pg_exec(pg_url, f"CREATE ROLE {role} LOGIN", f"GRANT SELECT ON region TO {role}")
     try:
-        first = snapshot_sql(pg_url, "s/pg", tables="public.region",
+        first = lakepkg.snapshot("sql", url=pg_url, to="s/pg", tables="public.region",
                              queries={"q": "SELECT r_regionkey, r_name || '!' AS shout, amount / 3 AS third FROM region"},
                              key={"q": "r_regionkey"}, registry=registry)
         # the same rows read by another login: the same top hash (the user is not content)
-        other = snapshot_sql(pg_url.replace("postgres@", f"{role}@"), "s/pg2", tables="public.region", registry=registry)
-        alone = snapshot_sql(pg_url, "s/pg3", tables="public.region", registry=registry)
+        other = lakepkg.snapshot("sql", url=pg_url.replace("postgres@", f"{role}@"), to="s/pg2", tables="public.region", registry=registry)
+        alone = lakepkg.snapshot("sql", url=pg_url, to="s/pg3", tables="public.region", registry=registry)
         assert other.record.top_hash == alone.record.top_hash
         assert other.record.sources["region"]["volatile"]["server"]["user"] == role
     finally:
@@ -54,7 +53,7 @@ def test_mysql_declared_types_collations_and_settings(mysql_url, registry):
                           "l varchar(10) CHARACTER SET latin1)",
                "INSERT INTO region VALUES (1, 'EUROPE', 'x', 1.5, 'l')")
     db = mysql_url.rsplit("/", 1)[1]
-    snapshot_sql(mysql_url, "s/my", tables=f"{db}.region",
+    lakepkg.snapshot("sql", url=mysql_url, to="s/my", tables=f"{db}.region",
                  queries={"q": "SELECT r_regionkey, r_comment, l, CONCAT(r_name, '!') AS shout, amount / 3 AS third "
                                "FROM region"}, key={"q": "r_regionkey"}, registry=registry)
     pkg = lakepkg.load("s/my", registry)

@@ -3,6 +3,8 @@ MariaDB with TPC-H's own types) answered from the snapshot after the source chan
 must equal the live answer as of the snapshot, row by row (tests/fixtures/tpch.py)."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from lakepkg.query.compare import differs
@@ -19,3 +21,39 @@ def test_tpch_control_the_live_answers_moved(tpch, server):
                                            "postgres" if server == "pg" else "mysql") is not None]
     assert len(moved) >= 18, f"only queries {moved} moved"
     assert all(tpch.before[server][n].num_rows > 0 for n in QUERIES)
+
+
+def _exact_all(tpch, server, scratch=None):
+    from lakepkg.query.exact import run_exact_all
+
+    qs = [tpch.queries[server][n] for n in QUERIES]
+    if server == "pg":
+        return run_exact_all(qs, tpch.refs["pg"], engine="postgres", registry=tpch.registry)
+    return run_exact_all(qs, tpch.refs["my"], engine="mysql", server=scratch, registry=tpch.registry)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_tpch_exact_engine_gives_the_answer_of_the_snapshot_moment(tpch, server, request):
+    """All 22 queries, unchanged, on the exact engine (an embedded PostgreSQL; a scratch database on
+    the test MariaDB) over the snapshot taken before the refresh: equal to the live answers then."""
+    scratch = None
+    if server == "my":
+        from tests.fixtures.databases import MY_HOST, MY_PORT, MY_USER
+
+        scratch = f"mysql://{MY_USER}@{MY_HOST}:{MY_PORT}/lpscratch_{uuid.uuid4().hex[:8]}"
+    answers = _exact_all(tpch, server, scratch)
+    dialect = "postgres" if server == "pg" else "mysql"
+    report = {}
+    for n, a in zip(QUERIES, answers):
+        if isinstance(a, Exception):
+            report[n] = f"refused: {a}"
+            continue
+        d = differs(a.table, tpch.before[server][n], tpch.queries[server][n], dialect)
+        report[n] = "equal" if d is None else "different: " + d.line("exact", "live")
+    request.config.cache.set(f"lakepkg/tpch_exact_{server}", report)
+    assert all(v == "equal" for v in report.values()), {n: v for n, v in report.items() if v != "equal"}
+    if scratch:  # the scratch database is gone
+        from tests.fixtures.databases import mysql_exec
+
+        name = scratch.rsplit("/", 1)[1]
+        assert not mysql_exec(scratch.rsplit("/", 1)[0] + "/", f"SHOW DATABASES LIKE '{name}'")

@@ -7,7 +7,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json
+from lakepkg.cli._common import JsonOpt, RegistryOpt
 
 
 def _names(specs: List[str]) -> dict[str, str]:
@@ -34,18 +34,19 @@ def _confs(specs: List[str]) -> dict[str, str]:
     return out
 
 
-def _print_table(arrow: Any, truncated: bool, limit: int) -> None:
-    from rich.table import Table
+def _on_termination() -> None:
+    """SIGTERM / SIGHUP end the command through its clean-up (a started server stopped, a scratch
+    database dropped), as Ctrl-C does."""
+    import signal
 
-    t = Table(show_header=True, header_style="bold")
-    for name in arrow.column_names:
-        t.add_column(name)
-    for row in arrow.to_pylist():
-        t.add_row(*["NULL" if v is None else str(v) for v in row.values()])
-    c = console()
-    c.print(t)
-    more = f" (first {limit}; raise --limit for more)" if truncated else ""
-    c.print(f"{arrow.num_rows} row{'s' if arrow.num_rows != 1 else ''}{more}")
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, stop)
+        except (ValueError, OSError):  # not the main thread
+            pass
 
 
 def query(
@@ -53,9 +54,13 @@ def query(
     package: List[str] = typer.Option(..., "--package", "-p", help="Package version whose tables answer to their original names, e.g. sales/snap@3fa2c1. Repeatable."),
     name: List[str] = typer.Option([], "--name", help="ORIGINAL=TABLE: the package table a query name means, e.g. sales.orders=orders. Repeatable."),
     dialect: Optional[str] = typer.Option(None, "--dialect", "-d", help="The query's SQL dialect (postgres, mysql, spark, trino, sqlite, duckdb); default: from the tables' provenance."),
-    engine: str = typer.Option("duckdb", "--engine", "-e", help="duckdb (embedded, default) or spark (tables larger than one machine)."),
-    timezone: str = typer.Option("UTC", "--timezone", help="The source session's time zone (zoned timestamps, date_trunc)."),
-    limit: int = typer.Option(1000, "--limit", "-n", help="Rows to print at most (0: all)."),
+    engine: str = typer.Option("duckdb", "--engine", "-e", help="duckdb (fast, embedded, default), postgres (exact: an embedded PostgreSQL), mysql (exact: a scratch database on --server) or spark (tables larger than one machine)."),
+    server: Optional[str] = typer.Option(None, "--server", envvar="LAKEPKG_QUERY_SERVER", help="--engine mysql: a MySQL/MariaDB server URL where a scratch database is created, loaded and dropped (its database name, default the source's; refused when it exists). Or $LAKEPKG_QUERY_SERVER."),
+    check: bool = typer.Option(False, "--check", help="Run the fast and the exact engine; exit 1 showing the first differing row when they differ."),
+    fmt: str = typer.Option("table", "--format", help="table (aligned text), csv, json or parquet (needs -o)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the answer to this file instead of stdout."),
+    timezone: str = typer.Option("UTC", "--timezone", help="The source session's time zone (zoned timestamps, date_trunc); default engine."),
+    limit: int = typer.Option(0, "--limit", "-n", help="Rows to write at most (0: all, the default)."),
     master: str = typer.Option("local[*]", "--master", help="Spark master (--engine spark)."),
     conf: List[str] = typer.Option([], "--conf", help="Spark setting KEY=VALUE (--engine spark). Repeatable."),
     reg: Optional[str] = RegistryOpt,
@@ -64,35 +69,46 @@ def query(
     """Run a query written for the live tables, in their dialect, on their snapshot; same answer."""
     from lakepkg.cli._common import registry
     from lakepkg.errors import ConfigError
-    from lakepkg.query.api import plan
+    from lakepkg.query.api import EXACT_ENGINES, answer, plan
+    from lakepkg.query.output import FORMATS, write_answer
 
     if limit < 0:
         raise ConfigError("--limit must be 0 (all rows) or more")
-    names, confs = _names(name), _confs(conf)
-    # everything that can be checked without an engine is checked first (and Spark's JVM not started)
-    t, bound = plan(sql, package, dialect=dialect, engine=engine, names=names, registry=registry(reg))
-    if engine == "duckdb":
-        from lakepkg.query.duck import run
-
-        arrow = run(t.sql, bound, t.dialect, timezone, t.filters)
-    else:
-        from lakepkg.query.spark_engine import quiet_stderr, run as run_spark, start_spark
-
-        with quiet_stderr():
-            spark = start_spark(master, confs)
-            try:
-                arrow = run_spark(t.sql, bound, t.dialect, timezone, spark=spark)
-            finally:
-                spark.stop()
-    truncated = bool(limit) and arrow.num_rows > limit
-    if truncated:
-        arrow = arrow.slice(0, limit)
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     if as_json:
-        emit_json(arrow.to_pylist())
-        if truncated:
-            print(f"lakepkg: first {limit} rows; raise --limit for more", file=sys.stderr)
-        return
-    _print_table(arrow, truncated, limit)
+        fmt = "json"
+    names, confs = _names(name), _confs(conf)
+    notices: list[str] = []
+    if check or engine in EXACT_ENGINES:
+        _on_termination()
+        arrow = answer(sql, package, dialect=dialect, engine=engine, names=names, registry=registry(reg),
+                       timezone=timezone, server=server, check=check, notices=notices)
+    else:
+        if server:
+            raise ConfigError("--server is for --engine mysql (or --check on a MySQL/MariaDB snapshot)")
+        # everything that can be checked without an engine is checked first (and Spark's JVM not started)
+        t, bound = plan(sql, package, dialect=dialect, engine=engine, names=names, registry=registry(reg))
+        if engine == "duckdb":
+            from lakepkg.query.duck import run
+
+            arrow = run(t.sql, bound, t.dialect, timezone, t.filters)
+        else:
+            from lakepkg.query.spark_engine import quiet_stderr, run as run_spark, start_spark
+
+            with quiet_stderr():
+                spark = start_spark(master, confs)
+                try:
+                    arrow = run_spark(t.sql, bound, t.dialect, timezone, spark=spark)
+                finally:
+                    spark.stop()
+    note = ""
+    if limit and arrow.num_rows > limit:
+        note = f"; the first {limit} shown (--limit)"
+        arrow = arrow.slice(0, limit)
+    for n in notices:
+        print(f"notice: {n}", file=sys.stderr)
+    write_answer(arrow, fmt, output, note=note)
 
 
 def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:

@@ -21,6 +21,8 @@ from lakepkg.query.tables import Bound, load, rebind
 from lakepkg.query.transpile import Transpiled, referenced, transpile
 
 ENGINES = ("duckdb", "spark")
+#: the exact engines: the source's own database system (:mod:`lakepkg.query.exact`)
+EXACT_ENGINES = ("postgres", "mysql")
 
 
 def detect_dialect(sql: str, bound: Sequence[Bound], label: str, override: Optional[str] = None) -> str:
@@ -59,7 +61,7 @@ def plan(sql: str, package: Any, *, dialect: Optional[str] = None, engine: str =
 
 def query(sql: str, package: Any, *, dialect: Optional[str] = None, engine: str = "duckdb",
           names: Optional[Mapping[str, str]] = None, registry: Any = None, timezone: str = "UTC",
-          spark: Any = None) -> pa.Table:
+          spark: Any = None, server: Optional[str] = None, check: bool = False) -> pa.Table:
     """Run ``sql`` — written for the live tables, in their dialect — on package version(s) ``package``.
 
     ``package``: ``"ns/name@ref"``, a list of references (a query joining tables snapshotted
@@ -68,7 +70,13 @@ def query(sql: str, package: Any, *, dialect: Optional[str] = None, engine: str 
     (embedded, default) or ``spark`` (``spark=`` a session, else a local one is started).
     ``names``: ``{"db.table": "package table"}`` for tables whose provenance names no source.
     ``timezone``: the source session's time zone (zoned timestamps, ``date_trunc``).
+    ``engine="postgres"`` / ``"mysql"`` (``server=`` a MySQL/MariaDB URL): the exact engine, the
+    query unchanged in the source's own system (:mod:`.exact`). ``check=True``: the fast engine's
+    answer checked against the exact engine's; QueryError naming the first differing row.
     Returns a ``pyarrow.Table``; raises QueryError / NotFoundError / ConfigError, one line each."""
+    if check or engine in EXACT_ENGINES:
+        return answer(sql, package, dialect=dialect, engine=engine, names=names, registry=registry,
+                      timezone=timezone, server=server, check=check)
     t, bound = plan(sql, package, dialect=dialect, engine=engine, names=names, registry=registry)
     if engine == "duckdb":
         from lakepkg.query.duck import run
@@ -77,3 +85,31 @@ def query(sql: str, package: Any, *, dialect: Optional[str] = None, engine: str 
     from lakepkg.query.spark_engine import run as run_spark
 
     return run_spark(t.sql, bound, t.dialect, timezone, spark=spark)
+
+
+def answer(sql: str, package: Any, *, dialect: Optional[str] = None, engine: str = "duckdb",
+           names: Optional[Mapping[str, str]] = None, registry: Any = None, timezone: str = "UTC",
+           server: Optional[str] = None, check: bool = False, notices: Optional[list[str]] = None) -> pa.Table:
+    """The exact engine's answer (``engine`` postgres/mysql), or with ``check`` the fast engine's
+    checked against it; ``notices`` collects what the user should know about the answer."""
+    if check:
+        from lakepkg.query.check import checked
+
+        if engine not in ("duckdb", *EXACT_ENGINES):
+            raise ConfigError(f"--check compares the fast engine (duckdb) with an exact one; --engine {engine} "
+                              "cannot be checked")
+
+        def fast() -> pa.Table:
+            return query(sql, package, dialect=dialect, names=names, registry=registry, timezone=timezone)
+
+        result = checked(sql, package, fast=fast, dialect=dialect, engine=engine if engine in EXACT_ENGINES else None,
+                         server=server, names=names, registry=registry)
+        if result.fast_refused and notices is not None:
+            notices.append(f"the fast engine refused ({result.fast_refused}); this is the exact engine's answer")
+        return result.answer
+    from lakepkg.query.exact import run_exact
+
+    done = run_exact(sql, package, engine=engine, server=server, names=names, registry=registry)
+    if notices is not None:
+        notices.extend(done.notices)
+    return done.table

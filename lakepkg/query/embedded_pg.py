@@ -89,7 +89,7 @@ def _postmaster_pid(folder: str) -> Optional[int]:
 
 def remove_leftovers(base: str) -> list[str]:
     """Stop and remove data folders of runs whose process is gone; returns the folders removed."""
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(base)
     except OSError:
@@ -134,7 +134,7 @@ class EmbeddedPostgres:
         self.base = scratch_dir()
         self.folder = folder or os.path.join(self.base, f"run-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self.proc: Optional[subprocess.Popen[bytes]] = None
-        self.user = None
+        self.user: Optional[str] = None
         self._owns_folder = folder is None
 
     @property

@@ -9,8 +9,8 @@ from typing import Any, Optional, Sequence
 import pyarrow as pa
 
 from lakepkg.errors import QueryError, one_line
-from lakepkg.query.exact import (ExactAnswer, ExactTable, arrow_of_rows, batches_of, elapsed, is_undefined_column,
-                                 needed_columns, source_words)
+from lakepkg.query.exact_common import (ExactAnswer, ExactTable, arrow_of_rows, batches_of, elapsed, is_undefined_column,
+                                        needed_columns, source_words, union_needed)
 
 #: Arrow type -> PostgreSQL type, for columns whose declared type was not recorded
 _ARROW_PG = ((pa.types.is_boolean, "boolean"), (pa.types.is_int8, "smallint"), (pa.types.is_int16, "smallint"),
@@ -81,7 +81,9 @@ def _apply_settings(cur: Any, settings: dict[str, Any]) -> None:
             cur.execute("SELECT set_config(%s, %s, false)", (name, str(v)))
 
 
-def run_on_postgres(sql: str, tree: Any, tables: Sequence[ExactTable], snapshot_label: str) -> ExactAnswer:
+def run_on_postgres(sqls: Sequence[str], trees: Sequence[Any], tables: Sequence[ExactTable],
+                    snapshot_label: str) -> list["ExactAnswer | QueryError"]:
+    """Each query's answer (or its refusal), over one server and one load of what they read."""
     import psycopg
 
     from lakepkg.query.embedded_pg import EmbeddedPostgres
@@ -91,6 +93,7 @@ def run_on_postgres(sql: str, tree: Any, tables: Sequence[ExactTable], snapshot_
     t0 = time.monotonic()
     pg = EmbeddedPostgres(locale=settings.get("database_collation") or None, ctype=settings.get("database_ctype") or None)
     pg.start()
+    out: list["ExactAnswer | QueryError"] = []
     try:
         seconds["start"] = elapsed(t0)
         with psycopg.connect(pg.dsn, autocommit=True) as conn:
@@ -99,38 +102,57 @@ def run_on_postgres(sql: str, tree: Any, tables: Sequence[ExactTable], snapshot_
             notices: list[str] = []
             conn.add_notice_handler(lambda d: notices.append(one_line(d.message_primary or "", 200)))
             cur = conn.cursor()
-            # 1. the query against the empty tables: the server's own words for what it refuses
+            # 1. each query against the empty tables: the server's own words for what it refuses
             schemas = sorted({t.schema_name for t in tables if t.schema_name and t.schema_name != "public"})
             for s in schemas:
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(s)}")
             for t in tables:
                 cur.execute(create_sql(t, [f.name for f in t.bound.table.schema]))
             _apply_settings(cur, settings)
-            _run(cur, sql, tables, snapshot_label)
-            # 2. only the tables and columns the query reads
-            need = needed_columns(tree, tables, "postgres")
+            valid: list[Optional[QueryError]] = []
+            for sql in sqls:
+                try:
+                    _run(cur, sql, tables, snapshot_label)
+                    valid.append(None)
+                except QueryError as exc:
+                    valid.append(exc)
+            # 2. only the tables and columns the valid queries read
+            need = union_needed([needed_columns(tr, tables, "postgres") for tr, v in zip(trees, valid) if v is None])
             t1 = time.monotonic()
             for t in tables:
                 cur.execute(f"DROP TABLE {qualified(t)}")
-            rows_loaded = _load(pg, cur, tables, need)
+            rows_loaded = _load(pg, cur, tables, need) if any(v is None for v in valid) else 0
             seconds["load"] = elapsed(t1)
-            t2 = time.monotonic()
-            try:
-                names, rows = _run(cur, sql, tables, snapshot_label)
-            except QueryError as exc:
-                if need is None or not is_undefined_column(str(exc)):
-                    raise
-                for t in tables:  # the analysis missed a column: every column, once more
-                    cur.execute(f"DROP TABLE IF EXISTS {qualified(t)}")
-                rows_loaded += _load(pg, cur, tables, None)
-                names, rows = _run(cur, sql, tables, snapshot_label)
-            seconds["run"] = elapsed(t2)
-        answer = ExactAnswer(arrow_of_rows(names, rows), "postgres", rows_loaded, seconds, notices)
+            full = need is None
+            for sql, v in zip(sqls, valid):
+                if v is not None:
+                    out.append(v)
+                    continue
+                t2 = time.monotonic()
+                notices.clear()
+                try:
+                    try:
+                        names, rows = _run(cur, sql, tables, snapshot_label)
+                    except QueryError as exc:
+                        if full or not is_undefined_column(str(exc)):
+                            raise
+                        for t in tables:  # the analysis missed a column: every column, once more
+                            cur.execute(f"DROP TABLE IF EXISTS {qualified(t)}")
+                        rows_loaded += _load(pg, cur, tables, None)
+                        full = True
+                        names, rows = _run(cur, sql, tables, snapshot_label)
+                except QueryError as exc:
+                    out.append(exc)
+                    continue
+                out.append(ExactAnswer(arrow_of_rows(names, rows), "postgres", rows_loaded,
+                                       {**seconds, "run": elapsed(t2)}, list(notices)))
     finally:
         t3 = time.monotonic()
         pg.stop()
-        seconds["stop"] = elapsed(t3)
-    return answer
+        for a in out:
+            if isinstance(a, ExactAnswer):
+                a.seconds["stop"] = elapsed(t3)
+    return out
 
 
 def _text_loader(conn: Any, name: str) -> None:
