@@ -18,6 +18,10 @@ from lakepkg.write.previous import previous_version
 
 Rows = list[dict[str, Any]]
 CHAR_KEY = pa.schema([pa.field("code", pa.string(), metadata={"sql_type": "bpchar"}), pa.field("v", pa.int64())])
+# as lakepkg records a MariaDB VARCHAR key under its default collation (case-insensitive, PAD SPACE)
+CI_KEY = pa.schema([pa.field("code", pa.string(), metadata={"sql_type": "varchar", "source_type": "varchar(8)",
+                                                             "collation": "utf8mb4_general_ci"}),
+                    pa.field("v", pa.int64())])
 
 
 def r(*rows: tuple) -> Rows:
@@ -130,6 +134,9 @@ SCENARIOS = [
     S("CHAR keys: an update of a padded key merges", {"c": [{"code": "ab ", "v": 1}, {"code": "x", "v": 0}]},
       {"c": [{"code": "ab ", "v": 5}, {"code": "x", "v": 0}]}, {"c": [{"code": "ab ", "v": 1}, {"code": "x", "v": 9}]},
       {"c": [{"code": "ab ", "v": 5}, {"code": "x", "v": 9}]}, key=["code"], schemas={"c": CHAR_KEY}),
+    S("MariaDB case-insensitive PAD SPACE key: 'Cd ' and 'cd' are one key: conflict", {"c": [{"code": "ab", "v": 1}]},
+      {"c": [{"code": "ab", "v": 1}, {"code": "Cd ", "v": 2}]}, {"c": [{"code": "ab", "v": 1}, {"code": "cd", "v": 3}]},
+      conflicts={"c": [("Cd ", ["(row)"])]}, key=["code"], schemas={"c": CI_KEY}),
     S("composite key: rows sharing a first column", {"k": [{"k1": 1, "k2": i, "v": i} for i in range(6)]},
       {"k": [{"k1": 1, "k2": i, "v": 100 if i == 2 else i} for i in range(6)]},
       {"k": [{"k1": 1, "k2": i, "v": 200 if i == 3 else i} for i in range(6) if i != 5]},

@@ -3,12 +3,18 @@
 * :func:`same_cells`: two aligned columns, cell by cell: NULL equals NULL and nothing else (NULL
   is a value, as in Dolt's merge), floats by their exact bits (``-0.0`` and ``0.0`` differ, a
   NaN equals the same NaN), everything else by Arrow's equality of values. No hash decides.
-* :func:`comparable_keys`: key columns as the source compares them: a ``CHAR(n)`` column
-  (``sql_type`` ``bpchar``/``char``/``character`` in the field's metadata) without its trailing
-  blanks (PostgreSQL and MySQL pad CHAR), a column whose recorded collation is case-insensitive
-  (``collation`` metadata ending ``_ci``) folded to lower case. Other types compare as stored.
+* :func:`comparable_keys`: key columns as the source compares them, from what the snapshot
+  recorded of each column (field metadata ``source_type``, else the connector's ``sql_type``, and
+  ``collation``): a ``CHAR(n)`` column without its trailing blanks (PostgreSQL's ``bpchar`` and
+  MySQL's CHAR compare padded); on MySQL/MariaDB a string under a PAD SPACE collation (every
+  collation but the ``_nopad_`` and ``_0900_`` ones) without trailing blanks too, and one under a
+  case-insensitive collation (``…_ci``) folded to lower case. Other types compare as stored.
+  (Accent-insensitive ``_ai`` collations and PostgreSQL's nondeterministic ICU collations are not
+  modelled: keys that differ only by accents are different keys here.)
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -68,10 +74,14 @@ def is_padded_char(field: pa.Field) -> bool:
     """Whether the source compares the column as a blank-padded CHAR(n)."""
     if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
         return False
-    t = _meta(field, "sql_type")
+    t = _meta(field, "source_type") or _meta(field, "sql_type")
     if "varying" in t or "varchar" in t:
         return False
     return t.startswith("bpchar") or t.startswith("char") or (t.startswith("character") and "varying" not in t)
+
+
+def _mysql_collation(c: str) -> bool:
+    return bool(re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", c))
 
 
 def comparable_keys(t: pa.Table, key: list[str]) -> pa.Table:
@@ -80,9 +90,12 @@ def comparable_keys(t: pa.Table, key: list[str]) -> pa.Table:
     for k in key:
         f = t.schema.field(k)
         col = t.column(k)
-        if is_padded_char(f):
+        text = pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        coll = _meta(f, "collation")
+        mysql = text and _mysql_collation(coll)
+        if is_padded_char(f) or (mysql and "nopad" not in coll and "_0900_" not in coll):
             col = pc.utf8_rtrim(col, characters=" ")
-        if _meta(f, "collation").endswith("_ci") and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)):
+        if mysql and coll.endswith("_ci"):
             col = pc.utf8_lower(col)
         cols.append(col)
     return pa.table(cols, names=[f"k{i}" for i in range(len(key))])
