@@ -304,6 +304,11 @@ def test_lifecycle_pages_show_the_redaction_where_used_and_verify(served, catalo
     assert len(red) == len([e for e in log.entries if e["action"] == "redact"]) == 1
     assert "GDPR request 17" in red[0][3]
     _shot(page, shots, "audit")
+    page.click("a.redacted-version")  # the version as it was: its successor, said so, without the rows
+    assert "was redacted" in page.inner_text("#redirected")
+    page.click("a.table-link")
+    ids = [int(r[1]) for r in _cells(page, "#rows")]
+    assert 3 not in ids and ids == lakepkg.load("crm/contacts", registry=reg)["contacts"].to_arrow().column("id").to_pylist()
 
     files = catalog_registry["files"]
     entry = lakepkg.load(f"raw/sensors@{files}", registry=reg)["readings"].fragments()[0]
