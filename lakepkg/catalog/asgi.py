@@ -73,6 +73,9 @@ def create_app(registry: "Registry | str | None" = None, *, token: Optional[str]
 
     reg = open_registry(registry)
     cat = Catalog(CatalogData(reg, cache_seconds=cache_seconds), allow_write=allow_write, airflow_url=airflow_url)
+    for name in cat.env.list_templates(extensions=["html"]):  # compiled once, at start, not on a first request
+        cat.env.get_template(name)
+    cat.data.start()
 
     def page(fn: Callable[..., Response]) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Small thread-safe caches for the catalog: a time-limited value and a bounded LRU map.
+"""Small thread-safe caches for the catalog: a bounded LRU map and a value rebuilt in the background.
 
 Versions are immutable (a top hash names the same tree forever), so what is read from one is kept
 in an LRU; listings (package names, tags) change, so they are kept for a few seconds only.
@@ -11,29 +11,6 @@ from collections import OrderedDict
 from typing import Callable, Generic, Hashable, Optional, TypeVar
 
 T = TypeVar("T")
-
-
-class TTLValue(Generic[T]):
-    """A value computed by ``make`` and reused for ``seconds`` (0: computed on every call)."""
-
-    def __init__(self, make: Callable[[], T], seconds: float) -> None:
-        self._make = make
-        self.seconds = seconds
-        self._lock = threading.Lock()
-        self._value: Optional[T] = None
-        self._at = -1e18
-
-    def get(self) -> T:
-        with self._lock:
-            now = time.monotonic()
-            if self._value is None or now - self._at > self.seconds:
-                self._value = self._make()
-                self._at = now
-            return self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._value = None
 
 
 class LRU(Generic[T]):
@@ -77,12 +54,17 @@ class BackgroundValue(Generic[T]):
         self._value: Optional[T] = None
         self._at = -1e18
         self._building: Optional[threading.Event] = None
+        self.error: Optional[BaseException] = None  # what the last build raised
 
     def _build(self, done: threading.Event) -> None:
         try:
             value = self._make()
             with self._lock:
-                self._value, self._at = value, time.monotonic()
+                self._value, self._at, self.error = value, time.monotonic(), None
+        except Exception as exc:  # kept for the page to report; the previous value stays in use
+            with self._lock:
+                self.error = exc
+                self._at = time.monotonic() - self.seconds + min(self.seconds, 5.0)  # retried in a few seconds
         finally:
             with self._lock:
                 self._building = None
@@ -96,7 +78,7 @@ class BackgroundValue(Generic[T]):
                 done = self._building = threading.Event()
                 threading.Thread(target=self._build, args=(done,), daemon=True, name="lakepkg-catalog-index").start()
             value = self._value
-        if done is not None and (value is None) and wait > 0:
+        if done is not None and value is None and wait > 0:
             done.wait(wait)
             with self._lock:
                 value = self._value

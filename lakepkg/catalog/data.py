@@ -16,8 +16,8 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
-from lakepkg.catalog.cache import LRU, BackgroundValue, TTLValue
-from lakepkg.errors import ConfigError, LakepkgError, NotFoundError
+from lakepkg.catalog.cache import LRU, BackgroundValue
+from lakepkg.errors import ConfigError, LakepkgError, NotFoundError, StoreUnavailableError
 from lakepkg.format.manifest import Entry
 from lakepkg.read.entry_pages import entries_from, entry_count, entry_slice, find_entry
 from lakepkg.read.package import File, Fragment, Package, Table, load
@@ -30,7 +30,8 @@ README_LIMIT = 512 * 1024           # bytes of a README rendered (a larger one i
 SEARCH_TEXT_LIMIT = 64 * 1024       # README characters indexed for search
 STATS_FRAGMENT_LIMIT = 20_000       # column statistics over every fragment up to this many, else the first page
 INDEX_WAIT = 2.0                    # seconds a search waits for the registry-wide text index being built
-LINEAGE_WAIT = 0.25                 # seconds a version page waits for the reverse-lineage index
+LINEAGE_WAIT = 0.05                 # seconds a version page waits for the reverse-lineage index
+FIRST_LISTING_WAIT = 300.0          # seconds the first request waits for the first listing of the packages
 ROW_DIFF_AUTO_FRAGMENTS = 200       # a compare page computes the row diff itself up to this many fragments touched
 PREVIEW_FRAGMENT_BUDGET = 256       # fragments one filtered preview page reads at most before it offers "more"
 
@@ -98,7 +99,9 @@ class CatalogData:
         self.registry = registry
         remote = registry.location.startswith("s3://")
         self.cache_seconds = cache_seconds if cache_seconds is not None else (30.0 if remote else 5.0)
-        self._names: TTLValue[list[str]] = TTLValue(self.registry.list_packages, self.cache_seconds)
+        # the package names: listed once, then refreshed in the background after cache_seconds
+        # (a request is served the previous listing meanwhile, never a listing per request)
+        self._names: BackgroundValue[list[str]] = BackgroundValue(self.registry.list_packages, self.cache_seconds)
         self._summaries: LRU[PackageSummary] = LRU(2048, self.cache_seconds)
         self._histories: LRU[Any] = LRU(256, self.cache_seconds)
         # indexes over every package (search text, reverse lineage) are built in the background
@@ -125,8 +128,22 @@ class CatalogData:
         self._histories.clear()
 
     # -- packages ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Begin the registry-wide listings and indexes in the background (when the app starts)."""
+        self._names.get()
+        self._lineage.get()
+        self._search.get()
+
     def package_names(self) -> list[str]:
-        return self._names.get()
+        names = self._names.get(wait=FIRST_LISTING_WAIT)
+        if names is None and self._names.error is not None:
+            err = self._names.error
+            raise err if isinstance(err, LakepkgError) else StoreUnavailableError(
+                f"cannot list the packages of {self.location}: {type(err).__name__}: {err}")
+        if names is None:
+            raise StoreUnavailableError(f"listing the packages of {self.location} took longer than "
+                                        f"{FIRST_LISTING_WAIT:.0f} s; try again in a moment")
+        return names
 
     def search(self, q: str, wait: float = INDEX_WAIT) -> tuple[list[str], bool]:
         """(names whose name, metadata, latest message or README text contain every word of ``q``,
