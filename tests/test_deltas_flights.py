@@ -71,6 +71,13 @@ def _scenario(url, run, n, tmp_path, compare=True):
     if compare:
         assert grew["whole"] > 80.0, grew  # the measurement on main: every fragment rewritten
     assert second["deltas"]["tables"]["flights"]["delta"]["vectors_written"] >= 10
+    if compare:  # differential: the same source state with deltas off holds the same rows
+        from lakepkg.registry import open_registry
+        from tests.deltas_reference import rows_of
+
+        for t in ("flights", "airlines"):
+            assert rows_of(open_registry(str(homes["deltas"] / "registry")), second["deltas"]["top_hash"], t) == \
+                rows_of(open_registry(str(homes["whole"] / "registry")), second["whole"]["top_hash"], t), t
     return homes["deltas"], first["deltas"], second["deltas"], did
 
 

@@ -16,6 +16,7 @@ from lakepkg.read.package import Package
 from lakepkg.read.scan import read_task
 from lakepkg.write.chunking import ChunkingParams
 from lakepkg_connectors.sql import snapshot_sql
+from tests.deltas_reference import assert_same_rows_as_deltas_off
 from tests.fixtures.databases import mysql_exec, pg_exec
 
 SMALL = ChunkingParams(mask_bits=7, min_rows=64, max_rows=1024)
@@ -48,7 +49,12 @@ def _source(url: str) -> pa.Table:
 
 
 def _snap(url: str, registry, **kw):
-    return snapshot_sql(url, "air/flights", tables={"flights": "public.flights"}, chunking=SMALL, registry=registry, **kw)
+    """Snapshot the flights table; a delta re-snapshot is checked against the same source state
+    snapshotted with deltas off (the same rows, bit for bit)."""
+    res = snapshot_sql(url, "air/flights", tables={"flights": "public.flights"}, chunking=SMALL, registry=registry, **kw)
+    assert_same_rows_as_deltas_off(res, registry, lambda reg: snapshot_sql(
+        url, "air/flights", tables={"flights": "public.flights"}, chunking=SMALL, registry=reg, **kw))
+    return res
 
 
 def _sorted(t: pa.Table) -> pa.Table:
@@ -202,6 +208,7 @@ def test_mariadb_scattered_day(mysql_url, registry):
     mysql_exec(mysql_url, "UPDATE f SET delay = -delay WHERE id % 150 = 0", "DELETE FROM f WHERE id % 997 = 0",
                "INSERT INTO f VALUES (4001, 'NEW', 1), (4002, 'NEW', 2)")
     second = snapshot_sql(mysql_url, "air/f", **kw)
+    assert_same_rows_as_deltas_off(second, registry, lambda reg: snapshot_sql(mysql_url, "air/f", **{**kw, "registry": reg}))
     t = Package(registry, second.record.top_hash)["f"]
     new = {e["object"] for e in t.iter_entries()}
     assert len(new - old) <= 2 and len(old - new) <= 1
