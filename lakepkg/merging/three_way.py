@@ -66,11 +66,11 @@ class MergeResult:
         if self.status == "conflicts":
             assert self.conflicts is not None
             where = f"; conflicts written to {self.conflicts.package}" if self.conflicts.package else ""
-            return (f"merge of {self.theirs} into {self.ours}: conflicts, nothing published{where}; resolve with "
+            return (f"merge of {_short(self.theirs)} into {_short(self.ours)}: conflicts, nothing published{where}; resolve with "
                     "--strategy ours|theirs or --resolve TABLE=PATH")
         if self.published is None:
             return f"{self.ours} already contains {self.theirs}: nothing to merge"
-        return f"{self.published.headline()}  ({self.status}; base {self.base[:60] if self.base else 'none'})"
+        return f"{self.published.headline()}  ({self.status}; base {_short(self.base) if self.base else 'none'})"
 
     def lines(self) -> list[str]:
         out = [self.headline()]
@@ -95,6 +95,15 @@ class _Built:
 
 def _full(pkg: Package) -> str:
     return f"{pkg.name}@{pkg.top_hash}"
+
+
+def _short_of(pkg: Package) -> str:
+    return _short(_full(pkg))
+
+
+def _short(ref: str) -> str:
+    name, sep, h = ref.rpartition("@")
+    return f"{name}@{h[:10]}" if sep else ref[:10]
 
 
 def table_key(t: Optional[Table]) -> Optional[list[str]]:
@@ -168,12 +177,12 @@ def merge_versions(ours_ref: str, theirs_ref: str, to: str, *, registry: "Regist
         res = MergeResult("up-to-date", _full(o), _full(t), _full(o))
         if expected != o.top_hash:
             res.published = publish(reg, to, _Built(o.top_hash, dict(o.record.sources), {}), tags=tags,
-                                    message=message or f"merge {_full(t)} into {_full(o)} (up to date)",
+                                    message=message or f"merge {_short_of(t)} into {_short_of(o)} (up to date)",
                                     merge={**merge_field, "base": _full(o)}, expect_latest=expected)
         return res
     if o.top_hash in anc_t:
         pub = publish(reg, to, _Built(t.top_hash, dict(t.record.sources), {}), tags=tags,
-                      message=message or f"merge {_full(t)} into {_full(o)} (fast-forward)",
+                      message=message or f"merge {_short_of(t)} into {_short_of(o)} (fast-forward)",
                       merge={**merge_field, "base": _full(o)}, expect_latest=expected)
         return MergeResult("fast-forward", _full(o), _full(t), _full(o), published=pub)
     if base is not None:
@@ -232,7 +241,7 @@ def merge_versions(ours_ref: str, theirs_ref: str, to: str, *, registry: "Regist
         cb = PackageBuilder(reg, meta={**meta, "ours": _full(o), "theirs": _full(t), "base": base_full, "target": to})
         for n, tab in tables.items():
             cb.add_table(n, tab)
-        pub = cb.publish(conflicts_name, f"conflicts of merging {_full(t)} into {_full(o)}")
+        pub = cb.publish(conflicts_name, f"conflicts of merging {_short_of(t)} into {_short_of(o)}")
         report.package = pub.ref
         return MergeResult("conflicts", _full(o), _full(t), base_full, conflicts=report)
     from lakepkg.write.build import PackageBuilder
@@ -244,7 +253,7 @@ def merge_versions(ours_ref: str, theirs_ref: str, to: str, *, registry: "Regist
         facts[name] = {**f, "rows": node.rows}
     for key in sorted(files.entries):
         builder.add_file_entry(files.entries[key])
-    pub = builder.publish(to, message or f"merge {_full(t)} into {_full(o)}", tags=tags,
+    pub = builder.publish(to, message or f"merge {_short_of(t)} into {_short_of(o)}", tags=tags,
                           merge={**merge_field, "base": base_full}, expect_latest=expected)
     return MergeResult("merged", _full(o), _full(t), base_full, published=pub, tables=facts)
 
