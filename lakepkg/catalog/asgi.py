@@ -16,11 +16,12 @@ URLs (stable; a version is always named by its full top hash)::
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import time
-from typing import Any, Callable, Optional
+from typing import Any, AsyncIterator, Callable, Optional
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -135,7 +136,12 @@ def create_app(registry: "Registry | str | None" = None, *, token: Optional[str]
         Route("/verify", page(lifecycle.verify_page)),
         Mount("/static", StaticFiles(packages=[("lakepkg.catalog", "static")]), name="static"),
     ]
-    inner = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        cat.data.close()  # the background index builds stop with the server
+
+    inner = Starlette(routes=routes, lifespan=lifespan)
     guard = Guard(inner, token=token, loopback_only=loopback_only, csrf_secret=new_secret())
     inner.state.guard = guard
     inner.state.catalog = cat

@@ -130,9 +130,29 @@ class CatalogData:
     # -- packages ------------------------------------------------------------------------------
     def start(self) -> None:
         """Begin the registry-wide listings and indexes in the background (when the app starts)."""
+        self._closed = False
         self._names.get()
         self._lineage.get()
         self._search.get()
+
+    def close(self) -> None:
+        """Stop the background index builds (when the app shuts down)."""
+        self._closed = True
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the listing and both indexes are built (benchmarks, tests); True when they are."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(v.get() is not None for v in (self._names, self._search, self._lineage)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _check_open(self) -> None:
+        if getattr(self, "_closed", False):
+            raise StoreUnavailableError("the catalog was closed")
 
     def package_names(self) -> list[str]:
         names = self._names.get(wait=FIRST_LISTING_WAIT)
@@ -161,6 +181,7 @@ class CatalogData:
     def _search_index(self) -> dict[str, str]:
         out = {}
         for n in self.package_names():
+            self._check_open()
             try:
                 pkg = self.version(n)
                 rec = pkg.record
@@ -273,6 +294,7 @@ class CatalogData:
         """top hash → versions that read it, derive from it or merge it (every record read once)."""
         out: dict[str, list[tuple[str, str, str]]] = {}
         for name in self.package_names():
+            self._check_open()
             try:
                 recs = self.registry.versions(name)
             except LakepkgError:
