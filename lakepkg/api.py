@@ -180,15 +180,16 @@ def tag(name: str, tag: str, target: str = "latest", *, expect: Optional[str] = 
 
 
 def verify(ref: Optional[str] = None, *, registry: "Registry | str | None" = None,
-           deep: bool = True) -> _verify.VerifyReport:
+           deep: bool = True, caches: bool = False) -> _verify.VerifyReport:
     """``lakepkg verify [REF]``: re-hash every object the versions reference (all versions, a
-    package's versions, or one version)."""
+    package's versions, or one version); ``caches``: also rehash the local row-hash cache files of
+    their fragments (``--caches``)."""
     reg = _registry(registry)
     recs = None
     if ref:
         pr = parse_ref(ref)
         recs = [reg.resolve(pr)] if (pr.hash_prefix or pr.at or "@" in ref or ":" in ref) else reg.versions(pr.name)
-    return _verify.verify_registry(reg, recs, deep=deep)
+    return _verify.verify_registry(reg, recs, deep=deep, caches=caches)
 
 
 def gc(*, grace_hours: float = 24.0, dry_run: bool = False,

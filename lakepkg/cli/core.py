@@ -228,6 +228,8 @@ def _is_tag(text: str) -> bool:
 
 def verify(
     ref: Optional[str] = typer.Argument(None, help="A version or package to check (default: the whole registry)."),
+    caches: bool = typer.Option(False, "--caches", help="Also rehash the local row-hash cache files of the versions' "
+                                "fragments from the fragments; remove any that do not match."),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -246,7 +248,7 @@ def verify(
         if not recs:
             raise NotFoundError(f"package {pr.name} not found in {r.location}; `lakepkg ls` lists packages")
     with progress_bar("verifying", enabled=show_progress(as_json)) as bar:
-        rep = verify_registry(r, recs, progress=bar)
+        rep = verify_registry(r, recs, progress=bar, caches=caches)
     out.verify(rep)
     if not rep.ok:
         raise typer.Exit(1)

@@ -304,6 +304,10 @@ class ConsoleOutput(Output):
                 self._print(f"[red]{label}[/red] {d}  used by {', '.join(users)}")
         for e in rep.errors:
             self._print(f"[red]error[/red] {e}")
+        if getattr(rep, "caches_checked", None) is not None:
+            self._print(f"{rep.caches_checked} row-hash cache files rehashed")
+            for problem in rep.cache_problems.values():
+                self._print(f"[red]cache[/red] {problem}")
         self._print("ok" if rep.ok else "[red]FAILED[/red]")
 
     def gc(self, report: Any, dry_run: bool) -> None:

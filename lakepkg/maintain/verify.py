@@ -30,15 +30,20 @@ class VerifyReport:
     unreachable: dict[str, list[str]] = field(default_factory=dict)  # could not be checked: store unreachable
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    caches_checked: Optional[int] = None          # ``caches=True``: row-hash cache files rehashed
+    cache_problems: dict[str, str] = field(default_factory=dict)  # cache file -> what was wrong (removed)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.corrupt or self.unreachable or self.errors)
+        return not (self.missing or self.corrupt or self.unreachable or self.errors or self.cache_problems)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "versions": self.versions, "objects_checked": self.objects_checked,
-                "bytes_checked": self.bytes_checked, "missing": self.missing, "corrupt": self.corrupt,
-                "unreachable": self.unreachable, "errors": self.errors, "warnings": self.warnings}
+        out = {"ok": self.ok, "versions": self.versions, "objects_checked": self.objects_checked,
+               "bytes_checked": self.bytes_checked, "missing": self.missing, "corrupt": self.corrupt,
+               "unreachable": self.unreachable, "errors": self.errors, "warnings": self.warnings}
+        if self.caches_checked is not None:
+            out.update(caches_checked=self.caches_checked, cache_problems=self.cache_problems)
+        return out
 
 
 def check_entry_key(table: Optional[str], key: Any) -> None:
@@ -76,8 +81,13 @@ def referenced_objects(registry: Registry, top_hash: str, sources: Optional[dict
 
 
 def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = None, deep: bool = True,
-                    progress: Optional[Callable[[int, int], None]] = None, workers: int = 4) -> VerifyReport:
-    """Check the versions ``refs`` (default: every version of every package, and their metadata)."""
+                    progress: Optional[Callable[[int, int], None]] = None, workers: int = 4,
+                    caches: bool = False) -> VerifyReport:
+    """Check the versions ``refs`` (default: every version of every package, and their metadata).
+
+    ``caches``: also rehash, from its fragment, every local row-hash cache file of the fragments
+    these versions hold (:func:`lakepkg.write.row_hash_cache.check_caches`); a file that does not
+    match is reported and removed (the next delta snapshot recomputes it)."""
     rep = VerifyReport()
     users: dict[str, list[str]] = {}
     if refs is not None:
@@ -142,7 +152,29 @@ def verify_registry(registry: Registry, refs: Optional[list[VersionRecord]] = No
                 getattr(rep, status)[digest] = users[digest]
             if progress:
                 progress(done, rep.bytes_checked)
+    if caches:
+        _check_caches(registry, records, rep)
     return rep
+
+
+def _check_caches(registry: Registry, records: list[VersionRecord], rep: VerifyReport) -> None:
+    from lakepkg.write.row_hash_cache import check_caches
+
+    seen: dict[str, Any] = {}
+    for rec in records:
+        schema = None
+        try:
+            for item in walk(registry.store, rec.top_hash):
+                if item.kind == "table" and item.node is not None:
+                    schema = item.node.schema if not item.node.partition_columns else None
+                elif item.kind == "entry" and item.table is not None and schema is not None:
+                    seen.setdefault(item.digest, schema)
+        except LakepkgError:
+            continue  # reported by the object checks above
+    found = check_caches(registry.store, seen.items())
+    rep.caches_checked = found.checked
+    rep.cache_problems.update({p: f"row-hash cache file {p} {what}; removed (it is recomputed when needed)"
+                               for p, what in found.problems.items()})
 
 
 def _audit(registry: Registry, name: str, rep: VerifyReport) -> None:
