@@ -62,6 +62,19 @@ class Catalog:
         return self.render(request, "error.html", status=status, message=scrub(message), status_code=status)
 
 
+def _preload() -> None:
+    """Import what the pages use once, when the app starts: a first request must not pay for
+    importing pandas, pyarrow's compute and dataset modules, sqlglot or DuckDB (about a second)."""
+    import pyarrow.dataset  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    import lakepkg.api  # noqa: F401
+    import lakepkg.lifecycle  # noqa: F401
+    import lakepkg.lifecycle.predicate  # noqa: F401
+    import lakepkg.query.api  # noqa: F401
+    import lakepkg.read.row_diff  # noqa: F401
+
+
 def create_app(registry: "Registry | str | None" = None, *, token: Optional[str] = None, allow_write: bool = False,
                airflow_url: Optional[str] = None, cache_seconds: Optional[float] = None,
                loopback_only: bool = True) -> Any:
@@ -76,6 +89,7 @@ def create_app(registry: "Registry | str | None" = None, *, token: Optional[str]
     cat = Catalog(CatalogData(reg, cache_seconds=cache_seconds), allow_write=allow_write, airflow_url=airflow_url)
     for name in cat.env.list_templates(extensions=["html"]):  # compiled once, at start, not on a first request
         cat.env.get_template(name)
+    _preload()
     cat.data.start()
 
     def page(fn: Callable[..., Response]) -> Callable[[Request], Response]:
