@@ -59,15 +59,27 @@ def _database() -> Any:
     import duckdb
 
     if not _DB:
-        _DB.append(duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false",
-                                                      "autoload_known_extensions": "false",
-                                                      "enable_external_access": "false"}))
+        from lakepkg.query.numbers import register
+
+        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false",
+                                                 "autoload_known_extensions": "false",
+                                                 "enable_external_access": "false"})
+        register(con)
+        _DB.append(con)
     return _DB[0]
 
 
 def error(exc: BaseException, bound: Sequence[Bound], dialect: str) -> QueryError:
     """A one-line QueryError for an engine failure, with view names turned back into original names."""
-    text = next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc))
+    from lakepkg.query.strings import END, REFUSE, SOURCE_ERROR
+
+    full = str(exc)
+    for marker in (REFUSE, SOURCE_ERROR):
+        if marker in full:
+            said = full[full.index(marker) + len(marker):].splitlines()[0]
+            said = said.split(END)[0].rstrip("'\" ")
+            return QueryError(said if marker == REFUSE else f"{said} ({label(dialect)} refuses the query too)")
+    text = next((ln for ln in full.splitlines() if ln.strip()), full)
     for b in sorted(bound, key=lambda b: -len(b.binding.view)):
         text = text.replace(f'"{b.binding.view}"', b.binding.name).replace(b.binding.view, b.binding.name)
     if text.startswith("Parser Error: "):  # what sqlglot let through, the engine could not read

@@ -33,6 +33,8 @@ from typing import Any, Callable
 
 from lakepkg.errors import QueryError
 from lakepkg.query.dialects import label
+from lakepkg.query.numbers import kind_of, mysql_division, pg_numeric_results
+from lakepkg.query.strings import engine_hint, mysql_case_insensitive, pg_char_blanks
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ def _scale(node: Any) -> int:
 
 
 def _refuse(what: str, ctx: Context, hint: str) -> QueryError:
-    return QueryError(f"{what} cannot be reproduced faithfully from {label(ctx.source)} on the snapshot; {hint}")
+    return QueryError(f"{what} cannot be reproduced faithfully from {label(ctx.source)} on the snapshot; {hint}"
+                      + (f" ({engine_hint(ctx.source)})" if ctx.source in ("postgres", "mysql") else ""))
 
 
 # -- the transforms ----------------------------------------------------------------------------
@@ -105,11 +108,12 @@ def numeric_casts(tree: Any, ctx: Context) -> Any:
         if ctx.source != "postgres":
             return node
         inner = node.this
-        if _is(inner, "int"):
+        k = kind_of(inner, "postgres")
+        if k.name == "int":
             node.set("to", exp.DataType.build("DECIMAL(38, 0)"))
-        elif _is(inner, "decimal") and _dtype(inner).expressions:
-            node.set("to", _dtype(inner).copy())
-        elif _is(inner, "float"):
+        elif k.name == "decimal":
+            return inner  # already numeric: the cast changes nothing
+        elif k.name == "float":
             # float8::numeric keeps 15 significant digits (PostgreSQL's float8_numeric)
             text = exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%.14e"), inner.copy()])
             return exp.Cast(this=text, to=exp.DataType.build("DECIMAL(38, 20)"))
@@ -121,29 +125,9 @@ def numeric_casts(tree: Any, ctx: Context) -> Any:
     return tree.transform(fix)
 
 
-def mysql_division(tree: Any, ctx: Context) -> Any:
-    from sqlglot import exp
-
-    if ctx.source != "mysql":
-        return tree
-
-    def as_decimal(value: Any, scale: int) -> Any:
-        rounded = exp.Round(this=value, decimals=exp.Literal.number(scale))
-        return exp.Cast(this=rounded, to=exp.DataType.build(f"DECIMAL(38, {scale})"))
-
-    def fix(node: Any) -> Any:
-        if isinstance(node, exp.Div) and _is(node.this, "int", "decimal") and _is(node.expression, "int", "decimal"):
-            scale = min(_scale(node.this) + 4, 30)
-            den = exp.Nullif(this=node.expression.copy(), expression=exp.Literal.number(0))
-            return as_decimal(exp.Div(this=exp.cast(node.this.copy(), "DOUBLE"), expression=den), scale)
-        if isinstance(node, exp.Avg) and _is(node.this, "int", "decimal"):
-            return as_decimal(exp.Avg(this=exp.cast(node.this.copy(), "DOUBLE")), min(_scale(node.this) + 4, 30))
-        return node
-
-    return tree.transform(fix)
-
-
 def round_half_even(tree: Any, ctx: Context) -> Any:
+    """PostgreSQL ``round(double)`` / MySQL ``ROUND(double, n)`` round half to even; PostgreSQL's
+    ``round(int)`` is ``round(double)``, its ``round(int, n)`` is ``round(numeric, n)``."""
     from sqlglot import exp
 
     if ctx.source not in ("postgres", "mysql"):
@@ -151,36 +135,18 @@ def round_half_even(tree: Any, ctx: Context) -> Any:
     name = "BROUND" if ctx.target == "spark" else "ROUND_EVEN"
 
     def fix(node: Any) -> Any:
-        if isinstance(node, exp.Round) and _is(node.this, "float"):
+        if not isinstance(node, exp.Round):
+            return node
+        if ctx.source == "postgres" and kind_of(node.this, "postgres").name == "int":
+            if node.args.get("decimals") is not None:
+                node.set("this", exp.cast(node.this.copy(), "DECIMAL(38, 0)"))
+                return node
+            return exp.Anonymous(this=name, expressions=[exp.cast(node.this.copy(), "DOUBLE"), exp.Literal.number(0)])
+        if _is(node.this, "float"):
             if ctx.source == "postgres" and node.args.get("decimals") is not None:
                 return node  # PostgreSQL has no round(double, int); the engine reports the same
             decimals = node.args.get("decimals") or exp.Literal.number(0)
             return exp.Anonymous(this=name, expressions=[node.this.copy(), decimals.copy()])
-        return node
-
-    return tree.transform(fix)
-
-
-def mysql_case_insensitive(tree: Any, ctx: Context) -> Any:
-    from sqlglot import exp
-
-    if ctx.source != "mysql":
-        return tree
-
-    def low(e: Any) -> Any:
-        return exp.Lower(this=e.copy())
-
-    def fix(node: Any) -> Any:
-        if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ)):
-            if _is(node.this, "text") and _is(node.expression, "text"):
-                return type(node)(this=low(node.this), expression=low(node.expression))
-        elif isinstance(node, exp.In) and _is(node.this, "text") and node.args.get("expressions"):
-            if all(_is(e, "text") for e in node.expressions):
-                return exp.In(this=low(node.this), expressions=[low(e) for e in node.expressions])
-        elif isinstance(node, exp.Like) and _is(node.this, "text"):
-            return exp.ILike(this=node.this.copy(), expression=node.expression.copy())
-        elif isinstance(node, exp.Ordered) and _is(node.this, "text"):
-            node.set("this", low(node.this))
         return node
 
     return tree.transform(fix)
@@ -289,35 +255,6 @@ def exact_literals(tree: Any, ctx: Context) -> Any:
     return tree.transform(fix)
 
 
-#: PostgreSQL's numeric division and avg keep at least 16 significant digits
-PG_NUMERIC_RESULT = "DECIMAL(38, 16)"
-
-
-def pg_numeric_results(tree: Any, ctx: Context) -> Any:
-    """PostgreSQL: ``avg`` of integers or numerics and ``/`` with a numeric operand are numeric; the
-    engine's are doubles. They become DECIMAL(38,16): the value to 16 decimals, exact to the double's
-    15-16 significant digits (PostgreSQL's own scale varies per value; one column has one scale)."""
-    from sqlglot import exp
-
-    if ctx.source != "postgres":
-        return tree
-
-    def numeric(e: Any) -> Any:
-        return exp.Cast(this=e, to=exp.DataType.build(PG_NUMERIC_RESULT))
-
-    def fix(node: Any) -> Any:
-        if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and _is(node.this.this, "int", "decimal"):
-            return numeric(node.copy())
-        if isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Window) and _is(node.this, "int", "decimal"):
-            return numeric(node.copy())
-        if isinstance(node, exp.Div) and (_is(node.this, "decimal") or _is(node.expression, "decimal")) \
-                and _is(node.this, "int", "decimal") and _is(node.expression, "int", "decimal"):
-            return numeric(exp.Div(this=exp.cast(node.this.copy(), "DOUBLE"), expression=node.expression.copy()))
-        return node
-
-    return tree.transform(fix)
-
-
 def pg_extract_numeric(tree: Any, ctx: Context) -> Any:
     """PostgreSQL (14 and later): ``extract`` / ``date_part`` of a timestamp is numeric — scale 6 for
     seconds and epoch, 0 for the other fields; the engine's is an integer or a double."""
@@ -342,8 +279,8 @@ PREPARE: list[Callable[[Any, Context], Any]] = [exact_literals]
 
 #: in order; each one a function (tree, Context) -> tree
 TRANSFORMS: list[Callable[[Any, Context], Any]] = [
-    refuse_volatile, source_formats, numeric_casts, mysql_booleans, mysql_division, pg_numeric_results, round_half_even,
-    mysql_case_insensitive, integer_sums, pg_extract_numeric,
+    refuse_volatile, source_formats, pg_char_blanks, mysql_case_insensitive, numeric_casts, mysql_booleans,
+    mysql_division, pg_numeric_results, round_half_even, integer_sums, pg_extract_numeric,
 ]
 
 

@@ -104,25 +104,10 @@ def _match(parts: tuple[str, ...], bindings: Sequence[Binding]) -> Optional[Bind
 
 
 def sql_type(t: pa.DataType) -> str:
-    """The SQL type sqlglot types a column of Arrow type ``t`` with."""
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    for check, name in ((pa.types.is_int8, "TINYINT"), (pa.types.is_int16, "SMALLINT"), (pa.types.is_int32, "INT"),
-                        (pa.types.is_int64, "BIGINT"), (pa.types.is_uint8, "UTINYINT"),
-                        (pa.types.is_uint16, "USMALLINT"), (pa.types.is_uint32, "UINT"),
-                        (pa.types.is_uint64, "UBIGINT"), (pa.types.is_float32, "FLOAT"),
-                        (pa.types.is_float64, "DOUBLE"), (pa.types.is_date, "DATE"), (pa.types.is_time, "TIME")):
-        if check(t):
-            return name
-    if pa.types.is_decimal(t):
-        return f"DECIMAL({t.precision}, {t.scale})"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "VARCHAR"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return "VARBINARY"
-    return "UNKNOWN"
+    """The SQL type sqlglot types a column of Arrow type ``t`` with (see :mod:`.source_types`)."""
+    from lakepkg.query.source_types import arrow_type
+
+    return arrow_type(t)
 
 
 def _source_name(proj: Any, dialect: str) -> Optional[str]:
@@ -154,20 +139,78 @@ def _source_name(proj: Any, dialect: str) -> Optional[str]:
     return None
 
 
-def keep_names(tree: Any, dialect: str) -> None:
+def written_items(sql: str, dialect: str) -> Optional[list[str]]:
+    """The outermost select list's items as written in ``sql`` (MySQL names an unaliased expression
+    by its text), or None when the text cannot be cut into them."""
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    from lakepkg.query.parse import _dialect
+
+    try:
+        tokens = _dialect(dialect).tokenize(sql)
+    except SqlglotError:
+        return None
+    depth, start = 0, None
+    for i, t in enumerate(tokens):
+        if t.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET):
+            depth += 1
+        elif t.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
+            depth -= 1
+        elif depth == 0 and t.token_type == TokenType.SELECT:
+            start = i + 1
+            break
+    if start is None:
+        return None
+    while start < len(tokens) and tokens[start].text.upper() in ("DISTINCT", "ALL", "DISTINCTROW", "STRAIGHT_JOIN",
+                                                                 "HIGH_PRIORITY", "SQL_CALC_FOUND_ROWS", "SQL_NO_CACHE"):
+        start += 1
+    items: list[tuple[int, int]] = []
+    first, depth = start, 0
+    ends = {"FROM", "INTO", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "UNION", "EXCEPT", "INTERSECT", "WINDOW"}
+    i = start
+    while i < len(tokens):
+        t = tokens[i]
+        if t.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET):
+            depth += 1
+        elif t.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
+            depth -= 1
+        elif depth == 0 and (t.token_type == TokenType.COMMA or t.text.upper() in ends or
+                             t.token_type == TokenType.SEMICOLON):
+            items.append((first, i - 1))
+            if t.token_type != TokenType.COMMA:
+                break
+            first = i + 1
+        i += 1
+    else:
+        items.append((first, len(tokens) - 1))
+    if any(b < a for a, b in items):
+        return None
+    return [sql[tokens[a].start:tokens[b].end + 1].strip() for a, b in items]
+
+
+def keep_names(tree: Any, dialect: str, sql: Optional[str] = None) -> None:
     """Give the outermost select's unaliased expressions the names the source would show."""
     from sqlglot import exp
 
-    selects = [tree] if isinstance(tree, exp.Select) else ([tree.this] if isinstance(tree, exp.Subquery) else [])
+    node = tree
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this
+    selects = [node] if isinstance(node, exp.Select) else []
     for select in selects:
+        written = written_items(sql, dialect) if (sql and dialect == "mysql") else None
+        if written is not None and len(written) != len(select.expressions):
+            written = None
         new = []
-        for proj in select.expressions:
+        for i, proj in enumerate(select.expressions):
             name = _source_name(proj, dialect)
+            if written is not None and name and not isinstance(proj, (exp.Column, exp.Alias)):
+                name = proj.this if isinstance(proj, exp.Literal) and proj.is_string else written[i]
             new.append(exp.alias_(proj, name, quoted=True) if name and not isinstance(proj, exp.Column) else proj)
         select.set("expressions", new)
 
 
-def typed(tree: Any, schema: dict[str, dict[str, str]], dialect: str) -> Any:
+def typed(tree: Any, schema: dict[str, dict[str, Any]], dialect: str) -> Any:
     """``tree`` with columns qualified and every expression typed (as far as sqlglot can)."""
     from sqlglot.errors import SqlglotError
     from sqlglot.optimizer.annotate_types import annotate_types
@@ -211,9 +254,11 @@ def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str =
                 col.set("table", exp.to_identifier(hit.bare or hit.parts[-1]))
                 col.set("db", None)
                 col.set("catalog", None)
-    keep_names(tree, dialect)
+    keep_names(tree, dialect, sql)
     tree = semantics.prepare(tree, ctx)
-    schema = {b.view: {f.name: sql_type(f.type) for f in b.schema} for b in used}
+    from lakepkg.query.source_types import column_type
+
+    schema = {b.view: {f.name: column_type(f, dialect) for f in b.schema} for b in used}
     tree = typed(tree, schema, dialect)
     tree = semantics.apply(tree, ctx)
     from lakepkg.query.pruning import filters_by_view
