@@ -160,7 +160,7 @@ class Generator:
         shape = r.choice(["rows", "group", "group", "distinct", "agg"])
         if shape == "rows":
             items = [f"{self.scalar(cols, alias)} AS e{i}" for i in range(r.randint(1, 3))]
-            key = next(c for c in t.cols if c.name.endswith("id"))
+            key = next(c for c in t.cols if c.name.endswith(("id", "key")))
             items.append(f"{self.ref(key, alias)} AS k")
             return f"SELECT {', '.join(items)} FROM {frm}{where}", False
         if shape == "agg":

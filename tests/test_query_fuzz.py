@@ -27,20 +27,22 @@ from tests.query_fuzz import Col, Generator, Join, Table, difference
 TABLES = [
     Table("acct", "a", (Col("acct", "acct_id", "int"), Col("acct", "code", "char"), Col("acct", "name", "text"),
                         Col("acct", "city", "text"), Col("acct", "amount", "num"), Col("acct", "qty", "int"),
-                        Col("acct", "big", "int"), Col("acct", "opened", "date"))),
+                        Col("acct", "big", "int"), Col("acct", "opened", "date"), Col("acct", "tag", "text"))),
     Table("city", "c", (Col("city", "city_id", "int"), Col("city", "city", "text"), Col("city", "region", "char"),
                         Col("city", "rate", "num"))),
 ]
 JOINS = [Join(Col("acct", "city", "text"), Col("city", "city", "text"))]
+#: ``tag``: MariaDB's binary collation (case-sensitive, PAD SPACE) next to the default case-insensitive one
 DDL = [
     "CREATE TABLE acct (acct_id INT PRIMARY KEY, code CHAR(6), name VARCHAR(20), city VARCHAR(16), "
-    "amount NUMERIC(12,2), qty INT, big BIGINT, opened DATE)",
+    "amount NUMERIC(12,2), qty INT, big BIGINT, opened DATE, tag VARCHAR(8) {bin})",
     "CREATE TABLE city (city_id INT PRIMARY KEY, city VARCHAR(16), region CHAR(4), rate NUMERIC(6,3))",
 ]
 CITIES = ["Berlin", "berlin", "Paris", "Rome", "Oslo", "Lima", "Oslo "]
 CODES = ["AB", "AB1", "XY", "xy", "Q", "LONG6"]
+TAGS = ["x", "X", "y ", "y", "Z"]
 NAMES = ["ann", "Ann", "bob", "carl ", "dora", "eve", "Zed"]
-STRINGS = ["Berlin", "berlin", "BERLIN", "Paris", "Oslo", "Oslo ", "AB", "ab", "XY", "Q", "ann", "bob", "Zed",
+STRINGS = ["x", "X", "y", "Berlin", "berlin", "BERLIN", "Paris", "Oslo", "Oslo ", "AB", "ab", "XY", "Q", "ann", "bob", "Zed",
            "EU", "eu", "AS", "Lima", "carl"]
 NUMBERS = ["0", "1", "2.5", "10.00", "-3.25", "100", "0.5"]
 DATES = ["2024-01-01", "2024-02-15", "2024-06-30", "2023-12-31"]
@@ -55,7 +57,7 @@ def _rows() -> tuple[list[tuple], list[tuple]]:
         qty = None if r.random() < 0.08 else r.choice([0, 1, 2, 3, 7, 12, 40])
         big = r.choice([10 ** 12 + 7, 3, 5, 1234567890123, -17])
         opened = dt.date(2023, 12, 1) + dt.timedelta(days=r.randint(0, 240))
-        acct.append((i, pick(CODES), pick(NAMES), pick(CITIES), amount, qty, big, opened))
+        acct.append((i, pick(CODES), pick(NAMES), pick(CITIES), amount, qty, big, opened, pick(TAGS)))
     city = [(1, "Berlin", "EU", decimal.Decimal("1.250")), (2, "Paris", "EU", decimal.Decimal("0.333")),
             (3, "Rome", "eu", decimal.Decimal("2.000")), (4, "Oslo", "EU", None), (5, "Lima", "AS", decimal.Decimal("7.125")),
             (6, "Tokyo", "AS", decimal.Decimal("0.010"))]
@@ -82,8 +84,8 @@ def fuzz_case(tmp_path_factory):
         my = pymysql.connect(host=MY_HOST, port=MY_PORT, user=MY_USER, password="", database=db, autocommit=True)
         with my.cursor() as cur:
             for ddl in DDL:
-                pg.execute(ddl)
-                cur.execute(ddl)
+                pg.execute(ddl.format(bin=""))
+                cur.execute(ddl.format(bin="COLLATE utf8mb4_bin"))
             for name, rows in (("acct", acct), ("city", city)):
                 marks = ", ".join(["%s"] * len(rows[0]))
                 with pg.cursor() as pc:

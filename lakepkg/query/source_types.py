@@ -94,9 +94,11 @@ def arrow_type(t: pa.DataType) -> str:
     return "UNKNOWN"
 
 
-def column_type(field: pa.Field, dialect: str) -> Any:
+def column_type(field: pa.Field, dialect: str, recorded_by: Optional[str] = None) -> Any:
     """The sqlglot DataType a query in ``dialect`` sees for ``field``: the Arrow type, except that a
-    text column is ``CHAR(n)`` / ``VARCHAR(n)`` / ``TEXT`` as declared, with its MySQL collation."""
+    text column is ``CHAR(n)`` / ``VARCHAR(n)`` / ``TEXT`` as declared, with its MySQL collation
+    (``recorded_by``: the dialect of the source that recorded the column; a collation another
+    system recorded means nothing to MySQL, which then compares under its default)."""
     from sqlglot import exp
 
     base = arrow_type(field.type)
@@ -115,7 +117,8 @@ def column_type(field: pa.Field, dialect: str) -> Any:
         else:
             t = exp.DataType.build("VARCHAR")
     if dialect == "mysql":
-        t.set("kind", exp.Var(this=collation(collation_name(field)).name))
+        recorded = collation_name(field) if recorded_by in (None, "mysql") else None
+        t.set("kind", exp.Var(this=collation(recorded).name))
     return t
 
 

@@ -258,7 +258,7 @@ def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str =
     tree = semantics.prepare(tree, ctx)
     from lakepkg.query.source_types import column_type
 
-    schema = {b.view: {f.name: column_type(f, dialect) for f in b.schema} for b in used}
+    schema = {b.view: {f.name: column_type(f, dialect, b.dialect) for f in b.schema} for b in used}
     tree = typed(tree, schema, dialect)
     tree = semantics.apply(tree, ctx)
     from lakepkg.query.pruning import filters_by_view
