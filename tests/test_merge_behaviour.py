@@ -207,3 +207,43 @@ def test_cli_process_exit_codes(reg):
     assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
     assert run_cli(["merge", "--help"], reg.location).returncode == 0
     assert run_cli(["clone", "--help"], reg.location).returncode == 0
+
+
+def test_partitioned_table_merges_into_partitions(reg):
+    """A partitioned table without a recorded key, merged by --key: new rows go to fragments of their
+    partitions (a new partition included), replaced rows become vectors on the kept fragments."""
+    base = pd.DataFrame({"id": range(1, 9), "ds": ["a"] * 4 + ["b"] * 4, "v": range(10, 18)})
+    lakepkg.build("p/main", tables={"t": base}, partition_cols={"t": ["ds"]}, registry=reg)
+    lakepkg.clone("p/main", "p/team", registry=reg)
+    ours = base.assign(v=[100 if i == 2 else v for i, v in zip(base.id, base.v)])
+    theirs = pd.concat([base[base.id != 7], pd.DataFrame({"id": [9], "ds": ["c"], "v": [90]})])
+    lakepkg.build("p/main", tables={"t": ours}, partition_cols={"t": ["ds"]}, registry=reg)
+    lakepkg.build("p/team", tables={"t": theirs}, partition_cols={"t": ["ds"]}, registry=reg)
+    res = lakepkg.merge("p/main", "p/team", "p/main", key={"t": ["id"]}, registry=reg)
+    assert res.status == "merged", res.lines()
+    t = lakepkg.load("p/main", reg).table("t")
+    got = t.to_pandas().sort_values("id")
+    assert got[["id", "ds", "v"]].values.tolist() == [[1, "a", 10], [2, "a", 100], [3, "a", 12], [4, "a", 13],
+                                                      [5, "b", 14], [6, "b", 15], [8, "b", 17], [9, "c", 90]]
+    assert {f.partition.get("ds") for f in t.fragments()} == {"a", "b", "c"}
+    assert t.to_pandas(filters=[("ds", "=", "c")])["id"].tolist() == [9]
+
+
+def test_conflicts_package_reads_in_spark(reg, spark):
+    _fork(reg, edit(BIG, update={3: {"a": 31}}), edit(BIG, update={3: {"a": 32}}))
+    assert lakepkg.merge("m/main", "m/team", "m/main", registry=reg).status == "conflicts"
+    df = lakepkg.load("m/main-conflicts", reg).table("t").to_spark(spark)
+    assert [tuple(r) for r in df.select("id", "our_a", "their_a").collect()] == [(3, 31, 32)]
+
+
+def test_nested_values_merge_as_a_multiset(reg):
+    base = pa.table({"x": pa.array([[1], [2]], pa.list_(pa.int64()))})
+    lakepkg.build("n/main", tables={"t": base}, registry=reg)
+    lakepkg.clone("n/main", "n/team", registry=reg)
+    lakepkg.build("n/main", tables={"t": pa.table({"x": pa.array([[1]], pa.list_(pa.int64()))})}, registry=reg)
+    lakepkg.build("n/team", tables={"t": pa.table({"x": pa.array([[1], [2], [3]], pa.list_(pa.int64()))})},
+                  registry=reg)
+    res = lakepkg.merge("n/main", "n/team", "n/main", registry=reg)
+    assert res.status == "merged", res.lines()
+    got = lakepkg.load("n/main", reg).table("t").to_arrow()["x"].to_pylist()
+    assert sorted(got) == [[1], [3]]  # [2] removed on ours, [3] added on theirs

@@ -9,7 +9,9 @@
   MySQL's CHAR compare padded); on MySQL/MariaDB a string under a PAD SPACE collation (every
   collation but the ``_nopad_`` and ``_0900_`` ones) without trailing blanks too, and one under a
   case-insensitive collation (``…_ci``) folded to lower case. Other types compare as stored.
-  (Accent-insensitive ``_ai`` collations and PostgreSQL's nondeterministic ICU collations are not
+  Columns Arrow cannot group by value exactly (lists, structs, maps, floats) are grouped by their
+  canonical row encoding (:func:`lakepkg.format.row_identity.encode_rows`: equal exactly when the
+  values are). (Accent-insensitive ``_ai`` collations and PostgreSQL's nondeterministic ICU collations are not
   modelled: keys that differ only by accents are different keys here.)
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ import re
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from lakepkg.format.row_identity import encode_rows
 
 
 def _as_array(col: "pa.Array | pa.ChunkedArray") -> pa.Array:
@@ -80,6 +84,13 @@ def is_padded_char(field: pa.Field) -> bool:
     return t.startswith("bpchar") or t.startswith("char") or (t.startswith("character") and "varying" not in t)
 
 
+def _groupable(t: pa.DataType) -> bool:
+    """Types Arrow's grouping compares exactly as values (floats are not: -0.0 and 0.0 group together)."""
+    return (pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
+            or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_boolean(t)
+            or pa.types.is_temporal(t) or pa.types.is_decimal(t) or pa.types.is_fixed_size_binary(t))
+
+
 def _mysql_collation(c: str) -> bool:
     return bool(re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", c))
 
@@ -97,5 +108,7 @@ def comparable_keys(t: pa.Table, key: list[str]) -> pa.Table:
             col = pc.utf8_rtrim(col, characters=" ")
         if mysql and coll.endswith("_ci"):
             col = pc.utf8_lower(col)
+        if not _groupable(f.type):  # lists, structs, maps, floats: their canonical encoding, exactly
+            col = encode_rows(pa.table([col], names=[k]))
         cols.append(col)
     return pa.table(cols, names=[f"k{i}" for i in range(len(key))])
