@@ -69,11 +69,13 @@ def _row_key(row: tuple) -> tuple:
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Exact equality: decimals and integers by value, a float only equals a float (or an exactly
-    equal decimal), NaN equals NaN, NULL only NULL; lists and dicts element-wise."""
+    """Exact equality: decimals and integers by value, a float only equals a float (a binary float
+    is not a decimal), NaN equals NaN, NULL only NULL; lists and dicts element-wise."""
     if a is None or b is None:
         return a is None and b is None
-    if isinstance(a, float) and isinstance(b, float):
+    if isinstance(a, float) or isinstance(b, float):
+        if not (isinstance(a, float) and isinstance(b, float)):
+            return False
         return a == b or (math.isnan(a) and math.isnan(b))
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
