@@ -92,7 +92,7 @@ def query(
         if engine == "duckdb":
             from lakepkg.query.duck import run
 
-            arrow = run(t.sql, bound, t.dialect, timezone, t.filters)
+            arrow = run(t.sql, bound, t.dialect, timezone, t.filters, t.column_error)
         else:
             from lakepkg.query.spark_engine import quiet_stderr, run as run_spark, start_spark
 

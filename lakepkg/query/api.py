@@ -81,7 +81,7 @@ def query(sql: str, package: Any, *, dialect: Optional[str] = None, engine: str 
     if engine == "duckdb":
         from lakepkg.query.duck import run
 
-        return run(t.sql, bound, t.dialect, timezone, t.filters)
+        return run(t.sql, bound, t.dialect, timezone, t.filters, t.column_error)
     from lakepkg.query.spark_engine import run as run_spark
 
     return run_spark(t.sql, bound, t.dialect, timezone, spark=spark)

@@ -20,9 +20,11 @@ from lakepkg.query.tables import Bound, dataset, view_columns
 
 
 def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
-        filters: Optional[Mapping[str, list[tuple[str, str, Any]]]] = None) -> pa.Table:
+        filters: Optional[Mapping[str, list[tuple[str, str, Any]]]] = None,
+        column_error: Optional[str] = None) -> pa.Table:
     """Run the engine SQL ``sql`` (from :func:`lakepkg.query.transpile.transpile`) over ``bound``;
-    ``filters``: per view, the terms its read plan prunes fragments with."""
+    ``filters``: per view, the terms its read plan prunes fragments with; ``column_error``: what
+    the source says of a column reference it cannot resolve (raised when the engine cannot bind)."""
     try:
         import duckdb
     except ImportError:  # pragma: no cover - a core dependency
@@ -45,6 +47,8 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
             rel = con.sql(sql)
             return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
         except duckdb.Error as exc:
+            if column_error and isinstance(exc, duckdb.BinderException):
+                raise QueryError(column_error) from None
             raise error(exc, bound, dialect) from None
     finally:
         con.close()
@@ -85,4 +89,16 @@ def error(exc: BaseException, bound: Sequence[Bound], dialect: str) -> QueryErro
     if text.startswith("Parser Error: "):  # what sqlglot let through, the engine could not read
         return QueryError(f"syntax error in the query ({label(dialect)}): {one_line(text[14:], 300)}; "
                           f"fix the query text")
+    import re
+
+    from lakepkg.query.strings import refusal
+
+    m = re.match(r"Catalog Error: (Scalar|Aggregate|Table) Function with name (\w+) does not exist", text)
+    if m:
+        return refusal(f"the function {m.group(2)}", dialect)
+    kind, _, reason = text.partition(": ")
+    if kind in ("Binder Error", "Catalog Error", "Not implemented Error", "Conversion Error", "Out of Range Error"):
+        what = {"Conversion Error": "a value conversion", "Out of Range Error": "a value beyond the engine's range"
+                }.get(kind, "the query as written")
+        return refusal(f"{what} ({one_line(reason, 200)})", dialect)
     return QueryError(f"the query failed on the snapshot: {one_line(text, 300)}")

@@ -59,7 +59,7 @@ def parse_query(sql: str, dialect: str) -> Any:
     try:
         statements = [s for s in _dialect(dialect).parse(sql) if s is not None]
     except SqlglotError as exc:
-        raise QueryError(f"syntax error in the query ({label(dialect)}): {_describe(exc)}; "
+        raise QueryError(f"syntax error in the query ({label(dialect)}): {_describe(exc, dialect)}; "
                          f"fix the query text (or give its dialect with --dialect)") from None
     if not statements:
         raise QueryError("the query is empty; give a SELECT statement")
@@ -78,13 +78,25 @@ def parse_query(sql: str, dialect: str) -> Any:
     return tree
 
 
-def _describe(exc: Any) -> str:
-    """sqlglot's first parse error as ``<what> near '<text>' (line L, column C)``."""
+def _describe(exc: Any, dialect: str = "postgres") -> str:
+    """sqlglot's first parse error in the source's words: PostgreSQL's ``syntax error at or near "X"``
+    / ``at end of input``, MySQL's ``You have an error in your SQL syntax … near '…'``, with the line
+    and column (sqlglot's own description only when it names no parser internals)."""
     errs = getattr(exc, "errors", None) or []
-    if errs:
-        e = errs[0]
-        what = str(e.get("description") or "invalid syntax").split(" but got <Token")[0].rstrip(".")
-        near = (e.get("highlight") or "").strip()
-        at = f" near {near!r}" if near else ""
-        return one_line(f"{what}{at} (line {e.get('line')}, column {e.get('col')})", 200)
-    return one_line(next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc)), 200)
+    if not errs:
+        text = next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc))
+        return one_line(text, 200) if "<class" not in text else "invalid syntax"
+    e = errs[0]
+    near = (e.get("highlight") or "").strip()
+    rest = (e.get("end_context") or "").strip()
+    at = f"(line {e.get('line')}, column {e.get('col')})"
+    if dialect == "mysql":
+        return one_line(f"You have an error in your SQL syntax near '{(near + ' ' + rest).strip()}' {at}", 200)
+    if dialect == "postgres":
+        if not rest:
+            return f"syntax error at end of input {at}"
+        return one_line(f'syntax error at or near "{near}" {at}', 200)
+    what = str(e.get("description") or "invalid syntax").split(" but got <Token")[0].rstrip(".")
+    if "<class" in what or "Required keyword" in what:
+        what = "invalid syntax"
+    return one_line(f"{what}{f' near {near!r}' if near else ''} {at}", 200)

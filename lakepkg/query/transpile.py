@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 
 import pyarrow as pa
 
-from lakepkg.errors import NotFoundError, QueryError
+from lakepkg.errors import NotFoundError, QueryError, one_line
 from lakepkg.query import semantics
 from lakepkg.query.dialects import label
 from lakepkg.query.parse import parse_query
@@ -50,6 +50,9 @@ class Transpiled:
     tables: list[Binding] = field(default_factory=list)
     #: per view, (column, op, value) terms the read plan may prune fragments with
     filters: dict[str, list[tuple[str, str, Any]]] = field(default_factory=dict)
+    #: a column reference the source would refuse (unknown, ambiguous), in its words: said when
+    #: the engine cannot bind the query either
+    column_error: Optional[str] = None
 
 
 def _table_parts(t: Any) -> tuple[str, ...]:
@@ -221,9 +224,68 @@ def typed(tree: Any, schema: dict[str, dict[str, Any]], dialect: str) -> Any:
         tree = qualify(tree, schema=tables, dialect=dialect, validate_qualify_columns=False,
                        quote_identifiers=True, identify=True)
     except SqlglotError as exc:
+        words = column_words(str(exc), tree, schema, dialect)
+        if words:
+            raise QueryError(words) from None
         raise QueryError(f"the query cannot be read against the snapshot's tables ({label(dialect)}): "
                          f"{str(exc).splitlines()[0]}") from None
     return annotate_types(tree, schema=tables, dialect=dialect)
+
+
+def column_problem(tree: Any, schema: dict[str, dict[str, Any]], dialect: str) -> Optional[str]:
+    """A column reference of the qualified ``tree`` that names no column (or several), in the
+    source's words; None when every reference resolves."""
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.qualify_columns import validate_qualify_columns
+
+    try:
+        validate_qualify_columns(tree.copy())
+    except SqlglotError as exc:
+        return column_words(str(exc), tree, schema, dialect)
+    return None
+
+
+_CLAUSES = (("Where", "where clause"), ("Join", "on clause"), ("Group", "group statement"),
+            ("Having", "having clause"), ("Order", "order clause"))
+
+
+def column_words(message: str, tree: Any, schema: dict[str, dict[str, Any]], dialect: str) -> Optional[str]:
+    """sqlglot's unresolved-column ``message`` as PostgreSQL or MySQL says it (None: not one)."""
+    import re
+
+    from sqlglot import exp
+
+    m = re.match(r"Column '(.+?)' could not be resolved(?: for table: '(.+?)')?", message)
+    u = re.match(r"Unknown column: (\S+)", message)
+    found = m or u
+    if found is None:
+        return None
+    name = found.group(1).strip('"`')
+    table = (m.group(2) or "").strip('"`') if m else ""
+    node = next((c for c in tree.find_all(exp.Column) if c.name == name and (not table or c.table == table)), None)
+    if u and node is not None:
+        table = node.table
+    if not table:
+        holders = [v for v, cols in schema.items() if name in cols]
+        ambiguous = len(holders) > 1
+    else:
+        ambiguous = False
+    clause = "field list"
+    if node is not None:
+        for cls, words in _CLAUSES:
+            if node.find_ancestor(getattr(exp, cls)) is not None:
+                clause = words
+                break
+    if dialect == "mysql":
+        said = (f"Column '{name}' in {clause} is ambiguous" if ambiguous else
+                f"Unknown column '{table + '.' if table else ''}{name}' in '{clause}'")
+    elif dialect == "postgres":
+        said = (f'column reference "{name}" is ambiguous' if ambiguous else
+                f"column {table}.{name} does not exist" if table else f'column "{name}" does not exist')
+    else:
+        said = (f"ambiguous column {name}" if ambiguous else
+                f"unknown column {table + '.' if table else ''}{name}")
+    return f"{said} ({label(dialect)}); the snapshot's tables have the columns the source had: fix the query text"
 
 
 def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str = "duckdb",
@@ -260,13 +322,31 @@ def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str =
 
     schema = {b.view: {f.name: column_type(f, dialect, b.dialect) for f in b.schema} for b in used}
     tree = typed(tree, schema, dialect)
+    problem = column_problem(tree, schema, dialect)
     tree = semantics.apply(tree, ctx)
     from lakepkg.query.pruning import filters_by_view
 
     prunable = filters_by_view(tree, {b.view: b.schema for b in used})
-    try:
-        text = tree.sql(dialect=target)
-    except Exception as exc:  # sqlglot's UnsupportedError and the like
-        raise QueryError(f"the query cannot run on the {target} engine ({label(dialect)}): "
-                         f"{str(exc).splitlines()[0]}") from None
-    return Transpiled(text, dialect, target, used, prunable)
+    return Transpiled(generate(tree, dialect, target), dialect, target, used, prunable, problem)
+
+
+#: what sqlglot calls unsupported but the engine does as the source does: EXTRACT of a zoned
+#: timestamp falls in the session time zone, which the engine sets to the source's
+_BENIGN = ("EXTRACT from TIMESTAMPTZ",)
+
+
+def generate(tree: Any, dialect: str, target: str) -> str:
+    """The engine's SQL for ``tree``. A construct sqlglot cannot carry over to the engine exactly is
+    refused in one line (never printed as a warning and run anyway)."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import ErrorLevel
+
+    from lakepkg.query.strings import refusal
+
+    generator = Dialect.get_or_raise(target).generator(unsupported_level=ErrorLevel.IGNORE)
+    text = generator.generate(tree, copy=True)
+    problems = [m for m in generator.unsupported_messages if not m.startswith(_BENIGN)]
+    if problems:
+        engine = "Spark" if target == "spark" else "the fast engine"
+        raise refusal(f"{one_line(problems[0], 160)} (sqlglot cannot carry it to {engine})", dialect)
+    return text
