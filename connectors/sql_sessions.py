@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakepkg.errors import ConfigError, LakepkgError, SourceError, one_line
+from lakepkg.errors import ConfigError, LakepkgError, SourceError, SourceNotFoundError, one_line
 
 from .sql_declared import my_declare, my_server_facts, pg_declare, pg_origins, pg_server_facts
 from .sql_options import TableRequest
@@ -260,7 +260,7 @@ class PgSession(Session):
                                 "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)", (req.table,))
                     row = cur.fetchone()
                     if row is None:
-                        raise SourceError(f"table {req.table!r} does not exist in database {self.info['database']!r}; "
+                        raise SourceNotFoundError(f"table {req.table!r} does not exist in database {self.info['database']!r}; "
                                           "check the schema and table name")
                     nsp, rel, oid = row
                     qualified = f"{nsp}.{rel}"
@@ -405,7 +405,7 @@ class MySession(Session):
                                 "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s", (schema, parts[-1]))
                     row = cur.fetchone()
                     if row is None:
-                        raise SourceError(f"table {req.table!r} does not exist in database {schema!r}; "
+                        raise SourceNotFoundError(f"table {req.table!r} does not exist in database {schema!r}; "
                                           "check the database and table name")
                     qualified = f"{row[0]}.{row[1]}"
                     inner = f"SELECT * FROM {self.quote(row[0])}.{self.quote(row[1])}"

@@ -53,6 +53,11 @@ class SourceError(LakepkgError):
     """A source system (database, metastore, catalog, file system) failed or refused."""
 
 
+class SourceNotFoundError(SourceError, NotFoundError):
+    """A source location, file or table does not exist: retrying will not make it appear (an
+    orchestrator fails the task without retries)."""
+
+
 class ConfigError(LakepkgError):
     """A setting, option or location is missing or malformed."""
 

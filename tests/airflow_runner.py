@@ -9,7 +9,12 @@ execution API starts once, ~4 s, then each task takes milliseconds):
 * ``{"op": "asset_triggered", "dag": ID}`` — the scheduler's own asset-trigger step
   (``SchedulerJobRunner._create_dag_runs_asset_triggered``) creates the run the
   queued asset events call for, and its tasks run like ``dag.test()`` runs them;
-* ``{"op": "providers"}`` — what Airflow's providers manager discovered.
+* ``{"op": "providers"}`` — what Airflow's providers manager discovered;
+* ``{"op": "test", ..., "logical_date": null | "2026-01-02T00:00:00+00:00"}`` — ``dag.test()`` with that
+  logical date (null: a run without one, as the UI's trigger button and ``airflow dags trigger`` make);
+* ``{"op": "triggering_order", "package": NAME, "registry": PATH, "events": [{"uri", "extra",
+  "timestamp"}, ...]}`` — the events handed to a consumer in every order, through the Task SDK's own
+  ``TriggeringAssetEventsAccessor``: the top hash ``package_from_context`` picks for each order.
 
 RESULT: per step, the run's state, each task's state/try number and its XCom
 ``return_value`` — read back from the metadata database.
@@ -54,13 +59,14 @@ def _describe(dr) -> dict:
         dr = (s.query(DagRun).options(selectinload(DagRun.consumed_asset_events))
               .filter(DagRun.dag_id == dr.dag_id, DagRun.run_id == dr.run_id).one())
         consumed = [dict(e.extra or {}) for e in dr.consumed_asset_events]
+        consumed_times = [e.timestamp.isoformat() for e in dr.consumed_asset_events]
         tis = {ti.task_id: {"state": _s(ti.state),
                             "try_number": ti.try_number, "duration": ti.duration}
                for ti in dr.get_task_instances(session=s)}
         return {"dag_id": dr.dag_id, "run_id": dr.run_id, "run_type": _s(dr.run_type),
                 "state": _s(dr.state), "tasks": tis,
                 "xcom": _xcoms(dr.dag_id, dr.run_id),
-                "consumed_asset_events": consumed}
+                "consumed_asset_events": consumed, "consumed_event_times": consumed_times}
 
 
 def _dag(dag_id: str):
@@ -115,6 +121,27 @@ def _run_asset_triggered(dag_id: str) -> dict:
         return _describe(dr)
 
 
+def _triggering_order(step: dict) -> dict:
+    import itertools
+    from datetime import datetime
+
+    from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
+    from lakepkg.airflow.assets import package_from_context
+
+    events = [AssetEventDagRunReferenceResult(
+        asset={"name": e["uri"], "uri": e["uri"], "extra": {}}, extra=e["extra"], source_task_id="snapshot",
+        source_dag_id="producer", source_run_id=f"run{i}", source_map_index=-1, source_aliases=[],
+        timestamp=datetime.fromisoformat(e["timestamp"])) for i, e in enumerate(step["events"])]
+    picked = {}
+    for order in itertools.permutations(range(len(events))):
+        context = {"triggering_asset_events": TriggeringAssetEventsAccessor.build([events[i] for i in order])}
+        picked[",".join(map(str, order))] = package_from_context(context, step.get("package"),
+                                                                 registry=step["registry"]).top_hash
+    return {"picked": picked}
+
+
 def _providers() -> dict:
     from airflow.providers_manager import ProvidersManager
 
@@ -138,8 +165,16 @@ def main() -> None:
         started = time.time()
         try:
             if step["op"] == "test":
-                dr = _dag(step["dag"]).test(run_conf=step.get("conf"))
+                kw = {}
+                if "logical_date" in step:
+                    from datetime import datetime
+
+                    ld = step["logical_date"]
+                    kw["logical_date"] = None if ld is None else datetime.fromisoformat(ld)
+                dr = _dag(step["dag"]).test(run_conf=step.get("conf"), **kw)
                 results.append(_describe(dr))
+            elif step["op"] == "triggering_order":
+                results.append(_triggering_order(step))
             elif step["op"] == "asset_triggered":
                 results.append(_run_asset_triggered(step["dag"]))
             elif step["op"] == "providers":

@@ -7,6 +7,11 @@ Connections (Admin > Connections, or AIRFLOW_CONN_* variables):
 The snapshot pins the `orders` query result and the folder of exported files as ONE version, runs the
 checks against it, and only then publishes it and moves the `prod` tag. The report DAG runs when the
 package gets a new version and reads exactly that version (see docs/airflow.md).
+
+It runs on its schedule, on a manual trigger (UI or `airflow dags trigger`: no logical date) and under
+`airflow dags test`. Run facts (the logical date, the params, the run id) go into the version record's
+`run`, never into the hashed content: the same data on another day publishes nothing new. A missing
+export folder or an unknown connection fails the task at once, without retries.
 """
 from __future__ import annotations
 
@@ -36,8 +41,8 @@ with DAG("lakepkg_example_etl", schedule="@daily", start_date=START, catchup=Fal
              "queries": {"orders": "SELECT id, customer, amount FROM orders"}, "key": "id"},
             {"connector": "files", "tables": {"exports": "{{ params.export_folder }}"}},
         ],
-        message="daily snapshot for {{ ds }}",
-        meta={"run_for": "{{ ds }}"},
+        # (a manual trigger has no logical date: the run's run_after stands in for it)
+        message="daily snapshot for {{ (dag_run.logical_date or dag_run.run_after) | ds }}",
         publish_tag="prod",
         checks=[
             {"type": "row_count", "table": "orders", "min": 1},

@@ -99,14 +99,36 @@ class TriggeringVersion:
         return f"{self.package}@{self.top_hash}"
 
 
-def triggering_versions(context: Mapping[str, Any], package: Optional[str] = None) -> list[TriggeringVersion]:
-    """The package versions in the asset events that triggered this run, oldest first.
+def _event_time(ev: Any) -> float:
+    """The event's own time (``timestamp``, set by Airflow when the event was recorded) as a number."""
+    ts = getattr(ev, "timestamp", None)
+    stamp = getattr(ts, "timestamp", None)
+    if callable(stamp):
+        return float(stamp())
+    if isinstance(ts, str):
+        from datetime import datetime
 
-    ``package``: keep only that package. Events of other Assets, or without a ``top_hash``, are skipped."""
+        try:
+            return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+def triggering_versions(context: Mapping[str, Any], package: Optional[str] = None) -> list[TriggeringVersion]:
+    """The package versions in the asset events that triggered this run, oldest first by each event's
+    own time (Airflow hands the events over in no particular order).
+
+    ``package``: keep only that package. Events of other Assets, or without a ``top_hash``, are skipped;
+    an event seen twice (through its Asset and an alias) counts once."""
     events = context.get("triggering_asset_events") or {}
-    out: list[TriggeringVersion] = []
+    found: list[tuple[float, int, TriggeringVersion]] = []
+    seen: set[int] = set()
     for _asset, evs in events.items():
         for ev in evs:
+            if id(ev) in seen:
+                continue
+            seen.add(id(ev))
             uri = getattr(getattr(ev, "asset", None), "uri", "") or ""
             if not uri.startswith(f"{SCHEME}://"):
                 continue
@@ -117,8 +139,8 @@ def triggering_versions(context: Mapping[str, Any], package: Optional[str] = Non
             rid, name = parse_package_uri(uri)
             if package and name != package:
                 continue
-            out.append(TriggeringVersion(rid, name, top, uri))
-    return out
+            found.append((_event_time(ev), len(found), TriggeringVersion(rid, name, top, uri)))
+    return [v for _t, _i, v in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
 def _one_version(context: Mapping[str, Any], package: Optional[str]) -> TriggeringVersion:
@@ -131,7 +153,7 @@ def _one_version(context: Mapping[str, Any], package: Optional[str]) -> Triggeri
     if len(names) > 1:
         raise ConfigError(f"this run was triggered by several packages ({', '.join(sorted(names))}); "
                           "pass package=... to choose one")
-    return versions[-1]  # the newest event: several versions may have been published since the last run
+    return versions[-1]  # the newest event by its own time: several versions may have been published since
 
 
 def package_from_context(context: Mapping[str, Any], package: Optional[str] = None,

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from lakepkg.errors import ConfigError, SourceError, one_line
+from lakepkg.errors import ConfigError, SourceError, SourceNotFoundError, one_line
 from lakepkg.format.names import safe_key
 from lakepkg.source.table_snapshot import SourceFile
 
@@ -119,7 +119,7 @@ def list_files(fs: pafs.FileSystem, path: str, what: str, recursive: bool = True
         if info.type == pafs.FileType.NotFound:
             if not must_exist:
                 return []
-            raise SourceError(f"{what}: location {path} does not exist; restore it, or drop or repair the "
+            raise SourceNotFoundError(f"{what}: location {path} does not exist; restore it, or drop or repair the "
                               f"partition in the metastore (MSCK REPAIR TABLE)")
         if info.type == pafs.FileType.File:
             return [info]

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, Callable, Optional
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from lakepkg.errors import SourceError
+from lakepkg.errors import SourceError, SourceNotFoundError
 from lakepkg.format.schema_json import logical_schema
 from lakepkg.source.filesystems import file_mtime, filesystem_for, list_files, redact
 from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
@@ -101,7 +101,7 @@ def folder_snapshot(name: str, location: str, *, storage_options: Optional[dict[
     shown = path if local else redact(location)
     if local:
         if not os.path.exists(path):
-            raise SourceError(f"{path} does not exist; give a Parquet/CSV/ORC file or a folder of them")
+            raise SourceNotFoundError(f"{path} does not exist; give a Parquet/CSV/ORC file or a folder of them")
         found = _local_found(path)
         infos: dict[str, Any] = {}
     else:
