@@ -409,6 +409,37 @@ def test_guards_token_host_and_bind(catalog_registry, page):
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 
+def test_the_cli_serves_the_catalog_and_logs_no_token(catalog_registry):
+    import urllib.error
+    import urllib.request
+
+    port, token = _free_port(), "s3cr3t-" + uuid.uuid4().hex
+    env = {**os.environ, "LAKEPKG_CATALOG_TOKEN": token}
+    proc = subprocess.Popen([sys.executable, "-m", "lakepkg.cli", "catalog", "-r", catalog_registry["reg"].location,
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline, status = time.time() + 60, None
+        while time.time() < deadline and status is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()
+                time.sleep(0.2)
+        assert status == 401  # the token from the environment is required
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/p/sales/orders/-/history?x=1",
+                                     headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 200 and "second load" in resp.read().decode()
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert "lakepkg catalog of" in err and f"127.0.0.1:{port}" in err
+    assert token not in out + err and "Traceback" not in err
+
+
 def test_an_s3_registry_browses_the_same(s3_endpoint, browser, tmp_path):
     from tests.fixtures.s3 import new_bucket
 
