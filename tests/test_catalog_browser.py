@@ -302,6 +302,10 @@ def test_the_sql_console_answers_like_lakepkg_query(served, catalog_registry, pa
     page.click("#run")
     err = page.inner_text("#error")
     assert "nope" in err and "\n" not in err.strip()
+    # the console is no way into the server's files
+    page.fill("textarea[name=q]", "SELECT content FROM read_text('/etc/hostname')")
+    page.click("#run")
+    assert page.query_selector("#result") is None and "/etc/hostname" in page.inner_text("#error")
 
 
 def test_lifecycle_pages_show_the_redaction_where_used_and_verify(served, catalog_registry, page, shots):

@@ -43,7 +43,8 @@ class LRU(Generic[T]):
 
 
 class BackgroundValue(Generic[T]):
-    """A value built in a background thread by ``make`` and rebuilt after ``seconds``: a page asks
+    """A value built in a background thread by ``make`` and rebuilt after ``seconds`` (or ten times
+    what the last build took, when longer: a slow listing does not keep a core busy): a page asks
     with :meth:`get`, waits at most ``wait`` seconds, and shows what it has (None: not built yet)
     instead of holding a request while a whole registry is read."""
 
@@ -55,12 +56,15 @@ class BackgroundValue(Generic[T]):
         self._at = -1e18
         self._building: Optional[threading.Event] = None
         self.error: Optional[BaseException] = None  # what the last build raised
+        self._cost = 0.0  # seconds the last build took: a value is rebuilt at most every 10 builds' time
 
     def _build(self, done: threading.Event) -> None:
+        began = time.monotonic()
         try:
             value = self._make()
             with self._lock:
                 self._value, self._at, self.error = value, time.monotonic(), None
+                self._cost = self._at - began
         except Exception as exc:  # kept for the page to report; the previous value stays in use
             with self._lock:
                 self.error = exc
@@ -72,7 +76,7 @@ class BackgroundValue(Generic[T]):
 
     def get(self, wait: float = 0.0) -> Optional[T]:
         with self._lock:
-            stale = time.monotonic() - self._at > self.seconds
+            stale = time.monotonic() - self._at > max(self.seconds, 10 * self._cost)
             done = self._building
             if stale and done is None:
                 done = self._building = threading.Event()
