@@ -74,6 +74,7 @@ def test_merge_shows_as_one_in_log_show_diff_and_notebook(reg, capsys):
     assert json.loads(capsys.readouterr().out)["merge"]["parents"] == rec.merge["parents"]
     assert "merge of m/main@" in lakepkg.load("m/main", reg)._repr_html_()
     assert "merge of m/main@" in lakepkg.log("m/main", registry=reg)._repr_html_()
+    assert "Merge: merged" in res._repr_html_() and "m/team@" in res._repr_html_()
 
 
 def test_merge_with_itself_or_an_ancestor_mints_nothing(reg):
@@ -185,6 +186,20 @@ def test_bad_input_one_line_nothing_published(reg, tmp_path, capsys, case, text)
     err = capsys.readouterr().err
     assert rc != 0 and text in err and err.count("\n") == 1, err
     assert {n: [s.key for s in reg.history(n)] for n in reg.list_packages()} == before  # nothing published
+
+
+def test_unrelated_versions_merge_with_an_explicit_base(reg):
+    publish_side(reg, "m/main", {"t": BIG}, key=KEY)
+    other = edit(BIG, update={3: {"a": 333}})  # another snapshot on its own: no shared history
+    publish_side(reg, "m/other", {"t": other}, key=KEY)
+    publish_side(reg, "m/main", {"t": edit(BIG, update={1: {"a": 0}})}, key=KEY)
+    publish_side(reg, "m/other", {"t": edit(other, update={2: {"a": 0}})}, key=KEY)
+    with pytest.raises(ConfigError, match="share no history"):
+        lakepkg.merge("m/main", "m/other", "m/main", registry=reg)
+    first = reg.history("m/other")[0].top_hash
+    res = lakepkg.merge("m/main", "m/other", "m/main", registry=reg, base=f"m/other@{first[:10]}")
+    assert res.status == "merged" and res.base.endswith(first)
+    assert _rows(reg, "m/main") == sorted(tuple(x.values()) for x in edit(BIG, update={1: {"a": 0}, 2: {"a": 0}}))
 
 
 def test_cas_refuses_a_publish_racing_the_merge(reg):

@@ -78,6 +78,27 @@ class MergeResult:
             out += [f"  {line}" for line in self.conflicts.summary_lines()]
         return out
 
+    def __repr__(self) -> str:
+        return f"<MergeResult {self.status} {_short(self.theirs)} into {_short(self.ours)}>"
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the outcome, the versions, and per table what happened or conflicted."""
+        from lakepkg.read.html import card, facts, grid, section
+
+        head = facts([("status", self.status), ("ours", self.ours), ("theirs", self.theirs), ("base", self.base),
+                      ("published", self.published.ref if self.published else None),
+                      ("conflicts package", self.conflicts.package if self.conflicts else None)])
+        parts = [head]
+        if self.conflicts is not None:
+            parts.append(section("conflicts", grid(["", ""], [(line, "") for line in self.conflicts.summary_lines()]),
+                                 open_=True))
+        if self.tables:
+            rows = [(n, f.get("from"), f.get("rows"), f.get("new_rows"), f.get("rows_deleted"),
+                     f.get("vectors_written")) for n, f in sorted(self.tables.items())]
+            parts.append(section("tables", grid(["table", "from", "rows", "new rows", "rows deleted", "vectors"], rows),
+                                 open_=True))
+        return card(f"Merge: {self.status}", *parts)
+
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "ours": self.ours, "theirs": self.theirs, "base": self.base,
                 "published": self.published.to_json() if self.published else None,
