@@ -66,6 +66,10 @@ class QueryError(LakepkgError, ValueError):
     """A query cannot run against a snapshot: not a query, a syntax error, or Spark refused it."""
 
 
+class PermissionDeniedError(LakepkgError, PermissionError):
+    """A registry, store or cache file this user may not read or write (another user's registry)."""
+
+
 class StoreUnavailableError(LakepkgError):
     """A remote store or registry cannot be reached or refuses the credentials."""
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 from typing import Iterator, Optional
 
 from lakepkg.errors import ConcurrentUpdateError
 from lakepkg.format.hashing import hash_bytes
 from lakepkg.registry.backend import MetaBackend, check_key
+from lakepkg.store.file_modes import denied, make_dirs, set_file_mode
 from lakepkg.store.leftovers import TMP_PREFIX, find_temporaries, remove_temporary
 
 
@@ -23,7 +25,7 @@ class LocalMetaBackend(MetaBackend):
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
         self.location = self.root
-        os.makedirs(self.root, exist_ok=True)
+        make_dirs(self.root)
 
     def _path(self, key: str) -> str:
         """The file of ``key``, never outside the root (``../../etc/passwd`` is refused)."""
@@ -33,16 +35,23 @@ class LocalMetaBackend(MetaBackend):
         return path
 
     def read(self, key: str) -> Optional[tuple[bytes, str]]:
+        path = self._path(key)
         try:
-            with open(self._path(key), "rb") as f:
+            with open(path, "rb") as f:
                 data = f.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        except PermissionError:
+            raise denied(path) from None
         return data, hash_bytes(data)
 
     def _write_tmp(self, path: str, data: bytes) -> str:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=os.path.dirname(path))
+        make_dirs(os.path.dirname(path))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=os.path.dirname(path))
+        except PermissionError:
+            raise denied(os.path.dirname(path), "write a file in") from None
+        set_file_mode(fd)  # mkstemp makes 0600: records and tags get what the umask gives
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -76,9 +85,17 @@ class LocalMetaBackend(MetaBackend):
 
     def replace(self, key: str, data: bytes, token: Optional[str]) -> bool:
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        make_dirs(os.path.dirname(path))
         lock_path = path + ".lock"
-        with open(lock_path, "a+b") as lock:
+        try:
+            lock = open(lock_path, "a+b")
+        except PermissionError:
+            raise denied(lock_path, "write") from None
+        try:
+            set_file_mode(lock.fileno())
+        except OSError:  # another user's lock file: its mode is theirs
+            pass
+        with lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
                 current = self.read(key)
@@ -101,10 +118,20 @@ class LocalMetaBackend(MetaBackend):
         # walk only the folder the prefix lies in, then filter
         folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         base = self._path(folder) if folder else self.root
-        if not os.path.isdir(base):
+        try:
+            if not stat.S_ISDIR(os.stat(base).st_mode):
+                return iter(())
+        except PermissionError:
+            raise denied(base, "list") from None
+        except (FileNotFoundError, NotADirectoryError):
             return iter(())
         keys = []
-        for dirpath, _dirs, files in os.walk(base):
+
+        def refuse(err: OSError) -> None:
+            if isinstance(err, PermissionError):
+                raise denied(str(err.filename or base), "list") from None
+
+        for dirpath, _dirs, files in os.walk(base, onerror=refuse):
             rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
             for name in files:
                 if name.startswith(TMP_PREFIX) or name.endswith(".lock"):

@@ -124,6 +124,10 @@ class ObjectStore(ABC):
             actual, _ = hash_file(path)
         except FileNotFoundError:
             raise self._missing(digest) from None
+        except PermissionError:
+            from lakepkg.store.file_modes import denied
+
+            raise denied(path) from None
         if actual != digest:
             self.forget_local(digest)
             raise corrupt_error(digest, self.location, actual, what)

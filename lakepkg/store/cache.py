@@ -32,6 +32,7 @@ from lakepkg.config import home, setting
 from lakepkg.errors import ConfigError, IntegrityError
 from lakepkg.format.hashing import hash_file
 from lakepkg.store.base import check_digest
+from lakepkg.store.file_modes import set_file_mode
 from lakepkg.store.verified import VERIFIED
 
 DEFAULT_MAX_BYTES = 10 * 1024 ** 3
@@ -107,6 +108,7 @@ class ObjectCache:
                 p = self.path(digest)
                 os.makedirs(os.path.dirname(p), exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(p))
+                set_file_mode(fd, read_only=False)  # what the umask gives (mkstemp makes 0600)
                 os.close(fd)
                 try:
                     fill(tmp)

@@ -15,6 +15,7 @@ from typing import BinaryIO, Iterator, Optional
 from lakepkg.errors import ConcurrentUpdateError, IntegrityError
 from lakepkg.format.hashing import copy_hashing, hash_bytes, hash_file
 from lakepkg.store.base import ObjectInfo, ObjectStore, check_digest
+from lakepkg.store.file_modes import denied, file_mode, make_dirs
 from lakepkg.store.leftovers import GC_ASIDE_PREFIX, TMP_PREFIX, find_temporaries, remove_temporary
 from lakepkg.store.verified import VERIFIED
 
@@ -27,7 +28,7 @@ class LocalObjectStore(ObjectStore):
         self.root = os.path.abspath(os.path.expanduser(root))
         self.location = self.root
         self.objects_dir = os.path.join(self.root, "objects")
-        os.makedirs(self.objects_dir, exist_ok=True)
+        make_dirs(self.objects_dir)
 
     def _path(self, digest: str) -> str:
         check_digest(digest)
@@ -49,13 +50,16 @@ class LocalObjectStore(ObjectStore):
         return self.root
 
     def _tmp(self, digest_dir: str) -> tuple[int, str]:
-        os.makedirs(digest_dir, exist_ok=True)
-        return tempfile.mkstemp(prefix=TMP_PREFIX, dir=digest_dir)
+        make_dirs(digest_dir)
+        try:
+            return tempfile.mkstemp(prefix=TMP_PREFIX, dir=digest_dir)
+        except PermissionError:
+            raise denied(digest_dir, "write an object in") from None
 
     def _commit(self, tmp: str, final: str, digest: str) -> None:
-        os.makedirs(os.path.dirname(final), exist_ok=True)
+        make_dirs(os.path.dirname(final))
         try:
-            os.chmod(tmp, 0o444)
+            os.chmod(tmp, file_mode(read_only=True))  # 0444 less the umask: objects never change
             os.replace(tmp, final)
         except FileNotFoundError:
             raise ConcurrentUpdateError(f"the temporary file of object {digest[:12]} was removed while it was written "
@@ -142,6 +146,8 @@ class LocalObjectStore(ObjectStore):
             return open(self._path(digest), "rb")
         except FileNotFoundError:
             raise self._missing(digest) from None
+        except PermissionError:
+            raise denied(self._path(digest)) from None
 
     def size(self, digest: str) -> int:
         try:
