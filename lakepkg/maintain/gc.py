@@ -1,12 +1,15 @@
 """Garbage collection: remove objects no version references.
 
-gc announces itself in the registry (with its grace), takes its start time from
-that announcement, lists every version's objects, and deletes an unreferenced
-object only if it was neither written nor renewed since ``start - grace``
-(checked once more just before the delete). A publish in flight confirms its
-objects before writing its record and again after, renewing them against any
-announced gc, so no published version ever misses an object, whatever the
-grace (0 included: a racing publish may then fail and say to re-run). A
+gc announces itself in the registry (with its grace, and a heartbeat while it
+runs), takes its start time from that announcement, reads the writers' leases
+and sets its horizon: ``start - grace``, or the start of the oldest live lease
+if earlier. It then lists every version's objects and deletes an unreferenced
+object only if it was neither written nor renewed since the horizon (checked
+once more just before the delete). A leased publish that may have overlapped a
+gc waits for it to end and confirms its objects; a publish without a lease
+confirms them before its record and again after (docs/store.md, "gc and
+publish"), so no published version ever misses an object, whatever the grace
+(0 included: a racing publish may then fail and say to re-run). A
 version whose manifest cannot be read stops gc (it would otherwise delete what
 that version needs). Derived files above the store (Spark's views) are pruned
 by their registered keepers (:mod:`lakepkg.maintain.keepers`); leftovers of
@@ -36,6 +39,7 @@ class GcReport:
     kept_young: int = 0
     views_removed: int = 0        # derived files removed by keepers (Spark views)
     temporaries_removed: int = 0
+    leases_expired: int = 0       # leases of writers gone long ago, removed
     dry_run: bool = False
     removed_digests: list[str] = field(default_factory=list)
 
@@ -62,7 +66,7 @@ def collect_garbage(registry: Registry, grace_seconds: float = DEFAULT_GRACE_SEC
     rep = GcReport(dry_run=dry_run)
     token, started = registry.gc_begin(grace)
     try:
-        cutoff = started - grace
+        cutoff = registry.gc_horizon(token, started, grace)  # earlier than started - grace while a lease is live
         live: set[str] = set()
         for rec in itertools.chain(registry.iter_all_records(), registry.pending_records()):  # + a pending redaction's successors
             try:
@@ -90,7 +94,10 @@ def collect_garbage(registry: Registry, grace_seconds: float = DEFAULT_GRACE_SEC
             rep.removed_digests.append(info.digest)
         for keeper in keepers().values():
             rep.views_removed += keeper(store, live, cutoff, dry_run)
-        rep.temporaries_removed = registry.clear_temporaries(cutoff, dry_run)
+        # a temporary is not an object yet: the grace alone protects it, as before leases (a killed
+        # writer's leftovers go at once at grace 0; a live writer that loses one fails and says re-run)
+        rep.temporaries_removed = registry.clear_temporaries(started - grace, dry_run)
+        rep.leases_expired = registry.clear_expired_leases(started, dry_run)
     finally:
         registry.gc_end(token)
     return rep

@@ -113,23 +113,27 @@ def copy_version(src: Registry, dst: Registry, ref: str, *, as_name: Optional[st
         if progress:
             progress(done, rep.bytes_copied)
 
-    if src.store is not dst.store and src.store.location != dst.store.location:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futs = [pool.submit(copy_object, src.store, dst.store, d) for d in digests]
-            try:
-                for f in _as_done(futs):
-                    tick(*f.result())
-            except BaseException:
-                for f in futs:
-                    f.cancel()
-                raise
-        tick(*copy_object(src.store, dst.store, root))
-    else:
-        for _ in range(rep.objects_total):
-            tick(False, 0)
+    lease = dst.begin_write()  # before the first object lands: gc spares what this copy writes
+    try:
+        if src.store is not dst.store and src.store.location != dst.store.location:
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                futs = [pool.submit(copy_object, src.store, dst.store, d) for d in digests]
+                try:
+                    for f in _as_done(futs):
+                        tick(*f.result())
+                except BaseException:
+                    for f in futs:
+                        f.cancel()
+                    raise
+            tick(*copy_object(src.store, dst.store, root))
+        else:
+            for _ in range(rep.objects_total):
+                tick(False, 0)
 
-    # every object is in place: record the version, then move tags (registry operations only)
-    existing, rep.record_created = dst.import_record(rec, as_name=name)
+        # every object is in place: record the version, then move tags (registry operations only)
+        existing, rep.record_created = dst.import_record(rec, as_name=name, lease=lease)
+    finally:
+        lease.close()
     rep.latest_moved = dst.advance_tag(name, LATEST, existing)
     if copy_tags and as_name is None:
         for t, h in sorted(src.tags(rec.package).items()):

@@ -8,6 +8,7 @@ with ``link``/``flock``; the S3 backend with ``If-None-Match``/``If-Match``.
 """
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from typing import Iterator, Optional
 
@@ -53,6 +54,18 @@ class MetaBackend(ABC):
     def mtime(self, key: str) -> Optional[float]:
         """When ``key`` was last written (epoch seconds, in the backend's clock), or None."""
         return None
+
+    def listing(self, prefix: str) -> Iterator[tuple[str, float]]:
+        """(key, when it was last written in the backend's clock) for every key :meth:`list` gives."""
+        for key in self.list(prefix):
+            t = self.mtime(key)
+            if t is not None:
+                yield key, t
+
+    def server_time(self) -> float:
+        """The backend's clock now (epoch seconds): the clock :meth:`mtime` reads. Leases and gc
+        compare only times of this one clock, never the clocks of the machines that run them."""
+        return time.time()
 
     def iter_temporaries(self) -> Iterator[tuple[str, float]]:
         """Leftovers of interrupted writes: (name, mtime), for gc."""

@@ -7,7 +7,10 @@
   older registries, ``<created>-<top hash>.json``, stay readable, unsealed).
 * ``packages/<name>/tags/<tag>.json`` — ``{"top_hash": ..., "version": <record key>}``,
   moved only by compare-and-swap.
-* ``gc/active/<id>.json`` — ``{"grace_seconds": ...}`` while a gc runs.
+* ``gc/active/<id>.json`` — a gc's announcement (grace, start and horizon in the store's clock,
+  heartbeats, ``finished_at``), kept a day after it finished.
+* ``leases/<id>.json`` — a writer's lease (``ttl_seconds``, ``started``), rewritten by its
+  heartbeat, deleted when its version is recorded (docs/store.md, "gc and publish").
 * lifecycle: ``packages/<name>/redirects/<old top hash>.json`` (a redacted version's
   successor), ``packages/<name>/retention.json`` (retention policy),
   ``audit/<seq>.json`` + ``audit/head.json`` (the hash-chained audit log),
@@ -17,6 +20,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -26,6 +30,7 @@ from lakepkg.format.names import validate_package_name
 
 PKG_PREFIX = "packages/"
 GC_PREFIX = "gc/active/"
+LEASE_PREFIX = "leases/"
 RECORD_KEY_RE = re.compile(r"packages/(?P<name>[a-z0-9][a-z0-9._/-]*)/versions/(?P<stamp>[0-9]{8}T[0-9]{6}\.[0-9]{6}Z)"
                            r"-(?P<hash>[0-9a-f]{64})(?:-(?P<seal>[0-9a-f]{64}))?\.json")
 LATEST = "latest"
@@ -39,8 +44,9 @@ REDACT_LOCK = "journal/redact.lock"  # held from a redaction's commit to its end
 
 
 def utc_now() -> datetime:
-    """The local clock, in UTC (record times, tag updates, gc announcements)."""
-    return datetime.now(timezone.utc)
+    """The local clock, in UTC (record times, tag updates, gc announcements); read through
+    ``time.time`` so one clock serves every module."""
+    return datetime.fromtimestamp(time.time(), timezone.utc)
 
 
 def stamp(dt: datetime) -> str:
@@ -70,6 +76,11 @@ def parse_record_key(key: str) -> Optional[re.Match[str]]:
     except LakepkgError:
         return None
     return m
+
+
+def lease_key(lease_id: str) -> str:
+    """The key of writer lease ``lease_id``."""
+    return f"{LEASE_PREFIX}{lease_id}.json"
 
 
 def versions_prefix(name: str) -> str:

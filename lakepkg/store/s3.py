@@ -89,7 +89,19 @@ class TransferStats:
     gets: int = 0
     bytes_received: int = 0
     renewed: int = 0  # dedup hits on old objects copied onto themselves (see S3ObjectStore.keep)
+    sent: dict[str, int] = field(default_factory=dict)  # HTTP requests sent, by operation (retries included)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def on_send(self, event_name: str = "", **_kw: Any) -> None:
+        """botocore's ``before-send`` hook: one HTTP request is leaving (``before-send.s3.PutObject``)."""
+        op = event_name.rsplit(".", 1)[-1]
+        with self._lock:
+            self.sent[op] = self.sent.get(op, 0) + 1
+
+    def sent_snapshot(self) -> dict[str, int]:
+        """HTTP requests sent so far, by S3 operation (``{"HeadObject": 12, "PutObject": 3, ...}``)."""
+        with self._lock:
+            return dict(self.sent)
 
     def add(self, **kw: int) -> None:
         with self._lock:
@@ -131,6 +143,7 @@ class S3Connection:
         self.client = session.client("s3", endpoint_url=self.endpoint_url, config=cfg,
                                      region_name=region or session.region_name or "us-east-1")
         self.stats = TransferStats()
+        self.client.meta.events.register("before-send.s3", self.stats.on_send)  # counts what goes on the wire
 
     def key(self, rel: str) -> str:
         return f"{self.prefix}/{rel}" if self.prefix else rel
@@ -265,7 +278,7 @@ class S3ObjectStore(ObjectStore):
         if head is None:
             return False
         # both times are whole seconds of the server's clock: err on the old side (renew more, never less)
-        age = (_server_now(head) - head["LastModified"]).total_seconds() + 1.0
+        age = (server_now(head) - head["LastModified"]).total_seconds() + 1.0
         if window <= 0 or age > window:
             try:
                 self._self_copy(digest, key, int(head["ContentLength"]))
@@ -515,7 +528,7 @@ class S3ObjectStore(ObjectStore):
             token = r.get("NextContinuationToken")
 
 
-def _server_now(response: dict[str, Any]) -> dt.datetime:
+def server_now(response: dict[str, Any]) -> dt.datetime:
     """The server's clock from a response's Date header (the local clock when it has none)."""
     date = (response.get("ResponseMetadata") or {}).get("HTTPHeaders", {}).get("date")
     if date:

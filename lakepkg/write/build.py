@@ -23,10 +23,11 @@ from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNode
 from lakepkg.format.names import safe_key, validate_package_name, validate_table_name
 from lakepkg.progress import progress_bar
 from lakepkg.registry import Registry, open_registry
+from lakepkg.registry.leases import WriterLease
 from lakepkg.source.folder import folder_snapshot
 from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
-from lakepkg.write.previous import previous_version, reusable_entries
+from lakepkg.write.previous import PreviousVersion, previous_version, reusable_entries
 from lakepkg.write.publish import PublishResult, publish
 from lakepkg.write.run_context import collect
 
@@ -39,6 +40,7 @@ class BuiltPackage:
     root: RootNodeData
     sources: dict[str, Any]
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-table facts (PublishResult.tables)
+    lease: Optional[WriterLease] = None  # the builder's writer lease, which the publish settles with and ends
 
 
 class PackageBuilder:
@@ -54,6 +56,7 @@ class PackageBuilder:
                  show_progress: bool = False) -> None:
         self.registry = open_registry(registry)
         self.store: ObjectStore = self.registry.store
+        self.lease = self.registry.begin_write()  # before the first write: gc spares what this build writes
         self.meta: dict[str, Any] = dict(meta or {})
         self._tables: dict[str, tuple[str, TableNodeData]] = {}
         self._files = EntrySorter("the package's files")
@@ -130,6 +133,9 @@ class PackageBuilder:
         """Add a table a connector described. ``previous``: a loaded Package whose table of the
         same name is the base of an incremental re-snapshot."""
         validate_table_name(snap.name)
+        if previous is not None:
+            base = PreviousVersion.of(previous).record
+            self.lease.pin(base.key if base is not None else None)
         with progress_bar(f"table {snap.name}", enabled=self.show_progress) as bar:
             if snap.files is not None:
                 prev, prev_schema = reusable_entries(previous, snap)
@@ -159,8 +165,10 @@ class PackageBuilder:
         self._file_keys.add(k)
         return e
 
-    def add_file_entry(self, entry: Entry) -> None:
-        """Add a plain file already in the store, as another version holds it (derived packages, merges)."""
+    def add_file_entry(self, entry: Entry, base: Optional[str] = None) -> None:
+        """Add a plain file already in the store, as another version holds it (derived packages, merges);
+        ``base``: the record key of that version, when known (see :meth:`WriterLease.pin`)."""
+        self.lease.pin(base)
         if entry.key in self._file_keys:
             raise UnsafePathError(f"file {entry.key!r} is added twice")
         self._files.add(entry)
@@ -177,11 +185,14 @@ class PackageBuilder:
         return n
 
     def copy_table_from(self, store_node_hash: str, node: TableNodeData, *,
-                        facts: Optional[dict[str, Any]] = None, source: Optional[dict[str, Any]] = None) -> None:
+                        facts: Optional[dict[str, Any]] = None, source: Optional[dict[str, Any]] = None,
+                        base: Optional[str] = None) -> None:
         """Add a table node already in the store (derived packages, filters, the Spark driver).
 
         ``facts``: extra per-table facts for the publish result; ``source``: what the version
-        record keeps about the table (``listing``, ``volatile``)."""
+        record keeps about the table (``listing``, ``volatile``); ``base``: the record key of the
+        version the node comes from, when known (see :meth:`WriterLease.pin`)."""
+        self.lease.pin(base)
         if node.name in self._tables:
             raise LakepkgError(f"table {node.name!r} is added twice")
         self._tables[node.name] = (store_node_hash, node)
@@ -195,7 +206,7 @@ class PackageBuilder:
         pages, _rows, _bytes = write_pages(self.store, self._files.sorted_entries())
         root = RootNodeData(tables={n: h for n, (h, _) in self._tables.items()}, files=pages, meta=self.meta)
         top = store_node(self.store, root)
-        return BuiltPackage(top, root, dict(self._sources), {n: dict(f) for n, f in self._facts.items()})
+        return BuiltPackage(top, root, dict(self._sources), {n: dict(f) for n, f in self._facts.items()}, self.lease)
 
     def publish(self, name: str, message: str = "", *, author: Optional[str] = None,
                 run: Optional[dict[str, Any]] = None, inputs: Optional[list[str]] = None,

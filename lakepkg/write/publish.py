@@ -99,8 +99,13 @@ def publish(registry: Registry, name: str, built: Built, *, message: str = "",
     ``expect_latest``: publish only if ``latest`` still names this top hash (None: the package
     must be new; ``"*"``: whatever it names), see :meth:`lakepkg.registry.Registry.publish`."""
     validate_package_name(name)
-    rec, created = registry.publish(
-        name, built.top_hash, message=message, author=author or default_author(), run=collect(run, inputs),
-        derived_from=derived_from, sources=built.sources, tags=tuple(tags), merge=merge,
-        expect_latest=expect_latest)
+    lease = getattr(built, "lease", None)  # the builder's writer lease: the publish settles with it, then ends it
+    try:
+        rec, created = registry.publish(
+            name, built.top_hash, message=message, author=author or default_author(), run=collect(run, inputs),
+            derived_from=derived_from, sources=built.sources, tags=tuple(tags), merge=merge,
+            expect_latest=expect_latest, lease=lease)
+    finally:
+        if lease is not None:
+            lease.close()
     return PublishResult(rec, created, {n: dict(facts) for n, facts in built.tables.items()})
