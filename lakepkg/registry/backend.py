@@ -55,6 +55,11 @@ class MetaBackend(ABC):
         """When ``key`` was last written (epoch seconds, in the backend's clock), or None."""
         return None
 
+    def drop_single_writer_key(self, key: str) -> None:
+        """Delete ``key`` and whatever the backend keeps beside it for compare-and-swap (the local
+        backend's lock file). Only for keys one writer owns (a lease), never for shared ones."""
+        self.delete(key)
+
     def listing(self, prefix: str) -> Iterator[tuple[str, float]]:
         """(key, when it was last written in the backend's clock) for every key :meth:`list` gives."""
         for key in self.list(prefix):

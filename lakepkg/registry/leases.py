@@ -131,7 +131,8 @@ class WriterLease:
 def _release(beat: Heartbeat, meta: MetaBackend, key: str) -> None:
     beat.stop()
     try:
-        meta.delete(key)
+        with beat.lock:  # not while a beat is rewriting it
+            meta.drop_single_writer_key(key)
     except LakepkgError:
         pass  # it expires by itself
 

@@ -147,6 +147,13 @@ class LocalMetaBackend(MetaBackend):
         except FileNotFoundError:
             pass
 
+    def drop_single_writer_key(self, key: str) -> None:
+        self.delete(key)
+        try:
+            os.unlink(self._path(key) + ".lock")
+        except FileNotFoundError:
+            pass
+
     def mtime(self, key: str) -> Optional[float]:
         try:
             return os.stat(self._path(key)).st_mtime
