@@ -186,6 +186,8 @@ SCENARIOS = [
       T(edit(BASE, delete=(2,))), T(edit(BASE, delete=(2,))), strategy="theirs"),
     S("table added on theirs", T(BASE), T(BASE), {"t": BASE, "extra": [{"id": 1, "e": "x"}]},
       {"t": BASE, "extra": [{"id": 1, "e": "x"}]}),
+    S("table added on both sides: merged with no base", T(BASE), {"t": BASE, "n": [{"id": 1, "v": 1}]},
+      {"t": BASE, "n": [{"id": 1, "v": 1}, {"id": 2, "v": 2}]}, {"t": BASE, "n": [{"id": 1, "v": 1}, {"id": 2, "v": 2}]}),
     S("table removed on ours, untouched on theirs", {"t": BASE, "old": [{"id": 1}]}, T(edit(BASE, update={1: {"a": 9}})),
       {"t": BASE, "old": [{"id": 1}]}, T(edit(BASE, update={1: {"a": 9}}))),
     S("table removed on ours, changed on theirs: conflict", {"t": BASE, "old": [{"id": 1, "v": 1}]}, T(BASE),

@@ -145,6 +145,15 @@ def test_resolve_with_a_frame_in_python(reg):
     assert res.status == "merged" and (5, 500, "r") in _rows(reg, "m/main")
 
 
+def test_resolve_first_then_the_strategy_settles_the_rest(reg):
+    _fork(reg, edit(BIG, update={3: {"a": 31}, 4: {"a": 41}}), edit(BIG, update={3: {"a": 32}, 4: {"a": 42}}))
+    res = lakepkg.merge("m/main", "m/team", "m/main", registry=reg, strategy="theirs",
+                        resolve={"t": pd.DataFrame([{"id": 3, "a": 30, "b": "v"}])})
+    assert res.status == "merged" and res.tables["t"]["conflicts_resolved"] == 2
+    rows = {x[0]: x[1] for x in _rows(reg, "m/main")}
+    assert rows[3] == 30 and rows[4] == 42
+
+
 BAD = [
     ("duplicate keys on one side", "not unique in theirs"),
     ("key column missing on one side", "missing in theirs"),

@@ -224,21 +224,20 @@ def _three_way(name: str, key: list[str], ms: MergedSchema, work: pa.Schema, s: 
         conflict |= cell_conf[c]
     n_conflicts = int(conflict.sum())
     resolved = 0
-    if strategy != "fail":
-        conflict[:] = False
-    elif resolve is not None and conflict.any():
+    if resolve is not None:  # the chosen rows first; the strategy (if any) settles the rest
         resolve = _resolve_rows(name, resolve, final)
         chosen = _resolved(name, key, final, resolve, O_cols, T_cols, B_cols, conflict, op, tp, bp)
-        for c in fcols:
-            R[c] = _pick(chosen >= 0, take(resolve, chosen).column(c), R[c])
-        r_present = np.where(chosen >= 0, True, r_present)
+        if (chosen >= 0).any():
+            for c in fcols:
+                R[c] = _pick(chosen >= 0, take(resolve, chosen).column(c), R[c])
+            r_present = np.where(chosen >= 0, True, r_present)
         resolved = int((chosen >= 0).sum())
         conflict &= chosen < 0
-    elif resolve is not None:
-        resolve = _resolve_rows(name, resolve, final)
-        _resolved(name, key, final, resolve, O_cols, T_cols, B_cols, conflict, op, tp, bp)
+    if strategy != "fail":
+        resolved = n_conflicts
+        conflict[:] = False
     out = TableOutcome(name, final, key, schema_conflicts=schema_conflicts)
-    out.facts = {"candidate_rows": n, "conflicts_resolved": n_conflicts if strategy != "fail" else resolved}
+    out.facts = {"candidate_rows": n, "conflicts_resolved": resolved}
     if conflict.any() or schema_conflicts:
         out.conflicts = _conflict_table(key, work, conflict, O_cols, T_cols, B_cols, op, tp, bp, o_ch, t_ch,
                                         cell_conf, rowconf) if conflict.any() else None
