@@ -3,7 +3,10 @@
 Each table the query reads is registered as an Arrow dataset (:func:`lakepkg.query.tables.dataset`)
 behind a temporary view that shows its columns as the source dialect saw them; DuckDB pushes
 filters and projections into the dataset scan, so partitions and row groups that cannot match are
-not read. The session time zone is the source's (``timezone``), so ``date_trunc`` and casts of
+not read. A query that joins tables reads their verified fragment files as Parquet instead, in a
+database allowed to read exactly those files, so the optimizer plans joins with real row counts
+and statistics. Every database works within a memory limit (:func:`memory_limit`) and spills
+joins, aggregates and sorts to a temporary directory beyond it. The session time zone is the source's (``timezone``), so ``date_trunc`` and casts of
 zoned timestamps fall on the same days. Nothing but the snapshot is reachable: no extension is
 loaded and the database has no file system or network access. One in-memory database per
 process; each query is a session of its own (a cursor), closed afterwards.
@@ -16,22 +19,25 @@ import pyarrow as pa
 
 from lakepkg.errors import ConfigError, QueryError, one_line
 from lakepkg.query.dialects import label
-from lakepkg.query.tables import Bound, dataset, view_columns
+from lakepkg.query.tables import Bound, dataset, read_plan, view_columns
 
 
 def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
         filters: Optional[Mapping[str, list[tuple[str, str, Any]]]] = None,
-        column_error: Optional[str] = None) -> pa.Table:
+        column_error: Optional[str] = None, explain: bool = False) -> pa.Table:
     """Run the engine SQL ``sql`` (from :func:`lakepkg.query.transpile.transpile`) over ``bound``;
     ``filters``: per view, the terms its read plan prunes fragments with; ``column_error``: what
-    the source says of a column reference it cannot resolve (raised when the engine cannot bind)."""
+    the source says of a column reference it cannot resolve (raised when the engine cannot bind).
+    ``explain``: the engine's physical plan instead of the answer (one ``plan`` column of lines)."""
     try:
         import duckdb
     except ImportError:  # pragma: no cover - a core dependency
         raise ConfigError("the embedded query engine needs duckdb; pip install duckdb") from None
     from sqlglot import exp
 
-    con = _database().cursor()  # its own session: temporary views, registrations, time zone
+    files = _parquet_files(bound, filters) if len(bound) > 1 else {}
+    owned = _planning_database(files) if files else None
+    con = (owned or _database()).cursor()  # its own session: temporary views, registrations, time zone
     try:
         try:
             con.execute("SET SESSION TimeZone = ?", [timezone])
@@ -39,11 +45,19 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
             raise ConfigError(f"unknown time zone {timezone!r}; give an IANA name such as UTC or Europe/Paris") from None
         for b in bound:
             raw = f"{b.binding.view}__data"
-            con.register(raw, dataset(b.table, (filters or {}).get(b.binding.view)))
+            paths = files.get(b.binding.view)
+            if paths:
+                listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+                con.execute(f'CREATE TEMP VIEW "{raw}" AS SELECT * FROM read_parquet([{listed}])')
+            else:
+                con.register(raw, dataset(b.table, (filters or {}).get(b.binding.view)))
             select = exp.select(*view_columns(b.table.schema, dialect, timezone)).from_(
                 exp.to_identifier(raw, quoted=True))
             con.execute(f'CREATE TEMP VIEW "{b.binding.view}" AS {select.sql("duckdb")}')
         try:
+            if explain:
+                text = "\n".join(str(r[-1]) for r in con.execute(f"EXPLAIN {sql}").fetchall())
+                return pa.table({"plan": text.splitlines()})
             rel = con.sql(sql)
             return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
         except duckdb.Error as exc:
@@ -52,6 +66,78 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
             raise error(exc, bound, dialect) from None
     finally:
         con.close()
+        if owned is not None:
+            owned.close()
+
+
+def _parquet_files(bound: Sequence[Bound], filters: Optional[Mapping[str, list[tuple[str, str, Any]]]]
+                   ) -> dict[str, list[str]]:
+    """For a query joining tables: each table's verified local fragment files (its read plan's
+    :meth:`~lakepkg.read.scan.ScanPlan.local_paths`), so that DuckDB reads them as Parquet and plans
+    the joins with their row counts and column statistics (an Arrow dataset scan is estimated at
+    one row, and a multi-way join then becomes nested loops). Tables whose files are not their rows
+    (deletion vectors, partition values kept outside the files) or that have no fragments stay
+    Arrow datasets."""
+    out: dict[str, list[str]] = {}
+    for b in bound:
+        plan = read_plan(b.table, (filters or {}).get(b.binding.view))
+        if plan.tasks and not plan.partition_columns and not plan.has_deletes:
+            out[b.binding.view] = plan.local_paths()
+    return out
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for a query: ``LAKEPKG_QUERY_MEMORY`` (e.g. ``2GB``), else 40 % of the
+    machine's memory (DuckDB's default, 80 %, leaves too little for everything else). Beyond it,
+    joins, aggregates and sorts spill to a temporary directory."""
+    import os
+
+    given = os.environ.get("LAKEPKG_QUERY_MEMORY")
+    if given:
+        return given
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return "2GB"
+    return f"{max(total * 2 // 5 // (1 << 20), 256)}MB"
+
+
+def _spill_directory() -> str:
+    """One temporary directory per process for DuckDB's spill files, removed at exit."""
+    if not _SPILL:
+        import atexit
+        import shutil
+        import tempfile
+
+        path = tempfile.mkdtemp(prefix="lakepkg-query-")
+        atexit.register(shutil.rmtree, path, True)
+        _SPILL.append(path)
+    return _SPILL[0]
+
+
+_SPILL: list[str] = []
+_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+
+
+def _configure(con: Any, allowed: Sequence[str] = ()) -> Any:
+    """Memory limit, spill directory, the engine functions; then no file system access beyond
+    ``allowed`` (DuckDB only lets the allow-list be set while access is still on)."""
+    from lakepkg.query.numbers import register
+
+    con.execute(f"SET memory_limit = '{memory_limit()}'")
+    con.execute("SET temp_directory = ?", [_spill_directory()])
+    if allowed:
+        con.execute("SET allowed_paths = ?", [list(allowed)])
+    con.execute("SET enable_external_access = false")
+    register(con)
+    return con
+
+
+def _planning_database(files: Mapping[str, Sequence[str]]) -> Any:
+    """A database of its own for one query that reads Parquet files: allowed to read exactly those."""
+    import duckdb
+
+    return _configure(duckdb.connect(":memory:", config=dict(_CONFIG)), [p for ps in files.values() for p in ps])
 
 
 _DB: list[Any] = []
@@ -63,13 +149,7 @@ def _database() -> Any:
     import duckdb
 
     if not _DB:
-        from lakepkg.query.numbers import register
-
-        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false",
-                                                 "autoload_known_extensions": "false",
-                                                 "enable_external_access": "false"})
-        register(con)
-        _DB.append(con)
+        _DB.append(_configure(duckdb.connect(":memory:", config=dict(_CONFIG))))
     return _DB[0]
 
 

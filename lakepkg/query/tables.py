@@ -31,9 +31,15 @@ def dataset(table: Any, filters: Optional[list[tuple[str, str, Any]]] = None) ->
     """The pyarrow dataset of a package table's pinned fragments, pruned by the read plan with
     ``filters`` (from the query's WHERE, :mod:`lakepkg.query.pruning`); the engine pushes its own
     filters and projections into the dataset scan as well."""
+    return read_plan(table, filters).to_arrow_dataset()
+
+
+def read_plan(table: Any, filters: Optional[list[tuple[str, str, Any]]] = None) -> Any:
+    """The read plan (:class:`lakepkg.read.scan.ScanPlan`) of a package table's pinned fragments,
+    pruned with those of ``filters`` that compare a column with a value of its kind."""
     schema = table.schema
     kept = [(c, op, v) for c, op, v in (filters or []) if c in schema.names and _same_kind(schema.field(c).type, v)]
-    return table.scan(kept or None).to_arrow_dataset()
+    return table.scan(kept or None)
 
 
 def _same_kind(t: pa.DataType, v: Any) -> bool:
