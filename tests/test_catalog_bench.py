@@ -11,12 +11,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_bench_catalog_smoke(tmp_path):
     env = {**os.environ, "LAKEPKG_NO_PROGRESS": "1"}
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_catalog.py"), "--fragments", "1500",
-                        "--packages", "30", "--keep", str(tmp_path / "work")],
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_catalog.py"), "--fragments", "500",
+                        "--packages", "10", "--keep", str(tmp_path / "work")],
                        capture_output=True, text=True, env=env, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     out = json.loads(p.stdout.strip().splitlines()[-1])
-    assert out["fragments"] == 1500 and out["packages"] == 31  # the 30 and the seed package
+    assert out["fragments"] == 500 and out["packages"] == 11  # the 10 and the seed package
     assert {v["status"] for v in out["pages"].values()} == {200}
     assert "A: version page" in out["pages"] and "B: packages list, first page" in out["pages"]
     assert out["show_process_ms"] > 0 and "goal < 300 ms" in p.stdout

@@ -77,8 +77,9 @@ def _pg_database():
 
 
 @pytest.fixture(scope="module")
-def catalog_registry(tmp_path_factory):
-    """Versions from PostgreSQL, Iceberg and files, hostile content, and a redaction."""
+def catalog_registry(tmp_path_factory, metastore):
+    """Versions from PostgreSQL, a Hive metastore (the session's), Iceberg and files, hostile content,
+    a redaction and a merge."""
     from tests.fixtures.databases import pg_admin, pg_exec
 
     base = tmp_path_factory.mktemp("catalog")
@@ -110,6 +111,20 @@ def catalog_registry(tmp_path_factory):
     ice = lakepkg.snapshot("iceberg", to="lake/events", registry=reg, catalog=props, catalog_name="lake",
                            tables=["lake.events"], inputs=[f"sales/orders@{v2.record.top_hash}"])
 
+    # a Hive table of two partitions, registered over Thrift in the session's metastore
+    from tests.fixtures.metastore import hms_register_table
+
+    hdb = f"cat_{uuid.uuid4().hex[:8]}"
+    parts = []
+    for day in ("2026-11-01", "2026-11-02"):
+        d = base / "hive" / f"ds={day}"
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({"id": pa.array([1, 2], pa.int32()), "sku": ["a", "b"]}), str(d / "000000_0"))
+        parts.append(([day], "file:" + str(d)))
+    hms_register_table(metastore, hdb, "stock", [("id", "int"), ("sku", "string")], "file:" + str(base / "hive"),
+                       [("ds", "string")], partitions=parts)
+    hive = lakepkg.snapshot("hive", to="wh/stock", registry=reg, metastore=metastore, tables=[f"{hdb}.stock"])
+
     folder = base / "files" / "ds=2026-11-01"
     folder.mkdir(parents=True)
     pq.write_table(pa.table({"sensor": ["a", "b", "c"], "value": [1.5, 2.5, 3.5]}), str(folder / "part-0.parquet"))
@@ -137,7 +152,8 @@ def catalog_registry(tmp_path_factory):
     merged = lakepkg.merge("team/plan", "team/plan-work", to="team/plan", registry=reg, key={"plan": ["id"]})
     assert merged.status == "merged"
     return {"reg": reg, "merged": merged.published.record, "v1": v1.record.top_hash, "v2": v2.record.top_hash, "ice": ice.record.top_hash,
-            "files": files.record.top_hash, "evil": evil.record.top_hash}
+            "files": files.record.top_hash, "evil": evil.record.top_hash, "hive": hive.record.top_hash,
+            "hdb": hdb}
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +287,23 @@ def test_a_user_walks_from_the_packages_to_a_changed_row(served, catalog_registr
     assert "where=id+%3D+42" in page.url
     row42 = _cells(page, "#rows")
     assert len(row42) == 1 and row42[0][1] == "42" and row42[0][3] == "999.99"
+
+
+def test_a_hive_version_shows_its_partitions_and_metastore_source(served, catalog_registry, page):
+    reg, h = catalog_registry["reg"], catalog_registry["hive"]
+    page.goto(served.url + f"/p/wh/stock/@{h}")
+    t = lakepkg.load(f"wh/stock@{h}", registry=reg)["stock"]
+    row = _cells(page, "#tables")[0]
+    assert row[0] == "stock" and row[1] == str(t.rows) == "4" and row[4] == "ds"
+    page.click("details.schema summary")
+    shown = page.inner_text("details.schema")
+    assert "ds=2026-11-01" in shown and "ds=2026-11-02" in shown
+    assert f"{catalog_registry['hdb']}.stock" in shown  # the provenance names the metastore table
+    page.click("a.table-link")
+    page.fill("input[name=where]", "ds = '2026-11-02'")
+    page.click("#filter button")
+    assert "(1 fragment read)" in page.inner_text("main")  # the other partition was pruned
+    assert [r[3] for r in _cells(page, "#rows")] == ["2026-11-02", "2026-11-02"]
 
 
 def test_a_merge_shows_both_parents_in_its_record_and_lineage(served, catalog_registry, page):
