@@ -4,8 +4,9 @@
         pg.dsn          # 'host=/tmp/lakepkg-exact-pg-0/run-1234-ab12 dbname=postgres user=postgres'
 
 * One server per use, in its own data folder ``<scratch>/run-<pid>-<random>`` (scratch:
-  ``$LAKEPKG_EXACT_PG_DIR``, else ``<tmp>/lakepkg-exact-pg-<uid>``): ``initdb`` with the source
-  database's collation and character type, started listening on a Unix socket inside that folder
+  ``$LAKEPKG_EXACT_PG_DIR``, else ``<tmp>/lakepkg-exact-pg-<uid>``): a copy of a cluster
+  ``initdb``'d once with the source database's collation and character type (kept as
+  ``<scratch>/template-<hash>`` and reused), started listening on a Unix socket inside that folder
   only (no TCP port, so no port clash), without durability (``fsync=off``: the data is a copy).
 * Cleaned up after itself: stopped and removed on exit; the server process gets the parent-death
   signal, so a killed lakepkg takes its server down; a folder left by a killed run (its pid gone)
@@ -96,7 +97,7 @@ def remove_leftovers(base: str) -> list[str]:
         return removed
     for n in names:
         parts = n.split("-")
-        if len(parts) != 3 or parts[0] != "run" or not parts[1].isdigit():
+        if len(parts) != 3 or parts[0] not in ("run", "tmpl") or not parts[1].isdigit():
             continue
         if _pid_alive(int(parts[1])) and int(parts[1]) != os.getpid():
             continue
@@ -160,30 +161,15 @@ class EmbeddedPostgres:
             raise QueryError(f"the exact engine's data folder {self.folder} is in use by another server; "
                              "stop it or remove the folder")
         self.user = _run_as()
-        try:
-            os.makedirs(self.folder, exist_ok=not self._owns_folder)
-            if self.user:
-                import pwd
-
-                pw = pwd.getpwnam(self.user)
-                os.chown(self.folder, pw.pw_uid, pw.pw_gid)
-            os.chmod(self.folder, 0o700)
-        except OSError as exc:
-            raise self._fail(f"cannot create its data folder {self.folder}: {exc.strerror}") from None
         env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-        try:
-            done = subprocess.run([os.path.join(bins, "initdb"), "-D", self.folder, "-U", "postgres", "--auth=trust",
-                                   "--encoding=UTF8", f"--lc-collate={self.locale}", f"--lc-ctype={self.ctype}",
-                                   "--no-sync", "--no-instructions"], capture_output=True, text=True, env=env,
-                                  user=self.user, timeout=START_TIMEOUT)
+        template = self._template(bins, env)
+        try:  # a copy of the initialised cluster: faster than initdb (ownership and modes kept)
+            done = subprocess.run(["cp", "-a", template, self.folder], capture_output=True, text=True,
+                                  timeout=START_TIMEOUT)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise self._fail(f"initdb did not run ({one_line(exc)})") from None
+            raise self._fail(f"cannot copy its data folder ({one_line(exc)})") from None
         if done.returncode != 0:
-            text = done.stderr or done.stdout
-            if "locale" in text.lower() or "invalid" in text.lower() and "lc_" in text.lower():
-                raise self._fail(f"the source's database collation {self.locale!r} is not available on this machine "
-                                 f"({_last(text)}); install that locale (locale -a lists them)")
-            raise self._fail(f"initdb failed: {_last(text)}")
+            raise self._fail(f"cannot create its data folder {self.folder}: {_last(done.stderr)}")
         args = [os.path.join(bins, "postgres"), "-D", self.folder, "-k", self.folder]
         for k, v in _SERVER_SETTINGS.items():
             args += ["-c", f"{k}={v}"]
@@ -197,6 +183,46 @@ class EmbeddedPostgres:
         log.close()
         self._wait_ready()
         return self
+
+    def _template(self, bins: str, env: dict[str, str]) -> str:
+        """An initialised data folder for this PostgreSQL and locale, made once and reused."""
+        import hashlib
+
+        tag = hashlib.sha256(f"{bins}|{self.locale}|{self.ctype}".encode()).hexdigest()[:16]
+        template = os.path.join(self.base, f"template-{tag}")
+        if os.path.exists(os.path.join(template, "PG_VERSION")):
+            return template
+        work = os.path.join(self.base, f"tmpl-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        try:
+            os.makedirs(work)
+            if self.user:
+                import pwd
+
+                pw = pwd.getpwnam(self.user)
+                os.chown(work, pw.pw_uid, pw.pw_gid)
+            os.chmod(work, 0o700)
+        except OSError as exc:
+            raise self._fail(f"cannot create its data folder {work}: {exc.strerror}") from None
+        try:
+            done = subprocess.run([os.path.join(bins, "initdb"), "-D", work, "-U", "postgres", "--auth=trust",
+                                   "--encoding=UTF8", f"--lc-collate={self.locale}", f"--lc-ctype={self.ctype}",
+                                   "--no-sync", "--no-instructions"], capture_output=True, text=True, env=env,
+                                  user=self.user, timeout=START_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            shutil.rmtree(work, ignore_errors=True)
+            raise self._fail(f"initdb did not run ({one_line(exc)})") from None
+        if done.returncode != 0:
+            shutil.rmtree(work, ignore_errors=True)
+            text = done.stderr or done.stdout
+            if "locale" in text.lower() or "invalid" in text.lower() and "lc_" in text.lower():
+                raise self._fail(f"the source's database collation {self.locale!r} is not available on this machine "
+                                 f"({_last(text)}); install that locale (locale -a lists them)")
+            raise self._fail(f"initdb failed: {_last(text)}")
+        try:
+            os.rename(work, template)
+        except OSError:  # another run made it first
+            shutil.rmtree(work, ignore_errors=True)
+        return template
 
     def _wait_ready(self) -> None:
         import psycopg
