@@ -56,7 +56,7 @@ def qualified(t: ExactTable) -> str:
 
 def create_sql(t: ExactTable, columns: Sequence[str]) -> str:
     cols = ", ".join(f"{ident(c)} {pg_type(t, c)}" for c in columns)
-    return f"CREATE TABLE {qualified(t)} ({cols})"
+    return f"CREATE UNLOGGED TABLE {qualified(t)} ({cols})"  # a throw-away copy: no WAL
 
 
 def _error(exc: Any, sql: str, tables: Sequence[ExactTable], snapshot_label: str) -> QueryError:
@@ -74,9 +74,15 @@ def _error(exc: Any, sql: str, tables: Sequence[ExactTable], snapshot_label: str
     return QueryError(f"the query failed on PostgreSQL (exact engine): {words}{hint}")
 
 
-def _apply_settings(cur: Any, settings: dict[str, Any]) -> None:
+def _apply_settings(cur: Any, settings: dict[str, Any], tables: Sequence[ExactTable] = ()) -> None:
+    """The source session's settings; the schemas of the snapshot's tables go after the recorded
+    ``search_path``, so a bare name means the one table of the snapshot it names (as the fast engine
+    binds it; the source session had that schema on its path for the query to run)."""
     for key, name in _SETTINGS:
         v = settings.get(key)
+        if key == "search_path":
+            extra = [ident(t.schema_name) for t in tables if t.schema_name]
+            v = ", ".join(dict.fromkeys([p for p in [str(v or '"$user", public')] + extra if p]))
         if v not in (None, ""):
             cur.execute("SELECT set_config(%s, %s, false)", (name, str(v)))
 
@@ -108,7 +114,7 @@ def run_on_postgres(sqls: Sequence[str], trees: Sequence[Any], tables: Sequence[
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(s)}")
             for t in tables:
                 cur.execute(create_sql(t, [f.name for f in t.bound.table.schema]))
-            _apply_settings(cur, settings)
+            _apply_settings(cur, settings, tables)
             valid: list[Optional[QueryError]] = []
             for sql in sqls:
                 try:
