@@ -13,7 +13,7 @@ from lakepkg.errors import ConfigError, LakepkgError, SourceError, SourceNotFoun
 
 from .sql_declared import my_declare, my_server_facts, pg_declare, pg_origins, pg_server_facts
 from .sql_options import TableRequest
-from .sql_types import ColumnPlan, coerce_array, mysql_column, pg_column, to_array
+from .sql_types import ColumnPlan, UnfaithfulValue, coerce_array, mysql_column, pg_column, refuse_value, remedy, to_array
 from .sql_urls import _first_line, _scrub, safe_url
 
 CONNECT_TIMEOUT = 30          # seconds; a URL's own connect_timeout wins
@@ -166,16 +166,18 @@ class Session:
         from sqlalchemy import text
 
         res = self.conn.execution_options(stream_results=True, yield_per=self.batch_rows).execute(text(sql))
+        refuse_pg_intervals(self, res, d)
         schema: Optional[pa.Schema] = None
         for rows in res.partitions(self.batch_rows):
             cols = list(zip(*rows)) if rows else [[] for _ in d.plans]
             if schema is None:
-                arrays = [pa.array(list(c)) for c in cols]
+                arrays = [_inferred(p.name, list(c), None) for p, c in zip(d.plans, cols)]
                 schema = pa.schema([pa.field(p.name, a.type if a.type != pa.null() else pa.string(),
                                              metadata={"sql_type": "inferred"}) for p, a in zip(d.plans, arrays)])
                 for p, f in zip(d.plans, schema):
                     p.arrow = f.type
-            yield pa.RecordBatch.from_arrays([pa.array(list(c), type=f.type) for c, f in zip(cols, schema)], schema=schema)
+            yield pa.RecordBatch.from_arrays([_inferred(p.name, list(c), f.type) for p, c, f in zip(d.plans, cols, schema)],
+                                             schema=schema)
 
     def data_sql(self, d: Described, adbc: bool = False) -> str:
         proj = []
@@ -467,3 +469,26 @@ class MySession(Session):
             self.my.close()
         except Exception:
             pass
+
+
+def _inferred(name: str, values: list, arrow: Optional[pa.DataType]) -> pa.Array:
+    """An Arrow array of a column the generic (SQLAlchemy) path reads, its type inferred from the
+    first batch; a value that does not fit is refused naming the column, the value and the remedy."""
+    try:
+        return pa.array(values, type=arrow) if arrow is not None else pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, TypeError,
+            OverflowError) as exc:
+        raise refuse_value(name, "read through SQLAlchemy", arrow, values, exc) from None
+
+
+def refuse_pg_intervals(sess: Any, res: Any, d: Any) -> None:
+    """PostgreSQL intervals through SQLAlchemy arrive as Python timedeltas, which fold months into
+    30 days ('1 mon' and '30 days' differ in PostgreSQL's date arithmetic): refused, naming the column."""
+    dialect = getattr(getattr(sess, "engine", None), "dialect", None)
+    if dialect is None or dialect.name != "postgresql":
+        return
+    desc = getattr(getattr(res, "cursor", None), "description", None) or []
+    for c, p in zip(desc, d.plans):
+        if getattr(c, "type_code", None) == 1186:  # interval's type OID
+            raise UnfaithfulValue(f"column {p.name!r} (interval) has no faithful Arrow form through SQLAlchemy (a "
+                                  f"timedelta folds months into 30 days); {remedy(p.name, 'interval', None)}")

@@ -12,6 +12,7 @@ from lakepkg.errors import LakepkgError, SourceError, one_line
 from lakepkg.source.table_snapshot import TableSnapshot
 
 from .sql_sessions import Described, Session
+from .sql_types import UnfaithfulValue
 from .sql_urls import _scrub
 
 
@@ -71,6 +72,8 @@ class _Batches:
                     break
                 except LakepkgError:
                     raise
+                except UnfaithfulValue as exc:  # names the column, the value and the remedy
+                    raise SourceError(f"table {d.req.name!r}: {one_line(_scrub(str(exc), sess.secrets), 400)}") from None
                 except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, TypeError,
                         OverflowError) as exc:
                     if _is_db_error(exc):

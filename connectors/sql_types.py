@@ -154,7 +154,7 @@ def _my_temporal(kind: str) -> Callable[[list], list]:
         out = []
         for v in values:
             if v is not None and isinstance(v, (str, bytes)):
-                raise ValueError(f"invalid {kind} value {v!r} (MySQL zero date?)")
+                raise ValueError(f"invalid {kind} value {v!r}")
             out.append(v)
         return out
     return conv
@@ -217,11 +217,88 @@ def mysql_column(name: str, type_code: int, flags: int, length: int, scale: int,
                       convert=lambda vs: [None if v is None else (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)) for v in vs])
 
 
+class UnfaithfulValue(ValueError):
+    """A value of a named column that its Arrow type cannot hold: the message names the column, the
+    value and the remedy (the connector prefixes the table)."""
+
+
+_INT_RANGE = {pa.int8(): 2 ** 7, pa.int16(): 2 ** 15, pa.int32(): 2 ** 31, pa.int64(): 2 ** 63}
+
+
+def _shown(v: Any) -> str:
+    text = repr(v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def remedy(name: str, sql_type: str, value: Any) -> str:
+    """What to write in the query instead of the bare column (MySQL and PostgreSQL spellings)."""
+    q = name
+    if isinstance(value, (str, bytes)) and str(value if isinstance(value, str) else value.decode("latin-1")).startswith("0000-00-00"):
+        return (f"it is MySQL's zero date, which is no date: select NULLIF({q}, '0000-00-00') (NULL for it) or "
+                f"CAST({q} AS CHAR) (its text) in the query")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (f"select CAST({q} AS DECIMAL(20,0)) (exact) or CAST({q} AS CHAR) in the query, or {q}::numeric "
+                "on PostgreSQL")
+    if isinstance(value, dt.timedelta) or "interval" in sql_type:
+        return (f"select {q}::text (its exact text) in the query, or read with method auto/dbapi, which keep "
+                "months, days and microseconds apart")
+    return f"cast it in the query (CAST({q} AS CHAR) on MySQL, {q}::text on PostgreSQL; docs/sql.md, type mapping)"
+
+
+def refuse_value(name: str, sql_type: str, arrow: Optional[pa.DataType], values: list, exc: BaseException) -> UnfaithfulValue:
+    """The refusal for a column whose values failed to become an Arrow array: finds the first value
+    that fails alone and names it, the column and the remedy."""
+    bad: Any = None
+    found = False
+    for v in values:
+        if v is None:
+            continue
+        try:
+            pa.array([v], type=arrow) if arrow is not None else pa.array([v])
+            if arrow is not None and arrow in _INT_RANGE and isinstance(v, int) and not -_INT_RANGE[arrow] <= v < _INT_RANGE[arrow]:
+                raise OverflowError
+        except Exception:  # noqa: BLE001 - any failure names this value
+            bad, found = v, True
+            break
+    if not found:  # the array failed as a whole (mixed kinds of values): the first value of another kind
+        kinds = [type(v) for v in values if v is not None]
+        for v in values:
+            if v is not None and kinds and type(v) is not kinds[0]:
+                bad, found = v, True
+                break
+    target = f"Arrow {arrow}" if arrow is not None else "one Arrow type with the column's other values"
+    what = f"holds {_shown(bad)}, which has no faithful Arrow form ({target} cannot hold it)" if found else \
+        f"has a value with no faithful Arrow form ({target} cannot hold it: {str(exc)[:120]})"
+    return UnfaithfulValue(f"column {name!r} ({sql_type}) {what}; {remedy(name, sql_type, bad)}")
+
+
 def to_array(plan: ColumnPlan, values: list) -> pa.Array:
-    """Python values from a DB-API cursor -> an Arrow array of the plan's type."""
+    """Python values from a DB-API cursor -> an Arrow array of the plan's type; a value the type
+    cannot hold raises :class:`UnfaithfulValue` naming the column, the value and the remedy."""
+    raw = values
     if plan.convert is not None:
-        values = plan.convert(values)
-    return pa.array(values, type=plan.arrow)
+        try:
+            values = plan.convert(values)
+        except (ValueError, TypeError, OverflowError) as exc:  # the converter's own words, the column, a remedy
+            bad = next((v for v in raw if v is not None and _fails(plan.convert, v)), None)
+            text = str(exc)
+            if "cast" not in text.lower():
+                text += "; " + remedy(plan.name, plan.sql_type, bad)
+            raise UnfaithfulValue(f"column {plan.name!r} ({plan.sql_type}) has a value with no faithful Arrow form: "
+                                  f"{text}") from None
+    try:
+        return pa.array(values, type=plan.arrow)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, TypeError,
+            OverflowError) as exc:
+        raise refuse_value(plan.name, plan.sql_type, plan.arrow, values, exc) from None
+
+
+def _fails(convert: Callable[[list], list], v: Any) -> bool:
+    try:
+        convert([v])
+        return False
+    except Exception:  # noqa: BLE001
+        return True
 
 
 def coerce_array(plan: ColumnPlan, arr: "pa.Array | pa.ChunkedArray") -> pa.Array:
