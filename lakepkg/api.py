@@ -225,7 +225,7 @@ def merge(ours: str, theirs: str, to: str, *, registry: "Registry | str | None" 
     ``base``: the common base when the history has none; ``strategy``: ``fail``, ``ours`` or
     ``theirs``; ``key``: table → key columns; ``resolve``: table → the chosen rows of its
     conflicting keys (a Parquet/CSV path, a DataFrame or an Arrow table); ``expect``: publish only
-    if ``to``'s latest is still this version (default: what it named when the merge began).
+    if ``to``'s latest is still this version (default: ``to`` is new or its latest is ours).
     Returns a :class:`~lakepkg.merging.three_way.MergeResult`. See docs/merge.md."""
     from lakepkg.merging.three_way import merge_versions
 

@@ -161,6 +161,7 @@ BAD = [
     ("resolve file with wrong columns", "missing b"),
     ("resolve keys not in conflict", "not in conflict"),
     ("a name that moved meanwhile", "moved meanwhile"),
+    ("a target whose latest is not ours", "not ours"),
     ("unknown strategy", "use fail, ours or theirs"),
 ]
 
@@ -184,6 +185,15 @@ def test_bad_input_one_line_nothing_published(reg, tmp_path, capsys, case, text)
         rows = [{"id": 3, "a": 1}] if "columns" in case else [{"id": 9, "a": 1, "b": "z"}]
         pd.DataFrame(rows).to_parquet(path)
         extra = ["--resolve", f"t={path}"]
+    elif case == "a target whose latest is not ours":
+        _fork(reg, edit(BIG, update={1: {"a": 0}}), edit(BIG, update={2: {"a": 0}}))
+        extra = []
+        before = {n: [st.key for st in reg.history(n)] for n in reg.list_packages()}
+        rc = run(["merge", "m/main", "m/team", "--to", "m/team", "-r", reg.location])
+        err = capsys.readouterr().err
+        assert rc != 0 and text in err and err.count("\n") == 1, err
+        assert {n: [st.key for st in reg.history(n)] for n in reg.list_packages()} == before
+        return
     elif case == "a name that moved meanwhile":
         _fork(reg, edit(BIG, update={1: {"a": 0}}), edit(BIG, update={2: {"a": 0}}))
         extra = ["--expect", reg.history("m/main")[0].top_hash[:12]]  # the first version, no longer latest

@@ -54,7 +54,7 @@ def merge(
     key: List[str] = typer.Option([], "--key", "-k", help="TABLE=COL[,COL...]: merge TABLE by this key. Repeatable."),
     resolve: List[str] = typer.Option([], "--resolve", help="TABLE=PATH: a Parquet/CSV file with the chosen rows of TABLE's conflicting keys. Repeatable."),
     conflicts_to: Optional[str] = typer.Option(None, "--conflicts-to", help="Where the conflicts package goes (default: TO-conflicts)."),
-    expect: Optional[str] = typer.Option(None, "--expect", help="Publish only if TO's latest is still this version (hash prefix; 'none': TO must not exist). Default: what it named when the merge began."),
+    expect: Optional[str] = typer.Option(None, "--expect", help="Publish only if TO's latest is still this version (hash prefix; 'none': TO must not exist). Default: TO is new or its latest is OURS."),
     message: str = typer.Option("", "--message", "-m", help="Version message."),
     tag: List[str] = typer.Option([], "--tag", help="Also set this tag on the result. Repeatable."),
     reg: Optional[str] = RegistryOpt,

@@ -168,7 +168,8 @@ def merge_versions(ours_ref: str, theirs_ref: str, to: str, *, registry: "Regist
     conflicting keys (a Parquet/CSV path, a DataFrame or an Arrow table); ``conflicts_to``: the
     conflicts package (default ``<to>-conflicts``); ``expect``: ``to``'s latest must still be this
     version when the result is published (a hash prefix, ``"none"``: ``to`` must not exist yet;
-    default: whatever it named when the merge began)."""
+    default: ours when ``to`` exists — a merge into a package whose latest is another version is
+    refused — checked again when the result is published)."""
     reg = open_registry(registry)
     if strategy not in STRATEGIES:
         raise ConfigError(f"--strategy {strategy!r}: use fail, ours or theirs")
@@ -179,6 +180,9 @@ def merge_versions(ours_ref: str, theirs_ref: str, to: str, *, registry: "Regist
     assert o.record is not None and t.record is not None
     if expect == AUTO:
         expected = reg.tag_value(to, "latest") if reg.history(to) else None
+        if expected is not None and expected != o.top_hash:
+            raise ConfigError(f"{to}'s latest is {expected[:10]}, not ours ({o.ref}): the merge would replace it; merge "
+                              f"into {to}'s latest, or give --expect {expected[:10]} to publish over it")
     elif expect is None or expect == "none":
         expected = None
     else:
