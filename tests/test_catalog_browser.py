@@ -304,6 +304,7 @@ def test_a_hive_version_shows_its_partitions_and_metastore_source(served, catalo
     page.click("#filter button")
     assert "(1 fragment read)" in page.inner_text("main")  # the other partition was pruned
     assert [r[3] for r in _cells(page, "#rows")] == ["2026-11-02", "2026-11-02"]
+    assert [r[1].strip() for r in _cells(page, "#fragments")] == [f"ds={f.partition['ds']}" for f in t.fragments()]
 
 
 def test_a_merge_shows_both_parents_in_its_record_and_lineage(served, catalog_registry, page):
