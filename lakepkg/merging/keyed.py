@@ -183,6 +183,16 @@ def _three_way(name: str, key: list[str], ms: MergedSchema, work: pa.Schema, s: 
     both = o_ch & t_ch & ~eq_ot
     cellwise = both & bp & op & tp
     rowconf = both & ~cellwise
+    # removed on one side, and on the other only given values in columns the base did not have (a
+    # column added there): the removal is taken, not a conflict
+    old_cols = [c for c in cols if c in base_names]
+    same_ob_old = np.ones(n, dtype=bool)
+    same_tb_old = np.ones(n, dtype=bool)
+    for c in old_cols:
+        same_ob_old &= same_ob[c]
+        same_tb_old &= same_tb[c]
+    removal = rowconf & bp & (((~op) & tp & same_tb_old) | ((~tp) & op & same_ob_old))
+    rowconf &= ~removal
     cell_conf = {c: cellwise & ~same_ob[c] & ~same_tb[c] & ~same_ot[c] for c in cols}
 
     # columns one side dropped that the other side changed: a schema conflict
@@ -219,6 +229,7 @@ def _three_way(name: str, key: list[str], ms: MergedSchema, work: pa.Schema, s: 
     if strategy == "theirs":
         r_present = np.where(rowconf, tp, r_present)
     r_present = np.where(cellwise, True, r_present)
+    r_present = np.where(removal, False, r_present)
     conflict = rowconf.copy()
     for c in cols:
         conflict |= cell_conf[c]
