@@ -273,15 +273,18 @@ class ConsoleOutput(Output):
 
             self._plain(f"{d.new[:10]} is a {merge_label(d.merge)}")
         if d.empty:
-            self._print("identical")
+            self._print("identical" + (" content" if getattr(d, "changes", None) else ""))
+            for c in getattr(d, "changes", []):
+                self._plain(f"  {c}")
             return
         for t in d.tables:
             if t.status != "changed":
                 self._print(f"table {t.name}: {t.status}")
                 continue
             self._print(f"table {t.name}: changed  +{len(t.fragments_added)} -{len(t.fragments_removed)} "
-                        f"~{len(t.fragments_changed)} fragments  ({t.pages_compared} pages read, {t.pages_skipped} skipped)"
-                        + ("  schema changed" if t.schema_changed else ""))
+                        f"~{len(t.fragments_changed)} fragments  ({t.pages_compared} pages read, {t.pages_skipped} skipped)")
+            for c in getattr(t, "changes", []):
+                self._plain(f"  {c}")
             if getattr(t, "same_rows", None):  # equal rows digests (docs/deltas.md)
                 self._print("  same rows, different layout" + (
                     " (by rows-v1 digests: a checksum, not collision-resistant; diff --rows compares the rows)"
@@ -292,6 +295,8 @@ class ConsoleOutput(Output):
         self._print(*[f"+ file {k}" for k in d.files_added])
         self._print(*[f"- file {k}" for k in d.files_removed])
         self._print(*[f"~ file {k}" for k in d.files_changed])
+        for c in getattr(d, "changes", []):
+            self._plain(c)
 
     def tag(self, package: str, tag: str, top_hash: Optional[str], deleted: bool = False) -> None:
         self._print(f"deleted {package}:{tag}" if deleted else f"{package}:{tag} -> {(top_hash or '')[:10]}")

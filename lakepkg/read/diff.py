@@ -68,6 +68,9 @@ class TableDiff:
     pages_skipped: int = 0
     same_rows: Optional[bool] = None              # rows digests equal: same rows, different layout
     same_rows_legacy: bool = False                # ...by rows-v1 digests (a checksum, not collision resistant)
+    #: what changed besides fragments, one line each: ``schema: +col x``, ``meta.owner: 'a' → 'b'``,
+    #: ``provenance.query: …``, ``totals: rows 3 → 4``, ``writer settings``, ``page layout (same entries)``
+    changes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -78,10 +81,7 @@ class TableDiff:
         if self.status != "changed":
             return f"{self.name}: {self.status}"
         bits = [f"+{len(self.fragments_added)} -{len(self.fragments_removed)} ~{len(self.fragments_changed)} fragments"]
-        if self.schema_changed:
-            bits.append("schema changed")
-        if self.metadata_changed:
-            bits.append("metadata changed")
+        bits += self.changes
         return f"{self.name}: changed, {', '.join(bits)}"
 
     def __repr__(self) -> str:
@@ -98,6 +98,9 @@ class PackageDiff:
     files_changed: list[str] = field(default_factory=list)
     metadata_changed: bool = False
     merge: Optional[dict[str, Any]] = None  # the new version's merge field when it is a merge
+    #: what changed besides tables and files, one line each: ``message: 'a' → 'b'``,
+    #: ``meta.owner: 'a' → 'b'``, ``sources of orders``, ``tags: prod moves to the new version``
+    changes: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -107,18 +110,18 @@ class PackageDiff:
         return {"old": self.old, "new": self.new, "identical": self.empty,
                 "tables": [t.to_json() for t in self.tables], "files_added": self.files_added,
                 "files_removed": self.files_removed, "files_changed": self.files_changed,
-                "metadata_changed": self.metadata_changed, **({"merge": self.merge} if self.merge else {})}
+                "metadata_changed": self.metadata_changed, "changes": self.changes,
+                **({"merge": self.merge} if self.merge else {})}
 
     @property
     def summary(self) -> str:
         """One line: ``identical`` or what changed, table by table."""
         if self.empty:
-            return "identical"
+            return "identical" + (f" content ({'; '.join(self.changes)})" if self.changes else "")
         parts = [t.summary for t in self.tables]
         if self.files_added or self.files_removed or self.files_changed:
             parts.append(f"files: +{len(self.files_added)} -{len(self.files_removed)} ~{len(self.files_changed)}")
-        if self.metadata_changed:
-            parts.append("package metadata changed")
+        parts += self.changes
         return "; ".join(parts)
 
     def __repr__(self) -> str:
@@ -201,6 +204,44 @@ def _shared_partition_labels(store: ObjectStore, pages: list[PageRef], skip: set
     return found
 
 
+def _short(v: Any, limit: int = 60) -> str:
+    import json
+
+    text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…") if isinstance(v, str) else (
+        text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def dict_changes(prefix: str, old: Any, new: Any) -> list[str]:
+    """``prefix.key: old → new`` for each key that differs (added: ``+``, removed: ``-``)."""
+    old, new = old or {}, new or {}
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return [] if old == new else [f"{prefix}: {_short(old)} → {_short(new)}"]
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        if k not in old:
+            out.append(f"{prefix}.{k}: + {_short(new[k])}")
+        elif k not in new:
+            out.append(f"{prefix}.{k}: - {_short(old[k])}")
+        elif old[k] != new[k]:
+            out.append(f"{prefix}.{k}: {_short(old[k])} → {_short(new[k])}")
+    return out
+
+
+def _schema_changes(a: pa.Schema, b: pa.Schema) -> list[str]:
+    if a.equals(b):
+        return []
+    fa, fb = {f.name: f for f in a}, {f.name: f for f in b}
+    bits = [f"+column {n}" for n in fb if n not in fa] + [f"-column {n}" for n in fa if n not in fb]
+    bits += [f"column {n}: {fa[n].type} → {fb[n].type}" for n in fa if n in fb and not fa[n].type.equals(fb[n].type)]
+    bits += [f"column {n}: nullable {fa[n].nullable} → {fb[n].nullable}" for n in fa
+             if n in fb and fa[n].type.equals(fb[n].type) and fa[n].nullable != fb[n].nullable]
+    if not bits:
+        bits = ["column order" if [f.name for f in a] != [f.name for f in b] else "field or schema metadata"]
+    return ["schema: " + ", ".join(bits)]
+
+
 def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
     """Diff two Table objects (None when identical)."""
     if a.hash == b.hash:
@@ -208,6 +249,15 @@ def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
     td = TableDiff(a.name, "changed")
     td.schema_changed = not a.schema.equals(b.schema)
     td.metadata_changed = (a.node.meta != b.node.meta or a.node.provenance != b.node.provenance)
+    td.changes += _schema_changes(a.schema, b.schema)
+    if a.node.partition_columns != b.node.partition_columns:
+        td.changes.append(f"partition columns: {a.node.partition_columns} → {b.node.partition_columns}")
+    td.changes += dict_changes("meta", a.node.meta, b.node.meta)
+    td.changes += dict_changes("provenance", a.node.provenance, b.node.provenance)
+    if (a.node.writer or {}) != (b.node.writer or {}):
+        td.changes.append("writer settings: " + ", ".join(dict_changes("writer", a.node.writer, b.node.writer)))
+    totals = [f"{k} {getattr(a.node, k):,} → {getattr(b.node, k):,}" for k in ("rows", "bytes", "fragments")
+              if getattr(a.node, k) != getattr(b.node, k)]
     pairs, td.pages_compared, td.pages_skipped = _merge_pages(a.store, a.node.pages, b.store, b.node.pages)
     cols = b.partition_columns or a.partition_columns
     parts_a: set[str] = set()
@@ -243,6 +293,12 @@ def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
                 td.partitions_changed.append(lab)
     for lst in (td.fragments_added, td.fragments_removed, td.fragments_changed):
         lst.sort()
+    if totals:
+        td.changes.append("totals: " + ", ".join(totals))
+    if td.fragments_changed and not (td.fragments_added or td.fragments_removed):
+        td.changes.append("fragment entries (statistics, deletion vectors or listing facts)")
+    if not td.changes and not (td.fragments_added or td.fragments_removed or td.fragments_changed):
+        td.changes.append("page layout (the same entries, paged differently)")
     return td
 
 
@@ -252,8 +308,10 @@ def diff_packages(a: PackageLike, b: PackageLike) -> PackageDiff:
     rec = getattr(b, "record", None)
     out.merge = getattr(rec, "merge", None) if a.top_hash != b.top_hash else None
     if a.top_hash == b.top_hash:
+        out.changes = record_changes(a, b)
         return out
     out.metadata_changed = a.meta != b.meta
+    out.changes += dict_changes("meta", a.meta, b.meta)
     names = sorted(set(a.tables) | set(b.tables))
     for n in names:
         if n not in b.root.tables:
@@ -270,6 +328,7 @@ def diff_packages(a: PackageLike, b: PackageLike) -> PackageDiff:
                 td2.same_rows, td2.same_rows_legacy = compare_digests(recorded_rows_digest(a.table(n)),
                                                                       recorded_rows_digest(b.table(n)))
                 out.tables.append(td2)
+    out.changes += record_changes(a, b)
     pairs, _c, _s = _merge_pages(a.store, a.root.files, b.store, b.root.files)
     for fa, fb in pairs:
         if fb is None and fa is not None:
@@ -278,4 +337,31 @@ def diff_packages(a: PackageLike, b: PackageLike) -> PackageDiff:
             out.files_added.append(fb["key"])
         elif fa != fb and fb is not None:
             out.files_changed.append(fb["key"])
+    return out
+
+
+def record_changes(a: Any, b: Any) -> list[str]:
+    """What the two versions' records say differently: message, sources (provenance a record keeps)
+    and the tags pointing at each (when the packages are loaded from a registry)."""
+    ra, rb = getattr(a, "record", None), getattr(b, "record", None)
+    if ra is None or rb is None:
+        return []
+    out = []
+    if (ra.message or "") != (rb.message or ""):
+        out.append(f"message: {_short(ra.message or '')} → {_short(rb.message or '')}")
+    sa, sb = ra.sources or {}, rb.sources or {}
+    for t in sorted(set(sa) | set(sb)):
+        if sa.get(t) != sb.get(t):
+            lines = dict_changes(f"sources.{t}", sa.get(t), sb.get(t))
+            out += lines[:4] + ([f"sources.{t}: {len(lines) - 4} more"] if len(lines) > 4 else [])
+    reg = getattr(b, "registry", None)
+    if reg is not None and getattr(ra, "package", None) == getattr(rb, "package", None) and ra.key != rb.key:
+        try:
+            tags = reg.tag_versions(rb.package)
+        except Exception:  # noqa: BLE001 - tags are context for people, never a reason a diff fails
+            tags = {}
+        on_a = sorted(t for t, k in tags.items() if k == ra.key)
+        on_b = sorted(t for t, k in tags.items() if k == rb.key)
+        if on_a or on_b:
+            out.append(f"tags: {', '.join(on_a) or '(none)'} on the old version, {', '.join(on_b) or '(none)'} on the new")
     return out
