@@ -157,3 +157,30 @@ def test_errors_in_the_source_words(case, dialect, sql, words, capfd):
     for internal in ("Binder Error", "sqlglot", "<class", "Required keyword"):
         assert internal not in msg, msg
     assert capfd.readouterr().err == ""
+
+
+SPARK = [
+    "SELECT carrier, rank() OVER (ORDER BY sum(amount) DESC) AS r, sum(amount)::numeric(12,2) AS s "
+    "FROM flights GROUP BY carrier ORDER BY r, carrier",
+    "SELECT f.id, g FROM flights f JOIN generate_series(1, 5) g ON g = f.dep ORDER BY f.id",
+    "SELECT carrier, SUM(distance) / COUNT(*) AS avg_distance FROM flights GROUP BY carrier ORDER BY carrier",
+]
+
+
+@pytest.mark.parametrize("sql", SPARK, ids=[f"spark-{i}" for i in range(len(SPARK))])
+def test_spark_engine_answers_or_refuses_in_one_line(case, spark, sql):
+    """``--engine spark`` on PostgreSQL queries: the source's answer, or one line that names what it
+    cannot do and which engine answers it — never py4j's or the JVM's text."""
+    from tests.query_compare import arrow_rows
+
+    live = _live(case, "postgres", sql)
+    try:
+        got = arrow_rows(lakepkg.query(sql, package=case["postgres"], registry=case["registry"], engine="spark",
+                                       spark=spark))
+    except QueryError as exc:
+        msg = str(exc)
+        assert "\n" not in msg and "--engine postgres" in msg, msg
+        for jvm in ("py4j", "java.", "An error occurred while calling", "o8"):
+            assert jvm not in msg, msg
+        return
+    assert difference(live, got, ordered=True) is None

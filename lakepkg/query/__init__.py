@@ -4,8 +4,10 @@
     query("SELECT ... FROM public.flights ...", package="air/flights@3fa2c1")   # -> pyarrow.Table
 
 Modules, one job each: :mod:`.dialects` (which dialect), :mod:`.parse` (one SELECT, nothing that
-writes), :mod:`.transpile` (names to snapshot tables, types, engine SQL), :mod:`.semantics`
-(the source's meaning where the engine's differs), :mod:`.formats` (date formats),
+writes), :mod:`.names` (which package table a name means), :mod:`.transpile` (names to snapshot
+tables, types, engine SQL), :mod:`.source_types` (each column as the source declared it),
+:mod:`.semantics` (the source's meaning where the engine's differs: :mod:`.strings`,
+:mod:`.numbers`), :mod:`.formats` (date formats),
 :mod:`.tables` (the pinned tables as the dialect sees them), :mod:`.duck` (DuckDB),
 :mod:`.spark_engine` (Spark), :mod:`.api` (the entry point).
 """

@@ -45,6 +45,19 @@ def detect_dialect(sql: str, bound: Sequence[Bound], label: str, override: Optio
     raise first
 
 
+def source_settings(bound: Sequence[Bound], dialect: str) -> dict[str, Any]:
+    """The recorded settings of the servers the tables of ``dialect`` came from (the first table's
+    where they differ: one query runs under one session's settings)."""
+    from lakepkg.query.source_schema import source_schema
+
+    out: dict[str, Any] = {}
+    for b in bound:
+        if b.binding.dialect == dialect:
+            for k, v in source_schema(b.table).settings.items():
+                out.setdefault(k, v)
+    return out
+
+
 def plan(sql: str, package: Any, *, dialect: Optional[str] = None, engine: str = "duckdb",
          names: Optional[Mapping[str, str]] = None, registry: Any = None) -> tuple[Transpiled, list[Bound]]:
     """Load, bind, detect the dialect and transpile — everything short of running the query."""
@@ -54,7 +67,7 @@ def plan(sql: str, package: Any, *, dialect: Optional[str] = None, engine: str =
         dialects.normalise(dialect)  # an unknown dialect fails before anything is loaded
     bound, label = load(package, registry, names)
     d = detect_dialect(sql, bound, label, dialect)
-    t = transpile(sql, rebind(bound, d), d, target=engine, snapshot_label=label)
+    t = transpile(sql, rebind(bound, d), d, target=engine, snapshot_label=label, settings=source_settings(bound, d))
     used = {b.view for b in t.tables}
     return t, [b for b in bound if b.binding.view in used]
 

@@ -51,7 +51,7 @@ class ExactAnswer:
 # -- what the query reads ---------------------------------------------------------------------
 
 def names_of(b: Bound, engine: str) -> tuple[Optional[str], str]:
-    from lakepkg.spark.rewrite import split_name
+    from lakepkg.query.names import split_name
 
     parts = split_name(b.binding.name)
     if engine == "mysql":

@@ -28,14 +28,17 @@ the result is a DECIMAL(38, s): exact, or refused at run time when it does not f
 """
 from __future__ import annotations
 
+import contextvars
 import decimal
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from lakepkg.query.strings import END, REFUSE, SOURCE_ERROR, _Keys, dtype, refusal
 
-#: MySQL's default div_precision_increment
+#: MySQL's default div_precision_increment (the server's recorded one applies when the snapshot has it)
 DIV_PRECISION_INCREMENT = 4
+_INCREMENT: contextvars.ContextVar[int] = contextvars.ContextVar("div_precision_increment",
+                                                                 default=DIV_PRECISION_INCREMENT)
 #: the scale PostgreSQL's numeric quotients are held at in the engine (a quotient needing more is refused)
 PG_QUOTIENT_SCALE = 24
 PG_FUNCTION = "lakepkg_pg_div"
@@ -124,7 +127,7 @@ def kind_of(node: Any, source: str) -> Kind:
         if source == "mysql":
             if a.scale is None:
                 return Kind("decimal", None)
-            return Kind("decimal", min((a.scale if a.name == "decimal" else 0) + DIV_PRECISION_INCREMENT, 30))
+            return Kind("decimal", min((a.scale if a.name == "decimal" else 0) + _INCREMENT.get(), 30))
         return k
     if isinstance(node, exp.IntDiv):
         return INT
@@ -152,7 +155,7 @@ def kind_of(node: Any, source: str) -> Kind:
                 return Kind("decimal", None)
             if source == "mysql":
                 sc: Optional[int] = 0 if a.name == "int" else a.scale
-                return Kind("decimal", None if sc is None else min(sc + DIV_PRECISION_INCREMENT, 30))
+                return Kind("decimal", None if sc is None else min(sc + _INCREMENT.get(), 30))
         return a
     if isinstance(node, exp.Round):
         a = kind_of(node.this, source)
@@ -336,10 +339,16 @@ def _exact_division(tree: Any, ctx: Any) -> Any:
 
 
 def mysql_division(tree: Any, ctx: Any) -> Any:
-    """MySQL ``/`` and ``AVG`` on exact numbers: DECIMAL at the dividend's scale + 4, rounded half up."""
+    """MySQL ``/`` and ``AVG`` on exact numbers: DECIMAL at the dividend's scale +
+    ``div_precision_increment`` (the server's recorded value, else 4), rounded half up."""
     if ctx.source != "mysql":
         return tree
-    return _exact_division(tree, ctx)
+    recorded = (getattr(ctx, "settings", None) or {}).get("div_precision_increment")
+    token = _INCREMENT.set(int(recorded) if recorded is not None else DIV_PRECISION_INCREMENT)
+    try:
+        return _exact_division(tree, ctx)
+    finally:
+        _INCREMENT.reset(token)
 
 
 def pg_numeric_results(tree: Any, ctx: Any) -> Any:

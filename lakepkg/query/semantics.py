@@ -8,12 +8,17 @@ fix                       what the source does, and the rewrite
 ``numeric_casts``         PostgreSQL ``x::numeric`` is exact and unbounded (a double keeps 15
                           significant digits); DuckDB's bare ``DECIMAL`` is (18,3). MySQL's bare
                           ``DECIMAL`` is (10,0). Both become an explicit precision and scale.
-``mysql_division``        MySQL ``/`` on exact numbers is a DECIMAL with 4 more decimals
-                          (``div_precision_increment``): ``7/2`` is ``3.5000``; ``AVG`` of exact numbers too.
+``mysql_division``        MySQL ``/`` and ``AVG`` on exact numbers: exact, at the dividend's scale + 4
+                          (:mod:`.numbers`).
+``pg_numeric_results``    PostgreSQL numeric ``/`` and ``avg``: exact, at PostgreSQL's per-value scale
+                          (:mod:`.numbers`).
+``pg_char_blanks``        PostgreSQL ``character(n)``: trailing blanks ignored in comparisons, dropped
+                          as text (:mod:`.strings`).
 ``round_half_even``       PostgreSQL ``round(double)`` and MySQL ``ROUND(double, n)`` round half to even;
                           the engine's ``ROUND`` rounds half away from zero -> ``ROUND_EVEN`` / ``BROUND``.
-``mysql_case_insensitive`` MySQL's default collations compare strings case-insensitively: ``=``,
-                          ``<>``, ``<``, ``IN``, ``LIKE`` and ``ORDER BY`` on strings compare lower-cased.
+``mysql_case_insensitive`` MySQL compares strings under each column's collation: case-insensitive
+                          and PAD SPACE keys, refusals where MySQL's answer depends on scan order
+                          (:mod:`.strings`).
 ``source_formats``        ``to_char`` / ``DATE_FORMAT`` formats converted exactly (:mod:`.formats`).
 ``mysql_booleans``        MySQL has no boolean: a comparison in the select list is 1/0, a tinyint(1)
                           column is a number (the engine view keeps it TINYINT).
@@ -22,27 +27,30 @@ fix                       what the source does, and the rewrite
                           runs, not on the snapshot -> refused.
 ========================  ==========================================================================
 
-Integer division (``7/2`` is 3 in PostgreSQL, Trino and SQLite), NULL ordering (PostgreSQL puts
+Integer division (``7/2`` is 3 in PostgreSQL, Trino and SQLite; PostgreSQL refuses a zero
+divisor, :mod:`.numbers`), NULL ordering (PostgreSQL puts
 NULLs last ascending, MySQL and Spark first), ``IF``/``IFNULL`` and ``GROUP BY`` ordinals are
 handled by sqlglot's own transpilation once the query is typed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from lakepkg.errors import QueryError
 from lakepkg.query.dialects import label
 from lakepkg.query.numbers import kind_of, mysql_division, pg_numeric_results
-from lakepkg.query.strings import engine_hint, mysql_case_insensitive, pg_char_blanks
+from lakepkg.query.strings import engine_hint, mysql_case_insensitive, pg_char_blanks, pg_text_order
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a transform needs: the source dialect and the engine's (``duckdb`` or ``spark``)."""
+    """What a transform needs: the source dialect, the engine's (``duckdb`` or ``spark``) and the
+    source server's recorded settings (``div_precision_increment``, ``database_collation``, ...)."""
 
     source: str
     target: str
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _dtype(node: Any) -> Any:
@@ -279,7 +287,8 @@ PREPARE: list[Callable[[Any, Context], Any]] = [exact_literals]
 
 #: in order; each one a function (tree, Context) -> tree
 TRANSFORMS: list[Callable[[Any, Context], Any]] = [
-    refuse_volatile, source_formats, pg_char_blanks, mysql_case_insensitive, numeric_casts, mysql_booleans,
+    refuse_volatile, source_formats, pg_text_order, pg_char_blanks, mysql_case_insensitive, numeric_casts,
+    mysql_booleans,
     mysql_division, pg_numeric_results, round_half_even, integer_sums, pg_extract_numeric,
 ]
 

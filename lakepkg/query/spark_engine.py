@@ -64,10 +64,7 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC", s
         try:
             return spark.sql(sql).toArrow()
         except Exception as exc:
-            text = next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc))
-            for b in sorted(bound, key=lambda b: -len(b.binding.view)):
-                text = text.replace(f"`{b.binding.view}`", b.binding.name).replace(b.binding.view, b.binding.name)
-            raise QueryError(f"the query failed on the snapshot (Spark): {one_line(text, 300)}") from None
+            raise spark_error(exc, bound, dialect) from None
     finally:
         if own:
             spark.stop()
@@ -77,6 +74,29 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC", s
             for v in views:
                 spark.catalog.dropTempView(v)
             spark.conf.set("spark.sql.session.timeZone", old_tz)
+
+
+def spark_error(exc: BaseException, bound: Sequence[Bound], dialect: str) -> QueryError:
+    """One line for a Spark failure, never py4j's or the JVM's text: Spark's own reason (its error
+    class dropped) for a query Spark analysed and refused; for one that failed inside the JVM, a
+    refusal saying which engine answers it exactly."""
+    import re
+
+    from lakepkg.query.strings import refusal
+
+    text = next((ln for ln in str(exc).splitlines() if ln.strip()), str(exc))
+    for b in sorted(bound, key=lambda b: -len(b.binding.view)):
+        text = text.replace(f"`{b.binding.view}`", b.binding.name).replace(b.binding.view, b.binding.name)
+    jvm = type(exc).__module__.startswith("py4j") or "An error occurred while calling" in text or \
+        re.search(r"\bjava\.|Exception:", text) is not None
+    if jvm:
+        if dialect in ("postgres", "mysql"):
+            return refusal("this query on the Spark engine (it failed inside Spark's JVM)", dialect)
+        return QueryError("the query failed inside Spark on the snapshot; run it with the default engine (duckdb)")
+    reason = one_line(re.sub(r"^\[[A-Z_.]+\]\s*", "", text).split(" SQLSTATE")[0], 240)
+    if dialect in ("postgres", "mysql"):
+        return refusal(f"this query on the Spark engine (Spark says: {reason})", dialect)
+    return QueryError(f"the query failed on the snapshot (Spark): {reason}")
 
 
 class quiet_stderr:

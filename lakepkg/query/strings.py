@@ -162,6 +162,30 @@ def _trim_projections(select: Any, partner: Callable[[Any], bool]) -> None:
             _replace(inner, _rtrim)
 
 
+#: PostgreSQL collations that order text by its bytes, as the engine does
+BYTE_ORDER = {"c", "posix", "c.utf-8", "c.utf8", "ucs_basic", "pg_c_utf8"}
+
+
+def pg_text_order(tree: Any, ctx: Any) -> Any:
+    """PostgreSQL orders text by the database's collation; the engine orders by bytes, which is the
+    ``C`` collation's order. Under another collation (``en_US.UTF-8``: 'a' < 'B'), ordering text
+    (``<``, ``BETWEEN``, ``ORDER BY``, ``MIN``/``MAX``) is refused."""
+    from sqlglot import exp
+
+    if ctx.source != "postgres":
+        return tree
+    coll = str((getattr(ctx, "settings", None) or {}).get("database_collation") or "C")
+    if coll.lower() in BYTE_ORDER:
+        return tree
+    ordering = (exp.GT, exp.GTE, exp.LT, exp.LTE)
+    for node in tree.walk():
+        text = (isinstance(node, ordering) and (is_text(node.this) or is_text(node.expression))) or \
+            (isinstance(node, (exp.Between, exp.Ordered, exp.Min, exp.Max)) and is_text(node.this))
+        if text:
+            raise refusal(f"ordering text ({node.sql('postgres')}) under the database collation {coll}", "postgres")
+    return tree
+
+
 # -- MySQL/MariaDB collations -----------------------------------------------------------------------
 
 class _Keys:

@@ -57,7 +57,7 @@ def _same_kind(t: pa.DataType, v: Any) -> bool:
 def load(package: Any, registry: Any = None, names: Optional[Mapping[str, str]] = None) -> tuple[list[Bound], str]:
     """Load ``package`` (a reference, a list of them, a Package or a Table) and bind every table;
     also the label of the versions for messages (``snapshot sales/snap@3fa2c1d4e5``)."""
-    from lakepkg.spark.reproduce import load_packages, plan_tables
+    from lakepkg.query.names import load_packages, plan_tables
 
     loaded = load_packages(package, registry)
     planned = plan_tables(loaded, names)

@@ -3,7 +3,7 @@
 1. parse in the source dialect (:mod:`.parse`): one SELECT, nothing that writes;
 2. resolve every table the query names (``public.flights``, ``db.flights``, ``flights``,
    ``catalog.ns.flights``) to a package table through its provenance name
-   (:func:`lakepkg.spark.reproduce.plan_tables`); a name the snapshot lacks is an error and is
+   (:func:`lakepkg.query.names.plan_tables`); a name the snapshot lacks is an error and is
    never read from a live system;
 3. qualify and type the columns from the tables' Arrow schemas (sqlglot's optimizer), keep the
    source's output column names;
@@ -35,7 +35,7 @@ class Binding:
 
     @property
     def parts(self) -> tuple[str, ...]:
-        from lakepkg.spark.rewrite import split_name
+        from lakepkg.query.names import split_name
 
         return tuple(p.lower() for p in split_name(self.name))
 
@@ -289,12 +289,13 @@ def column_words(message: str, tree: Any, schema: dict[str, dict[str, Any]], dia
 
 
 def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str = "duckdb",
-              snapshot_label: str = "the snapshot") -> Transpiled:
-    """The engine SQL for ``sql`` (written in ``dialect``) over ``bindings``; see the module doc."""
+              snapshot_label: str = "the snapshot", settings: Optional[dict[str, Any]] = None) -> Transpiled:
+    """The engine SQL for ``sql`` (written in ``dialect``) over ``bindings``; see the module doc.
+    ``settings``: the source server's recorded settings (:mod:`lakepkg.query.source_schema`)."""
     from sqlglot import exp
 
     tree = parse_query(sql, dialect)
-    ctx = semantics.Context(dialect, target)
+    ctx = semantics.Context(dialect, target, dict(settings or {}))
     refs = referenced(tree, bindings, snapshot_label)
     used: list[Binding] = []
     for node, b in refs:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from lakepkg.errors import NotFoundError, QueryError, one_line
+from lakepkg.query.names import split_name
 
 __all__ = ["QueryError", "Target", "rewrite_query", "split_name", "quote"]
 
@@ -63,29 +64,6 @@ _NOT_ALIAS = _END_FROM | {"JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NA
 def quote(name: str) -> str:
     """``name`` as a backquoted Spark identifier."""
     return "`" + name.replace("`", "``") + "`"
-
-
-def split_name(name: str) -> list[str]:
-    """``sales.orders`` / ```sales`.`orders``` -> ["sales", "orders"] (backquotes honoured)."""
-    parts, cur, i, quoted = [], "", 0, False
-    while i < len(name):
-        ch = name[i]
-        if ch == "`":
-            if quoted and name[i + 1:i + 2] == "`":
-                cur += "`"
-                i += 2
-                continue
-            quoted = not quoted
-        elif ch == "." and not quoted:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-        i += 1
-    parts.append(cur.strip())
-    if quoted or any(not p for p in parts):
-        raise QueryError(f"{name!r} is not a table name; write it as db.table (backquote parts with odd characters)")
-    return parts
 
 
 @dataclass
