@@ -105,6 +105,8 @@ EQUAL = [
     ("mysql", "SELECT COUNT(*) FROM flights WHERE city = 'BERLIN'", [(2,)]),
     # a qualified reference to a column both joined tables have
     ("mysql", "SELECT f.tailnum, p.seats FROM flights f JOIN planes p ON p.tailnum = f.tailnum ORDER BY f.id", None),
+    ("mysql", "SELECT f.tailnum, COUNT(*) AS n FROM flights f JOIN planes p ON p.tailnum = f.tailnum "
+              "GROUP BY tailnum ORDER BY tailnum", None),
     ("postgres", "SELECT f.tailnum, seats FROM flights f JOIN planes p USING (tailnum) ORDER BY f.id", None),
     ("postgres", "SELECT carrier, dep FROM flights ORDER BY dep, id", None),
     ("mysql", "SELECT carrier, dep FROM flights ORDER BY dep DESC, id", None),

@@ -307,6 +307,7 @@ def mysql_case_insensitive(tree: Any, ctx: Any) -> Any:
                 for side in (node.this, pattern):
                     _replace(side, lambda e: _upper_guarded(k, e, coll))
         elif isinstance(node, exp.Ordered) and is_text(node.this):
+            _unalias(node)
             keyed([node.this], _collation(node.this))
         elif isinstance(node, exp.Window):
             for p in node.args.get("partition_by") or []:
@@ -337,6 +338,22 @@ def mysql_case_insensitive(tree: Any, ctx: Any) -> Any:
         elif isinstance(node, exp.Select):
             _group_by(node, k)
     return tree
+
+
+def _unalias(ordered: Any) -> None:
+    """An ``ORDER BY`` key that names a select-list item by its alias becomes that item's expression
+    (the key wraps it in an expression, where the engine does not resolve aliases)."""
+    from sqlglot import exp
+
+    col, select = ordered.this, ordered.find_ancestor(exp.Select)
+    if not isinstance(col, exp.Column) or col.table or select is None:
+        return
+    for proj in select.expressions:
+        if isinstance(proj, exp.Alias) and proj.alias == col.name:
+            new = proj.this.copy()
+            new.type = dtype(proj.this).copy()
+            col.replace(new)
+            return
 
 
 def _upper_guarded(k: _Keys, e: Any, coll: Collation) -> Any:

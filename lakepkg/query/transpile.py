@@ -213,6 +213,28 @@ def keep_names(tree: Any, dialect: str, sql: Optional[str] = None) -> None:
         select.set("expressions", new)
 
 
+def output_names_first(tree: Any, schema: dict[str, dict[str, Any]]) -> None:
+    """MySQL resolves a bare name in ``GROUP BY``, ``HAVING`` and ``ORDER BY`` that several joined
+    tables have (``tailnum``) to the select-list item of that name (``f.tailnum``) where the engine
+    would call it ambiguous: such references become that item."""
+    from sqlglot import exp
+
+    for select in tree.find_all(exp.Select):
+        views = [t.name for t in select.find_all(exp.Table) if t.find_ancestor(exp.Select) is select]
+        outputs: dict[str, Any] = {}
+        for proj in select.expressions:
+            name = proj.alias_or_name if isinstance(proj, (exp.Alias, exp.Column)) else ""
+            if name and name not in outputs:
+                outputs[name] = proj.this if isinstance(proj, exp.Alias) else proj
+        places = [select.args.get(k) for k in ("group", "having", "order")]
+        for place in [p for p in places if p is not None]:
+            for col in list(place.find_all(exp.Column)):
+                if col.table or col.name not in outputs or col.find_ancestor(exp.Select) is not select:
+                    continue
+                if sum(col.name in schema.get(v, {}) for v in views) >= 2:
+                    col.replace(outputs[col.name].copy())
+
+
 def typed(tree: Any, schema: dict[str, dict[str, Any]], dialect: str) -> Any:
     """``tree`` with columns qualified and every expression typed (as far as sqlglot can)."""
     from sqlglot.errors import SqlglotError
@@ -322,6 +344,8 @@ def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str =
     from lakepkg.query.source_types import column_type
 
     schema = {b.view: {f.name: column_type(f, dialect, b.dialect) for f in b.schema} for b in used}
+    if dialect == "mysql":
+        output_names_first(tree, schema)
     tree = typed(tree, schema, dialect)
     problem = column_problem(tree, schema, dialect)
     tree = semantics.apply(tree, ctx)
