@@ -60,9 +60,12 @@ class Generator:
         c = r.choice(cols)
         x = self.ref(c, alias)
         if c.kind in ("char", "text"):
-            form = r.choice(["=", "<>", "<", "in", "like", "notlike", "null", "between"])
-            if form == "in":
-                return f"{x} IN ({', '.join(self.literal(c.kind) for _ in range(r.randint(1, 3)))})"
+            form = r.choice(["=", "<>", "<", "in", "notin", "like", "notlike", "null", "between", "coalesce"])
+            if form in ("in", "notin"):
+                items = ", ".join(self.literal(c.kind) for _ in range(r.randint(1, 3)))
+                return f"{x} {'NOT ' if form == 'notin' else ''}IN ({items})"
+            if form == "coalesce":
+                return f"COALESCE({x}, {self.literal(c.kind)}) = {self.literal(c.kind)}"
             if form in ("like", "notlike"):
                 pat = r.choice(self.strings)
                 pat = r.choice([pat[:2] + "%", "%" + pat[-2:], "_" + pat[1:3] + "%", pat])
@@ -92,7 +95,10 @@ class Generator:
         r = self.r
         nums = [c for c in cols if c.kind in ("num", "int")]
         texts = [c for c in cols if c.kind in ("char", "text")]
-        choice = r.choice(["col", "col", "arith", "div", "case", "len", "concat", "upper", "round"])
+        choice = r.choice(["col", "col", "arith", "div", "case", "len", "concat", "upper", "round", "label"])
+        if choice == "label" and nums:
+            n = r.choice(nums)
+            return f"CASE WHEN {self.ref(n, alias)} > {self.literal(n.kind)} THEN 'high' ELSE 'low' END"
         if choice == "arith" and nums:
             a, b = r.choice(nums), r.choice(nums)
             return f"{self.ref(a, alias)} {r.choice(['+', '-', '*'])} {self.ref(b, alias)}"
@@ -162,6 +168,9 @@ class Generator:
             items = [f"{self.scalar(cols, alias)} AS e{i}" for i in range(r.randint(1, 3))]
             key = next(c for c in t.cols if c.name.endswith(("id", "key")))
             items.append(f"{self.ref(key, alias)} AS k")
+            if len(alias) == 1 and r.random() < 0.4:  # one table: its key orders every row
+                return (f"SELECT {', '.join(items)} FROM {frm}{where} ORDER BY {self.ref(key, alias)}"
+                        f"{' DESC' if r.random() < 0.5 else ''} LIMIT {r.randint(1, 12)}"), True
             return f"SELECT {', '.join(items)} FROM {frm}{where}", False
         if shape == "agg":
             items = [f"{self.aggregate(cols, alias)} AS a{i}" for i in range(r.randint(1, 3))]
