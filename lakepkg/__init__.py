@@ -46,4 +46,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public names (verbs, classes) and the loaded subpackages; not ``Any`` or ``annotations``."""
+    import types
+
+    subpackages = {n for n, v in globals().items() if isinstance(v, types.ModuleType) and not n.startswith("_")}
+    return sorted(set(__all__) | subpackages)

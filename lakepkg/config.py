@@ -79,4 +79,9 @@ def author() -> str:
     for var in ("AIRFLOW_CTX_DAG_OWNER", "USER", "LOGNAME", "USERNAME"):
         if os.environ.get(var):
             return os.environ[var]
-    return "unknown"
+    import getpass
+
+    try:  # no login variable (cron, containers): the account the process runs as
+        return getpass.getuser() or "unknown"
+    except (KeyError, OSError):  # a uid with no passwd entry
+        return "unknown"

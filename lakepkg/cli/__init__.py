@@ -56,6 +56,7 @@ def _load_commands(argv: Optional[list[str]] = None) -> None:
             m.register_snapshot(snapshot_app)
     _loaded.update(todo)
     _add_connection_options(app)
+    _plain_help_types()
 
 
 def _add_connection_options(group: typer.Typer) -> None:
@@ -72,6 +73,29 @@ def _add_connection_options(group: typer.Typer) -> None:
     for sub in group.registered_groups:
         if sub.typer_instance is not None:
             _add_connection_options(sub.typer_instance)
+
+
+def _plain_help_types() -> None:
+    """Help shows a value's type the way people read it: nothing for a flag (typer prints ``<bool>``),
+    ``<str>...`` for a repeatable option (typer prints ``<list[str]>``)."""
+    try:
+        from typer.core import TyperOption
+    except ImportError:  # another typer layout: keep its own rendering
+        return
+    if getattr(TyperOption, "_lakepkg_plain_types", False):
+        return
+    original = TyperOption.display_type_rich
+
+    def display_type_rich(self: Any, ctx: Any) -> Optional[str]:
+        if self.metavar is None and getattr(self, "is_flag", False):
+            return None
+        text = original(self, ctx)
+        if text and text.startswith("<list[") and text.endswith("]>"):
+            return f"<{text[6:-2]}>..."
+        return text
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperOption._lakepkg_plain_types = True  # type: ignore[attr-defined]
 
 
 def _click_exceptions() -> Any:

@@ -33,11 +33,16 @@ def build(
     meta: Optional[str] = typer.Option(None, "--meta", help="Package metadata as a JSON object."),
     tag: List[str] = typer.Option([], "--tag", help="Also set this tag. Repeatable."),
     full: bool = typer.Option(False, "--full", help="Re-read every file instead of reusing unchanged files (same path, size, mtime) of the latest version."),
+    input: List[str] = typer.Option([], "--input", help="A package version the run read (ns/name@hash); recorded in the run record. Repeatable."),
+    print_: Optional[str] = typer.Option(None, "--print", help="Print only the version's `ref` or `top_hash` as the last line of stdout (Airflow XCom)."),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Build a package version from local files and publish it."""
+    from lakepkg.cli.snapshot import _checked_print
     from lakepkg.errors import ConfigError
+
+    _checked_print(print_, as_json)
 
     if not tables and not files:
         raise ConfigError("nothing to build: give --table NAME=PATH or --file KEY=PATH")
@@ -60,8 +65,11 @@ def build(
                 raise ConfigError(f"{opt} {key!r} is given twice; give each its own name")
             specs[opt][key] = path
     res = lakepkg.build(name, tables=specs["--table"], files=specs["--file"], registry=registry(reg), message=message,
-                        meta=md, tags=tuple(tag), incremental=not full, show_progress=show_progress(as_json))
+                        meta=md, tags=tuple(tag), inputs=list(input) or None, incremental=not full,
+                        show_progress=show_progress(as_json))
     out.published(res)
+    if print_:
+        out.data(None, res.ref if print_ == "ref" else res.top_hash)
 
 
 def ls(

@@ -91,7 +91,8 @@ class Output(ABC):
 
 def transfer_summary(verb: str, rep: Any) -> str:
     """One line saying what a push, pull or install did."""
-    parts = [f"{rep.package}@{rep.top_hash[:10]} {verb}: {rep.objects_copied} of {rep.objects_total} objects sent "
+    moved = "sent" if verb == "pushed" else "fetched"
+    parts = [f"{rep.package}@{rep.top_hash[:10]} {verb}: {rep.objects_copied} of {rep.objects_total} objects {moved} "
              f"({human_bytes(rep.bytes_copied)}), {rep.objects_present} already there"]
     if rep.record_created:
         parts.append("version recorded")

@@ -242,7 +242,20 @@ class Table:
             parts.append(section("provenance", facts(sorted(self.provenance.items()))))
         if self.meta:
             parts.append(section("metadata", facts(sorted(self.meta.items()))))
+        first = self.head(HTML_HEAD_ROWS)  # the first rows, as polars and DuckDB show them
+        parts.insert(1, section(f"first {first.num_rows} of {n.rows:,} rows",
+                                grid(first.column_names, ([_cell(v) for v in r.values()] for r in first.to_pylist())),
+                                open_=True))
         return card(f"Table {self.name}", *parts)
+
+
+#: rows a table's notebook display shows
+HTML_HEAD_ROWS = 10
+
+
+def _cell(v: Any, limit: int = 80) -> str:
+    text = "null" if v is None else str(v)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 Node = Union["Package", Table, Fragment, File]

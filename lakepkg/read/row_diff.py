@@ -113,6 +113,29 @@ class RowDiff:
         return {"old": self.old, "new": self.new, "summary": self.summary(),
                 "tables": [t.to_json(limit) for t in self.tables.values()]}
 
+    def __repr__(self) -> str:
+        return f"<RowDiff {self.old[:10]}..{self.new[:10]}: {self.summary()}>"
+
+    def _repr_html_(self, limit: int = 20) -> str:
+        """A notebook's view: one section per table with its added, removed and changed rows (first
+        ``limit`` of each)."""
+        from lakepkg.read.html import card, grid, section
+
+        def rows(t: pa.Table) -> str:
+            return grid(t.column_names, ([("null" if v is None else str(v))[:80] for v in r.values()]
+                                         for r in t.slice(0, limit).to_pylist()))
+
+        parts = []
+        for t in self.tables.values():
+            if t.status in ("added", "removed", "identical"):
+                parts.append(section(t.summary(), ""))
+                continue
+            body = "".join(section(f"{what} ({tab.num_rows:,})" + (f", first {limit}" if tab.num_rows > limit else ""),
+                                   rows(tab), open_=tab.num_rows > 0)
+                           for what, tab in (("added", t.added), ("removed", t.removed), ("changed", t.changed)))
+            parts.append(section(t.summary(), body, open_=True))
+        return card(f"Row diff {self.old[:10]} → {self.new[:10]}: {self.summary()}", *parts)
+
 
 def _with_partitions(t: pa.Table, entry: dict[str, Any], table: Any) -> pa.Table:
     from lakepkg.read.filters import partition_array
