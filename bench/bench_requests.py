@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from tests.fixtures.s3 import TEST_ENV, new_bucket, start_moto_server, stop_moto_server  # noqa: E402
 
-CONSTANT = 20
+CONSTANT = 24
 
 
 class Counting:
@@ -78,23 +78,27 @@ def objects(reg: Any, top: str, sources: Any = None) -> set[str]:
     return {d for d, _ in referenced_objects(reg, top, sources)}
 
 
-def run(files: int, work: str) -> list[dict[str, Any]]:
+def run(files: int, work: str, endpoint: str | None = None) -> list[dict[str, Any]]:
+    """The table's rows; against ``endpoint`` when given (the caller set the S3 environment), else
+    a moto server started here."""
     from lakepkg.maintain.transfer import copy_version
     from lakepkg.registry import open_registry
     from lakepkg.write.build import build_package
 
-    proc, endpoint = start_moto_server(timeout=180)
-    rows: list[dict[str, Any]] = []
-    try:
+    proc = None
+    if endpoint is None:
+        proc, endpoint = start_moto_server(timeout=180)
         for k, v in TEST_ENV.items():
             os.environ[k] = v
         os.environ["LAKEPKG_S3_ENDPOINT_URL"] = endpoint
         os.environ["LAKEPKG_CACHE_DIR"] = os.path.join(work, "cache")
         os.environ["LAKEPKG_NO_PROGRESS"] = "1"
+    rows: list[dict[str, Any]] = []
+    try:
         folder = os.path.join(work, "data")
         make_folder(folder, files)
         bucket = new_bucket(endpoint)
-        s3 = open_registry(f"s3://{bucket}/snap")
+        s3 = open_registry(f"s3://{bucket}/snap", cache_dir=os.path.join(work, "cache"))
         c = Counting(s3)
 
         def add(op: str, got: Counter[str], new: int) -> None:
@@ -118,7 +122,7 @@ def run(files: int, work: str) -> list[dict[str, Any]]:
         l1 = build_package("b/pkg", {"t": folder}, registry=local)
         change_one(folder)
         l2 = build_package("b/pkg", {"t": folder}, registry=local)
-        dst = open_registry(f"s3://{bucket}/pushed")
+        dst = open_registry(f"s3://{bucket}/pushed", cache_dir=os.path.join(work, "cache"))
         cd = Counting(dst)
         lo1 = objects(local, l1.top_hash, l1.record.sources)
         lo2 = objects(local, l2.top_hash, l2.record.sources)
@@ -133,7 +137,8 @@ def run(files: int, work: str) -> list[dict[str, Any]]:
         got, _ = cs.during(lambda: copy_version(src, open_registry(os.path.join(work, "pulled")), f"b/pkg@{l1.top_hash}"))
         add("pull", got, len(lo1))
     finally:
-        stop_moto_server(proc)
+        if proc is not None:
+            stop_moto_server(proc)
     return rows
 
 

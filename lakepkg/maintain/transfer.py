@@ -35,7 +35,7 @@ from lakepkg.format.manifest import Entry
 from lakepkg.format.names import parse_ref, safe_key, validate_package_name
 from lakepkg.format.walk import walk
 from lakepkg.progress import progress_bar
-from lakepkg.registry import LATEST, Registry, open_registry
+from lakepkg.registry import LATEST, Registry, VersionRecord, open_registry
 from lakepkg.store.base import ObjectStore
 from lakepkg.maintain.verify import referenced_objects
 
@@ -115,7 +115,16 @@ def copy_version(src: Registry, dst: Registry, ref: str, *, as_name: Optional[st
 
     lease = dst.begin_write()  # before the first object lands: gc spares what this copy writes
     try:
-        if src.store is not dst.store and src.store.location != dst.store.location:
+        held, base = _held_by_destination(src, dst, name, rec)
+        if base is not None:
+            lease.pin(base)  # what it holds is safe to skip while that record exists (checked at the publish)
+        if root in held:  # the destination has this very version: nothing to copy
+            for _ in range(rep.objects_total):
+                tick(False, 0)
+        elif src.store is not dst.store and src.store.location != dst.store.location:
+            for _ in range(sum(1 for d in digests if d in held)):
+                tick(False, 0)
+            digests = [d for d in digests if d not in held]
             with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
                 futs = [pool.submit(copy_object, src.store, dst.store, d) for d in digests]
                 try:
@@ -150,6 +159,25 @@ def copy_version(src: Registry, dst: Registry, ref: str, *, as_name: Optional[st
         rep.tags_set.append(t)
     rep.seconds = round(time.time() - t0, 3)
     return rep
+
+
+def _held_by_destination(src: Registry, dst: Registry, name: str, rec: VersionRecord) -> tuple[set[str], Optional[str]]:
+    """Objects ``dst`` holds because one of its records names them, and that record's key: the
+    version itself when ``dst`` has it (a re-push), else the newest version of ``name`` in ``dst`` that
+    ``src`` also holds, walked in ``src`` when ``src`` is local (no request to ``dst`` per object). A
+    record's objects are all present while it exists (docs/store.md, "gc and publish")."""
+    hist = dst.history(name)
+    for st in reversed(hist):
+        if st.top_hash == rec.top_hash:
+            return {rec.top_hash}, st.key
+    if src.store.local_root() is None or not hist:
+        return set(), None
+    mine = {st.top_hash: st for st in src.history(rec.package)}
+    for st in reversed(hist):
+        if st.top_hash in mine:
+            base = src.record(mine[st.top_hash].key)
+            return {d for d, _ in referenced_objects(src, base.top_hash, base.sources)}, st.key
+    return set(), None
 
 
 def _as_done(futs: list) -> Any:

@@ -45,6 +45,7 @@ from lakepkg.store.verified import VERIFIED
 SMALL = 64 * 1024 * 1024       # files up to this size are read once (hash and body from one read)
 SINGLE_PUT_MAX = 5 * 1024 ** 3  # S3's limit for one PutObject (and one CopyObject)
 COPY_PART = 1024 ** 3           # part size of a multipart server-side copy
+CONDITIONAL_MAX = 1024 * 1024   # objects up to this size go up as one PUT If-None-Match: * (no HEAD first)
 DEFAULT_GRACE_HOURS = 24.0
 
 
@@ -340,11 +341,31 @@ class S3ObjectStore(ObjectStore):
                        ContentType="application/octet-stream")
         self.conn.stats.add(puts=1, bytes_sent=size)
 
+    def _put_if_absent(self, digest: str, data: bytes) -> bool:
+        """One request for a small object: PUT with ``If-None-Match: *``; False when it was there
+        already (412), so a new object costs one request instead of a HEAD and a PUT."""
+        try:
+            self.conn.call("put_object", f"uploading object {digest[:12]}", Key=self._key(digest), Body=data,
+                           ContentLength=len(data), ChecksumAlgorithm="SHA256", ChecksumSHA256=b64_sha256(digest),
+                           ContentType="application/octet-stream", IfNoneMatch="*")
+        except S3Status as st:
+            if st.status == 412:
+                self.conn.stats.add(bytes_sent=len(data))  # sent, then refused: the object was there
+                return False
+            if st.status == 409 and self.has(digest):  # another writer's PUT of the same bytes in flight
+                return False
+            if st.status not in (409, 404):
+                raise
+            self._put(digest, data, len(data))
+            return True
+        self.conn.stats.add(puts=1, bytes_sent=len(data))
+        return True
+
     def put_bytes(self, data: bytes, digest: Optional[str] = None) -> str:
         actual = hash_bytes(data)
         if digest is not None and digest != actual:
             raise IntegrityError(f"bytes given for object {digest[:12]} hash to {actual[:12]}; refusing to store them")
-        if not self.keep(actual):
+        if not self.keep(actual):  # a HEAD first: a dedup hit sends no bytes, and an old one is renewed
             self._put(actual, data, len(data))
         return actual
 
@@ -354,6 +375,21 @@ class S3ObjectStore(ObjectStore):
         size = os.path.getsize(path)
         if digest is not None and self.keep(digest):
             return digest, size, False
+        return self._upload(path, size, digest, check_first=digest is None, conditional=False)
+
+    def _upload(self, path: str, size: int, digest: Optional[str], check_first: bool,
+                conditional: bool) -> tuple[str, int, bool]:
+        """Hash and upload ``path``. ``check_first``: a HEAD first (a dedup hit sends no bytes);
+        ``conditional``: an object up to :data:`CONDITIONAL_MAX` goes as one PUT If-None-Match: *
+        (for objects that are most likely new: a copy of what no record of the destination names)."""
+        if conditional and size <= CONDITIONAL_MAX:
+            with open(path, "rb") as f:
+                small = f.read()
+            actual = hash_bytes(small)
+            if digest is not None and digest != actual:
+                raise IntegrityError(f"file {path} hashes to {actual[:12]}, not {digest[:12]}; the local copy is corrupt or changed, run `lakepkg verify`")
+            return actual, len(small), self._put_if_absent(actual, small)
+        data: Optional[bytes]
         if size <= SMALL:
             with open(path, "rb") as f:
                 data = f.read()
@@ -363,7 +399,7 @@ class S3ObjectStore(ObjectStore):
             actual, size = hash_file(path)
         if digest is not None and digest != actual:
             raise IntegrityError(f"file {path} hashes to {actual[:12]}, not {digest[:12]}; the local copy is corrupt or changed, run `lakepkg verify`")
-        if digest is None and self.keep(actual):
+        if check_first and self.keep(actual):
             return actual, size, False
         if data is not None:
             self._put(actual, data, size)
@@ -459,7 +495,12 @@ class S3ObjectStore(ObjectStore):
             if self.keep(digest):
                 return False, 0
             return True, self._server_copy(src, digest)
-        return super().copy_from(src, digest)
+        path = src.verified_path(digest)
+        size = os.path.getsize(path)
+        if size > CONDITIONAL_MAX and self.keep(digest):
+            return False, 0
+        _, n, written = self._upload(path, size, digest, check_first=False, conditional=True)  # one request
+        return written, n if written else 0
 
     def _server_copy(self, src: "S3ObjectStore", digest: str) -> int:
         size = src.size(digest)
