@@ -20,7 +20,31 @@ class RedactedVersionWarning(UserWarning):
     """A reference resolved to the redacted successor of the version it named (never silently)."""
 
 
-warnings.simplefilter("always", RedactedVersionWarning)
+# once per process per reference: the notice's text names the reference and its successor, and the
+# "once" action shows a text once (pytest.warns and catch_warnings still record every one)
+warnings.filterwarnings("once", category=RedactedVersionWarning)
+
+
+def _show_notices_in_one_line() -> None:
+    """Show a :class:`RedactedVersionWarning` as one clean line on stderr (``lakepkg: notice: …``)
+    — in a notebook too — instead of a file, a line number and a line of lakepkg's source."""
+    import sys
+
+    previous = warnings.showwarning
+    if getattr(previous, "_lakepkg_notices", False):
+        return
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if isinstance(category, type) and issubclass(category, RedactedVersionWarning):
+            print(f"lakepkg: notice: {message}", file=sys.stderr if file is None else file)
+            return
+        previous(message, category, filename, lineno, file, line)
+
+    show._lakepkg_notices = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
+_show_notices_in_one_line()
 
 
 
@@ -40,7 +64,8 @@ class ResolvingRegistry(TaggedHistory):
             if found is None:
                 raise
             rec = found
-        if rec.redacted:
+        named_itself = bool(r.hash_prefix) and rec.top_hash.startswith(str(r.hash_prefix))
+        if rec.redacted and not named_itself:  # the successor named by its own hash needs no notice
             warnings.warn(RedactedVersionWarning(redaction_notice(r, rec)), stacklevel=2)
         return rec
 
