@@ -114,11 +114,12 @@ EQUAL = [
 
 
 @pytest.mark.parametrize("dialect, sql, expected", EQUAL, ids=[f"{d}-{i}" for i, (d, _, _) in enumerate(EQUAL)])
-def test_source_answer(case, dialect, sql, expected):
+def test_source_answer(case, dialect, sql, expected, capfd):
     live = _live(case, dialect, sql)
     if expected is not None:
         assert live[1] == expected, live
     assert difference(live, _fast(case, dialect, sql), ordered="ORDER BY" in sql) is None
+    assert capfd.readouterr().err == ""  # nothing from sqlglot or DuckDB on stderr
 
 
 REFUSED = [

@@ -5,7 +5,7 @@ another answer.
 Schema: a small one of our own with the columns whose rules differ between engines — CHAR(n) with
 padding, VARCHAR with trailing blanks and case variants (MariaDB's case-insensitive PAD SPACE
 collation), NUMERIC(12,2) with negatives, INT with zeros (division), BIGINT (PostgreSQL's numeric
-SUM), dates, NULLs. A run draws queries for ``LAKEPKG_QUERY_FUZZ_SECONDS`` (default 45) or
+SUM), dates, NULLs. A run draws queries for ``LAKEPKG_QUERY_FUZZ_SECONDS`` (default 30) or
 ``LAKEPKG_QUERY_FUZZ_COUNT`` (default 300) queries, whichever comes first; the seed is random per
 run, printed, and replayed with ``LAKEPKG_QUERY_FUZZ_SEED=<seed>``."""
 from __future__ import annotations
@@ -162,7 +162,7 @@ def run_fuzz(case, seed: int, seconds: float, count: int, tables, joins, strings
 
 def test_differential_fuzz(fuzz_case):
     seed = int(os.environ.get("LAKEPKG_QUERY_FUZZ_SEED") or random.randrange(1 << 30))
-    seconds = float(os.environ.get("LAKEPKG_QUERY_FUZZ_SECONDS", "45"))
+    seconds = float(os.environ.get("LAKEPKG_QUERY_FUZZ_SECONDS", "30"))
     count = int(os.environ.get("LAKEPKG_QUERY_FUZZ_COUNT", "300"))
     counts, failures = run_fuzz(fuzz_case, seed, seconds, count, TABLES, JOINS, STRINGS, NUMBERS, DATES)
     print(f"query fuzz seed {seed}: {counts}")

@@ -106,7 +106,7 @@ def test_differential_fuzz_over_tpch(tpch_now):
     from tests.test_query_fuzz import run_fuzz
 
     seed = int(os.environ.get("LAKEPKG_QUERY_FUZZ_SEED") or random.randrange(1 << 30))
-    seconds = float(os.environ.get("LAKEPKG_QUERY_FUZZ_SECONDS", "30"))
+    seconds = float(os.environ.get("LAKEPKG_QUERY_FUZZ_SECONDS", "20"))
     count = int(os.environ.get("LAKEPKG_QUERY_FUZZ_COUNT", "200"))
     tables, joins = fuzz_schema()
     counts, failures = run_fuzz(tpch_now, seed, seconds, count, tables, joins, STRINGS, NUMBERS, DATES)

@@ -313,7 +313,21 @@ def column_words(message: str, tree: Any, schema: dict[str, dict[str, Any]], dia
 def transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str = "duckdb",
               snapshot_label: str = "the snapshot", settings: Optional[dict[str, Any]] = None) -> Transpiled:
     """The engine SQL for ``sql`` (written in ``dialect``) over ``bindings``; see the module doc.
-    ``settings``: the source server's recorded settings (:mod:`lakepkg.query.source_schema`)."""
+    ``settings``: the source server's recorded settings (:mod:`lakepkg.query.source_schema`).
+    sqlglot's own log lines are not printed: what matters to the answer is refused instead."""
+    import logging
+
+    log = logging.getLogger("sqlglot")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        return _transpile(sql, bindings, dialect, target, snapshot_label, settings)
+    finally:
+        log.setLevel(level)
+
+
+def _transpile(sql: str, bindings: Sequence[Binding], dialect: str, target: str,
+               snapshot_label: str, settings: Optional[dict[str, Any]]) -> Transpiled:
     from sqlglot import exp
 
     tree = parse_query(sql, dialect)
