@@ -48,8 +48,12 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
             paths = files.get(b.binding.view)
             if paths:
                 listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-                con.execute(f'CREATE TEMP VIEW "{raw}" AS SELECT * FROM read_parquet([{listed}])')
-            else:
+                con.execute(f'CREATE TEMP VIEW "{raw}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)')
+                got = {r[0] for r in con.execute(f'DESCRIBE "{raw}"').fetchall()}
+                if not set(b.table.schema.names) <= got:  # files older than a column: the dataset fills it
+                    con.execute(f'DROP VIEW "{raw}"')
+                    paths = None
+            if not paths:
                 con.register(raw, dataset(b.table, (filters or {}).get(b.binding.view)))
             select = exp.select(*view_columns(b.table.schema, dialect, timezone)).from_(
                 exp.to_identifier(raw, quoted=True))
