@@ -23,6 +23,8 @@ class Table:
     name: str
     alias: str
     cols: tuple[Col, ...]
+    #: the columns of its primary key (default: the first column named *id or *key)
+    key: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,9 +170,10 @@ class Generator:
             items = [f"{self.scalar(cols, alias)} AS e{i}" for i in range(r.randint(1, 3))]
             key = next(c for c in t.cols if c.name.endswith(("id", "key")))
             items.append(f"{self.ref(key, alias)} AS k")
-            if len(alias) == 1 and r.random() < 0.4:  # one table: its key orders every row
-                return (f"SELECT {', '.join(items)} FROM {frm}{where} ORDER BY {self.ref(key, alias)}"
-                        f"{' DESC' if r.random() < 0.5 else ''} LIMIT {r.randint(1, 12)}"), True
+            if len(alias) == 1 and r.random() < 0.4:  # one table: its whole key orders every row
+                desc = " DESC" if r.random() < 0.5 else ""
+                order = ", ".join(f"{t.alias}.{k}{desc}" for k in (t.key or (key.name,)))
+                return f"SELECT {', '.join(items)} FROM {frm}{where} ORDER BY {order} LIMIT {r.randint(1, 12)}", True
             return f"SELECT {', '.join(items)} FROM {frm}{where}", False
         if shape == "agg":
             items = [f"{self.aggregate(cols, alias)} AS a{i}" for i in range(r.randint(1, 3))]

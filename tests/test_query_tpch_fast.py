@@ -71,7 +71,8 @@ def fuzz_schema() -> tuple[list[Table], list[Join]]:
             m = re.match(r"(\w+) (\w+)", part)
             if m and m.group(1) != "PRIMARY":
                 cols.append(Col(t, m.group(1), _kind(m.group(2))))
-        tables.append(Table(t, ALIASES[t], tuple(cols)))
+        key = re.search(r"PRIMARY KEY \(([^)]*)\)", DDL[t])
+        tables.append(Table(t, ALIASES[t], tuple(cols), tuple(k.strip() for k in key.group(1).split(",")) if key else ()))
     joins = [Join(Col(a, ac, "int"), Col(b, bc, "int")) for a, ac, b, bc in KEYS]
     return tables, joins
 
