@@ -30,6 +30,7 @@ SHA extensions) when DataFusion is installed, else by ``hashlib`` row by row
 from __future__ import annotations
 
 import hashlib
+import itertools
 import struct
 from typing import Any, Optional, Sequence
 
@@ -324,6 +325,7 @@ def hashable(schema: pa.Schema) -> bool:
 
 _CTX: list[Any] = []
 _POOL: list[Any] = []
+_NAMES = itertools.count()
 
 
 def _pool() -> Any:
@@ -359,7 +361,11 @@ def sha256_each(values: pa.Array, out: Optional[np.ndarray] = None) -> np.ndarra
         return _sha256_hashlib(values, out)
     from datafusion import col, functions as f
 
-    res = ctx.from_arrow(pa.table({"v": values})).select(f.sha256(col("v")).alias("h")).to_arrow_table()
+    name = f"lakepkg_rows_{next(_NAMES)}"   # from_arrow registers the table: drop it after, or it stays
+    try:
+        res = ctx.from_arrow(pa.table({"v": values}), name=name).select(f.sha256(col("v")).alias("h")).to_arrow_table()
+    finally:
+        ctx.deregister_table(name)
     at = 0
     for h in res.column(0).chunks:
         m = len(h)
