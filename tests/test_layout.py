@@ -17,6 +17,24 @@ ROOT = os.environ.get("LAKEPKG_LAYOUT_ROOT") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lakepkg")  # the override checks another tree
 FORBIDDEN = ("lakepkg_connectors", "lakepkg_spark_jobs", "connectors", "spark_jobs")
 
+# The layers of lakepkg/, lowest first: a module may import modules of its own layer and of the layers
+# before it, never of a layer after it (docs/architecture.md shows this table; a test keeps the two
+# equal). A layer is the first folder under lakepkg/ (or the module's name for a top-level module).
+# A new folder goes into the row of the layer it belongs to: until then test_layers_only_import_downward
+# names it.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("base", ("lakepkg", "errors", "config", "sizes", "progress")),
+    ("format", ("format",)),
+    ("store", ("store",)),
+    ("registry", ("registry",)),
+    ("source", ("source",)),
+    ("write/read", ("write", "read")),
+    ("services", ("maintain", "lifecycle", "query", "spark", "airflow", "hive", "merging", "merge")),
+    ("api", ("api",)),
+    ("apps", ("catalog", "demo")),
+    ("cli", ("cli",)),
+]
+
 
 def _modules() -> dict[str, str]:
     """Dotted module name → file, for every module under lakepkg/."""
@@ -164,6 +182,56 @@ def test_no_module_of_lakepkg_takes_part_in_an_import_cycle():
 def test_the_core_never_imports_connectors_or_spark_jobs():
     _, forbidden = import_graph()
     assert not forbidden, "lakepkg/ must not import the connectors or spark-submit jobs:\n" + "\n".join(forbidden)
+
+
+def layer_of(module: str) -> Optional[int]:
+    """The index in LAYERS of a lakepkg module (None: a folder no layer lists)."""
+    parts = module.split(".")
+    key = parts[1] if len(parts) > 1 else "lakepkg"
+    for i, (_name, folders) in enumerate(LAYERS):
+        if key in folders:
+            return i
+    return None
+
+
+def upward_imports(graph: dict[str, dict[str, int]]) -> list[str]:
+    """Every import of a module from a later layer than the importer's, and every unplaced module."""
+    bad = []
+    for mod, targets in sorted(graph.items()):
+        li = layer_of(mod)
+        if li is None:
+            bad.append(f"{mod} is in no layer: add its folder to a row of LAYERS in tests/test_layout.py "
+                       "and to the table in docs/architecture.md")
+            continue
+        for target, line in sorted(targets.items()):
+            lt = layer_of(target)
+            if lt is not None and lt > li:
+                bad.append(f"{mod} (line {line}, layer {LAYERS[li][0]}) imports {target} (layer {LAYERS[lt][0]})")
+    return bad
+
+
+def test_layers_only_import_downward():
+    graph, _ = import_graph()
+    bad = upward_imports(graph)
+    assert not bad, "imports that run up the layers (LAYERS in tests/test_layout.py):\n" + "\n".join(bad)
+
+
+def test_the_layer_check_finds_an_upward_import():
+    graph = {"lakepkg.format.manifest": {"lakepkg.store.base": 12}, "lakepkg.store.base": {}}
+    assert upward_imports(graph) == ["lakepkg.format.manifest (line 12, layer format) imports lakepkg.store.base "
+                                     "(layer store)"]
+    assert upward_imports({"lakepkg.newfolder.x": {}})[0].startswith("lakepkg.newfolder.x is in no layer")
+
+
+def test_architecture_doc_shows_the_layer_table():
+    with open(os.path.join(os.path.dirname(ROOT), "docs", "architecture.md"), encoding="utf-8") as fh:
+        doc = fh.read()
+    rows = []
+    for line in doc.split("<!-- layers -->")[1].split("<!-- /layers -->")[0].splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].isdigit():
+            rows.append((cells[1], tuple(f.strip().strip("`") for f in cells[2].split(","))))
+    assert rows == LAYERS
 
 
 def test_the_cycle_finder_finds_a_function_level_cycle():

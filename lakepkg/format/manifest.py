@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 from lakepkg.format.canonical import canonical_json, load_json
 from lakepkg.errors import IntegrityError, SchemaMismatchError
 from lakepkg.format.names import checked_stored_key, checked_table_name, safe_key, validate_table_name
-from lakepkg.store.base import ObjectStore
+from lakepkg.format.objects import Objects
 
 if TYPE_CHECKING:  # pyarrow is imported where a schema is (de)serialised: `lakepkg ls` starts without it
     import pyarrow as pa
@@ -207,7 +207,7 @@ class EntrySorter:
         self._runs = []
 
 
-def write_pages(store: ObjectStore, lines: Iterable[tuple[str, bytes, int, int]]) -> tuple[list[PageRef], int, int]:
+def write_pages(store: Objects, lines: Iterable[tuple[str, bytes, int, int]]) -> tuple[list[PageRef], int, int]:
     """Cut sorted (key, line, rows, size) entries into pages, store them; return (pages, rows, bytes)."""
     pages: list[PageRef] = []
     buf: list[bytes] = []
@@ -237,7 +237,7 @@ def write_pages(store: ObjectStore, lines: Iterable[tuple[str, bytes, int, int]]
     return pages, total_rows, total_bytes
 
 
-def read_page(store: ObjectStore, page: PageRef, verify: bool = True) -> list[Entry]:
+def read_page(store: Objects, page: PageRef, verify: bool = True) -> list[Entry]:
     """Load one page's entries (hash-checked by default)."""
     data = store.get_bytes(page.hash, verify=verify)
     out = []
@@ -249,7 +249,7 @@ def read_page(store: ObjectStore, page: PageRef, verify: bool = True) -> list[En
     return out
 
 
-def read_page_raw(store: ObjectStore, page: PageRef, verify: bool = True) -> list[dict[str, Any]]:
+def read_page_raw(store: Objects, page: PageRef, verify: bool = True) -> list[dict[str, Any]]:
     """Load one page as plain dicts (faster than :func:`read_page` for scans)."""
     data = store.get_bytes(page.hash, verify=verify)
     try:
@@ -329,21 +329,21 @@ class RootNodeData:
             raise IntegrityError(f"package root is malformed ({exc}); the manifest is corrupt") from None
 
 
-def store_node(store: ObjectStore, node: "TableNodeData | RootNodeData") -> str:
+def store_node(store: Objects, node: "TableNodeData | RootNodeData") -> str:
     """Store a node as canonical JSON; its hash is the object's name."""
     return store.put_bytes(canonical_json(node.to_json()))
 
 
-def load_table_node(store: ObjectStore, digest: str) -> TableNodeData:
+def load_table_node(store: Objects, digest: str) -> TableNodeData:
     return TableNodeData.from_json(load_json(store.get_bytes(digest, verify=True), f"table node {digest[:12]}"))
 
 
-def load_root(store: ObjectStore, top_hash: str) -> RootNodeData:
+def load_root(store: Objects, top_hash: str) -> RootNodeData:
     return RootNodeData.from_json(load_json(store.get_bytes(top_hash, verify=True), f"package root {top_hash[:12]}"))
 
 
 def build_table_node(
-    store: ObjectStore,
+    store: Objects,
     name: str,
     schema: pa.Schema,
     sorter: EntrySorter,

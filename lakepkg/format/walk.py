@@ -19,7 +19,7 @@ import re
 from typing import Any, Iterable, Iterator, NamedTuple, Optional
 
 from lakepkg.format.manifest import PageRef, TableNodeData, load_root, load_table_node, read_page_raw
-from lakepkg.store.base import ObjectStore
+from lakepkg.format.objects import Objects
 
 
 class WalkItem(NamedTuple):
@@ -37,7 +37,7 @@ _OBJECT = b'"object":"'
 _HEX_QUOTED = re.compile(rb'(?:[0-9a-f]{64}")*')
 
 
-def page_objects(store: ObjectStore, page: PageRef) -> list[str]:
+def page_objects(store: Objects, page: PageRef) -> list[str]:
     """The object of every entry of one page, without decoding the entries: each canonical line
     holds its own ``"object":"<sha256>"`` once; when the pattern occurs any other number of times
     (a partition or meta value that looks the same, or a deletion vector's ``"object"``) the page
@@ -45,7 +45,7 @@ def page_objects(store: ObjectStore, page: PageRef) -> list[str]:
     return page_objects_and_vectors(store, page)[0]
 
 
-def page_objects_and_vectors(store: ObjectStore, page: PageRef) -> tuple[list[str], list[str]]:
+def page_objects_and_vectors(store: Objects, page: PageRef) -> tuple[list[str], list[str]]:
     """(the object of every entry, the deletion-vector objects) of one page (see :func:`page_objects`;
     a page with a vector always takes the decoding path, since its line names two objects)."""
     data = store.get_bytes(page.hash, verify=True)
@@ -60,13 +60,13 @@ def page_objects_and_vectors(store: ObjectStore, page: PageRef) -> tuple[list[st
     return [d["object"] for d in entries], [d["deletes"]["object"] for d in entries if d.get("deletes")]
 
 
-def iter_page_entries(store: ObjectStore, pages: Iterable[PageRef]) -> Iterator[dict[str, Any]]:
+def iter_page_entries(store: Objects, pages: Iterable[PageRef]) -> Iterator[dict[str, Any]]:
     """The entries of ``pages``, in key order, one page in memory at a time."""
     for page in pages:
         yield from read_page_raw(store, page)
 
 
-def walk(store: ObjectStore, top_hash: str, *, tables: Optional[Iterable[str]] = None,
+def walk(store: Objects, top_hash: str, *, tables: Optional[Iterable[str]] = None,
          files: bool = True, entries: bool = True, entry_dicts: bool = True) -> Iterator[WalkItem]:
     """Walk the version ``top_hash``: the root, the package's files, then each table (name order).
 
@@ -95,14 +95,14 @@ def walk(store: ObjectStore, top_hash: str, *, tables: Optional[Iterable[str]] =
                 yield from read(store, page, name)
 
 
-def _entries(store: ObjectStore, page: PageRef, table: Optional[str]) -> Iterator[WalkItem]:
+def _entries(store: Objects, page: PageRef, table: Optional[str]) -> Iterator[WalkItem]:
     for d in read_page_raw(store, page):
         yield WalkItem("entry", d["object"], table, d)
         if d.get("deletes"):  # the fragment's deletion vector (docs/format.md)
             yield WalkItem("vector", d["deletes"]["object"], table, d)
 
 
-def _objects(store: ObjectStore, page: PageRef, table: Optional[str]) -> Iterator[WalkItem]:
+def _objects(store: Objects, page: PageRef, table: Optional[str]) -> Iterator[WalkItem]:
     objects, vectors = page_objects_and_vectors(store, page)
     for digest in objects:
         yield WalkItem("entry", digest, table)
@@ -110,6 +110,6 @@ def _objects(store: ObjectStore, page: PageRef, table: Optional[str]) -> Iterato
         yield WalkItem("vector", digest, table)
 
 
-def table_entries(store: ObjectStore, node: TableNodeData) -> Iterator[dict[str, Any]]:
+def table_entries(store: Objects, node: TableNodeData) -> Iterator[dict[str, Any]]:
     """Every entry of one table node, in key order."""
     return iter_page_entries(store, node.pages)

@@ -27,6 +27,7 @@ from lakepkg.errors import ConfigError, LakepkgError, NotFoundError, SourceError
 
 from lakepkg.hive.thrift import call as _call, connect
 from lakepkg.hive.types import arrow_to_hive, partition_path, partition_value_to_str
+from lakepkg.read.arrow_scan import ArrowScan
 from lakepkg.source.filesystems import filesystem_for, redact
 
 __all__ = ["restore_table", "RestoreResult"]
@@ -64,11 +65,8 @@ def _has_nanos(t: pa.DataType) -> bool:
     return False
 
 
-def _needs_int96(local: str) -> bool:
-    """True when a fragment stores nanosecond timestamps as INT64 (unreadable by Spark and Hive)."""
-    import pyarrow.parquet as pq
-
-    sch = pq.ParquetFile(local).schema
+def _needs_int96(sch: Any) -> bool:
+    """True when a fragment's Parquet schema stores nanosecond timestamps as INT64 (unreadable by Spark and Hive)."""
     for i in range(len(sch)):
         lt = str(sch.column(i).logical_type)
         if "Timestamp" in lt and "nanoseconds" in lt:
@@ -99,15 +97,19 @@ def _uri(fs: pafs.FileSystem, path: str, location: str) -> str:
 
 
 def restore_table(ref: str, *, table: str, into: str, location: str, metastore: str, registry: Any = None,
-                  storage_options: Optional[dict[str, Any]] = None, verify: bool = True,
+                  storage_options: Optional[dict[str, Any]] = None, verify: Optional[bool] = None,
                   show_progress: bool = False) -> RestoreResult:
-    """Write table ``table`` of package ``ref`` under ``location`` and register it as ``into`` (db.table)."""
+    """Write table ``table`` of package ``ref`` under ``location`` and register it as ``into`` (db.table).
+
+    Every fragment is hashed before it is copied (the one reader); ``verify`` is deprecated and ignored."""
     from hmsclient.genthrift.hive_metastore.ttypes import (FieldSchema, Partition, SerDeInfo,
                                                            StorageDescriptor, Table)
 
     from lakepkg.read.package import Package, load
+    from lakepkg.read.scan import deprecated_verify
     from lakepkg.progress import progress_bar
 
+    deprecated_verify(verify)
     db, dot, name = into.partition(".")
     if not dot or not db or not name or "." in name:
         raise ConfigError(f"--into {into!r}: name the new table as database.table")
@@ -158,7 +160,7 @@ def restore_table(ref: str, *, table: str, into: str, location: str, metastore: 
                     if pcols:
                         parts.setdefault(tuple(vals), vals)
                     fs.create_dir(posixpath.dirname(dest), recursive=True)
-                    _write_fragment(pkg.store, d, fs, dest, nanos, verify)
+                    _write_fragment(pkg.store, d, fs, dest, nanos)
                     written.append(dest)
                     nbytes += int(d.get("size") or 0)
                     rows += int(d.get("rows") or 0)
@@ -209,46 +211,20 @@ def _copy_sd(sd: Any) -> Any:
     return copy.copy(sd)
 
 
-def _write_fragment(store: Any, d: dict[str, Any], fs: pafs.FileSystem, dest: str, nanos: bool, verify: bool) -> None:
-    """Copy one stored fragment to ``dest`` (nanosecond timestamps rewritten as INT96 for Spark/Hive)."""
+def _write_fragment(store: Any, d: dict[str, Any], fs: pafs.FileSystem, dest: str, nanos: bool) -> None:
+    """Copy one stored fragment to ``dest`` (nanosecond timestamps rewritten as INT96 for Spark/Hive;
+    a fragment with a deletion vector as its live rows only), from bytes the one reader checked."""
     import pyarrow.parquet as pq
 
-    digest = d["object"]
-    local = store.local_path(digest)
-    if d.get("deletes"):  # a deletion vector: restore the live rows only
-        from lakepkg.read.deletes import apply_deletes
-
-        data = store.get_bytes(digest, verify=True) if local is None or verify else None
-        table = apply_deletes(store, d, pq.read_table(pa.BufferReader(data) if data is not None else local))
+    reader = ArrowScan(store, pa.schema([]))
+    if d.get("deletes") or (nanos and _needs_int96(reader.file_metadata(d).schema)):
+        table = reader.read_stored(d, live=True)  # a deletion vector: the live rows only
         with fs.open_output_stream(dest) as out:
             pq.write_table(table, out, use_deprecated_int96_timestamps=nanos, compression="zstd")
         return
-    if nanos and local is not None and _needs_int96(local):
-        table = pq.read_table(local)
-        with fs.open_output_stream(dest) as out:
-            pq.write_table(table, out, use_deprecated_int96_timestamps=True, compression="zstd")
-        return
-    if local is not None and not verify:
-        with open(local, "rb") as src, fs.open_output_stream(dest) as out:
-            while True:
-                buf = src.read(8 << 20)
-                if not buf:
-                    break
-                out.write(buf)
-        return
-    data = store.get_bytes(digest, verify=verify)
-    if nanos and _bytes_need_int96(data):
-        table = pq.read_table(pa.BufferReader(data))
-        with fs.open_output_stream(dest) as out:
-            pq.write_table(table, out, use_deprecated_int96_timestamps=True, compression="zstd")
-        return
-    with fs.open_output_stream(dest) as out:
-        out.write(data)
-
-
-def _bytes_need_int96(data: bytes) -> bool:
-    import pyarrow.parquet as pq
-
-    sch = pq.ParquetFile(pa.BufferReader(data)).schema
-    return any("Timestamp" in str(sch.column(i).logical_type) and "nanoseconds" in str(sch.column(i).logical_type)
-               for i in range(len(sch)))
+    with open(reader.path(d), "rb") as src, fs.open_output_stream(dest) as out:  # hashed before this copy
+        while True:
+            buf = src.read(8 << 20)
+            if not buf:
+                break
+            out.write(buf)

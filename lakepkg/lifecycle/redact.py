@@ -46,7 +46,7 @@ from lakepkg.lifecycle.objects import live_objects, purge, version_objects
 from lakepkg.lifecycle.predicate import Predicate, matching_mask, parse_predicate
 from lakepkg.lifecycle.remove import open_reg, tags_of
 from lakepkg.lifecycle.where_used import RowSearch, fragment_plan, package_scope, read_fragment
-from lakepkg.read.scan import ScanPlan, object_path
+from lakepkg.read.scan import ScanPlan
 from lakepkg.registry import Registry, VersionRecord
 from lakepkg.registry.keys import JOURNAL_PREFIX, is_journal_key, journal_id, journal_key, record_key, stamp
 from lakepkg.registry.refs import RedactedVersionWarning
@@ -91,17 +91,16 @@ class RedactReport:
 
 # -- building ---------------------------------------------------------------------------------
 
-def _write_settings(writer: Optional[dict[str, Any]], original: str) -> dict[str, Any]:
+def _write_settings(writer: Optional[dict[str, Any]], original: Any) -> dict[str, Any]:
     """``pq.write_table`` keywords: the table node's recorded writer settings, else lakepkg's own with
-    the original file's compression (a copied source file records no settings)."""
-    import pyarrow.parquet as pq
-
+    the original file's compression (a copied source file records no settings); ``original``: a
+    callable giving the original file's Parquet footer (read only when needed)."""
     keys = ("compression", "compression_level", "row_group_size", "data_page_size", "use_dictionary",
             "write_statistics", "version", "data_page_version")
     if writer:
         return {k: writer[k] for k in keys if k in writer}
     s = {k: WRITER_SETTINGS[k] for k in keys if k != "compression_level"}
-    md = pq.ParquetFile(original).metadata
+    md = original()
     if md.num_row_groups and md.num_columns:
         codec = str(md.row_group(0).column(0).compression).lower()
         s["compression"] = "none" if codec == "uncompressed" else codec
@@ -135,7 +134,7 @@ class Rewriter:
         keep = stored.filter(pc.invert(matching_mask(full, conjs)))
         if keep.num_rows == 0:
             return None
-        settings = _write_settings(node.writer, object_path(plan.store, e))
+        settings = _write_settings(node.writer, lambda: plan.reader().file_metadata(e))
         fd, tmp = tempfile.mkstemp(prefix="lakepkg-redact-", suffix=".parquet")
         os.close(fd)
         try:

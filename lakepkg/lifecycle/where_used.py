@@ -24,7 +24,7 @@ from lakepkg.format.canonical import canonical_json
 from lakepkg.format.manifest import TableNodeData, load_root, load_table_node
 from lakepkg.format.walk import iter_page_entries, walk
 from lakepkg.lifecycle.predicate import Predicate, check_columns, matching_mask, parse_predicate
-from lakepkg.read.scan import FragmentTask, ScanPlan, object_path, plan_table, pruned_entries, read_task
+from lakepkg.read.scan import FragmentTask, ScanPlan, plan_table, pruned_entries
 from lakepkg.registry import Registry, VersionRecord
 from lakepkg.registry.refs import RedactedVersionWarning
 
@@ -99,16 +99,16 @@ def _use(rec: VersionRecord, tags: dict[str, list[str]]) -> VersionUse:
 def fragment_plan(reg: Registry, rec: VersionRecord, table_hash: str, node: TableNodeData) -> ScanPlan:
     """The read plan of one version's table (hash-checked reads), through which fragments are read."""
     return plan_table(reg.store, registry_location=reg.location, top_hash=rec.top_hash, table=node.name,
-                      table_hash=table_hash, node=node, package=rec.package, verify=True)
+                      table_hash=table_hash, node=node, package=rec.package)
 
 
 def read_fragment(plan: ScanPlan, entry: dict[str, Any]) -> tuple[pa.Table, pa.Table]:
     """(the fragment's rows with the columns its file holds, the same rows with partition columns),
-    read through the plan's one read of a fragment (:func:`lakepkg.read.scan.read_task`)."""
-    import pyarrow.parquet as pq
-
-    full = read_task(plan, FragmentTask.of(entry))
-    in_file = pq.read_schema(object_path(plan.store, entry)).names
+    read through the one reader (:meth:`lakepkg.read.arrow_scan.ArrowScan.read_task`)."""
+    reader = plan.reader()
+    task = FragmentTask.of(entry)
+    full = reader.read_task(task)
+    in_file = reader.file_schema(task).names
     return full.select(in_file), full
 
 

@@ -266,6 +266,8 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
         targets.add(rel)
     done = [0, 0]
 
+    from lakepkg.read.arrow_scan import verified_path
+
     def one(job: tuple[str, Entry]) -> int:
         rel, e = job
         out = os.path.join(dest, *rel.split("/"))
@@ -274,7 +276,7 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
         if os.path.exists(out) and os.path.getsize(out) == e.size and hash_file(out)[0] == e.object:
             return 0
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        src = store.verified_path(e.object, what=rel)
+        src = verified_path(store, e, os.path.dirname(rel) or None)  # the one reader's checked file
 
         def copy(tmp: str) -> None:
             with open(tmp, "wb") as f:
@@ -301,13 +303,13 @@ def layout(reg: Registry, ref: str, dest: str, *, workers: int = DEFAULT_WORKERS
 
 def _install_live_rows(store: Any, e: Entry, rel: str, out: str) -> int:
     """Write a fragment with a deletion vector as a plain Parquet file of its live rows only."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from lakepkg.read.deletes import read_fragment
+    from lakepkg.read.arrow_scan import ArrowScan
     from lakepkg.write.fragments import WRITER_SETTINGS as s
 
-    src = store.verified_path(e.object, what=rel)
-    table = read_fragment(store, e, src, table=rel.split("/")[0])
+    table = ArrowScan(store, pa.schema([]), table=rel.split("/")[0]).read_stored(e, live=True)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     _replace_atomically(out, lambda tmp: pq.write_table(
         table, tmp, compression=s["compression"], compression_level=s["compression_level"],

@@ -3,6 +3,9 @@
 A vector names row positions of the whole stored file, so it applies before any
 row filter. Two ways in, one rule:
 
+Files are read only by :mod:`lakepkg.read.arrow_scan` (the one reader), which
+calls these two:
+
 * :func:`live_batches`: a whole-plan read (``Table.to_arrow``/``to_pandas``/
   ``to_batches``, the Spark data source's partitions) is one ordered pyarrow
   scan over the planned files with no filter pushed into it; each batch is
@@ -29,8 +32,7 @@ import pyarrow.compute as pc
 from lakepkg.errors import IntegrityError
 from lakepkg.format.deletion_vector import deleted_positions, live_mask, vector_label
 
-__all__ = ["apply_deletes", "live_batches", "positions_of", "has_deletes", "read_fragment", "deleted_positions",
-           "vector_label"]
+__all__ = ["apply_deletes", "live_batches", "positions_of", "has_deletes", "deleted_positions", "vector_label"]
 
 
 def has_deletes(entry: Any) -> bool:
@@ -68,23 +70,23 @@ def positions_of(store: Any, entries: Sequence[Any], table: Optional[str] = None
         return list(pool.map(lambda e: deleted_positions(store, e, table), es))
 
 
-def _physical_rows(entry: dict[str, Any], pos: Optional[np.ndarray], path: str, table: Optional[str]) -> int:
+def _physical_rows(entry: dict[str, Any], pos: Optional[np.ndarray], path: str, table: Optional[str],
+                   file_rows: Callable[[str], int]) -> int:
     """The rows of an entry's stored file: its live rows plus its deleted ones."""
     if entry.get("rows") is not None:
         return int(entry["rows"]) + (0 if pos is None else len(pos))
     if pos is not None:
         raise IntegrityError(f"{_label(entry, table)}: an entry with a deletion vector has no row count; "
                              "the manifest is corrupt, run `lakepkg verify`")
-    import pyarrow.parquet as pq
-
-    return int(pq.ParquetFile(path).metadata.num_rows)  # an entry written without its count
+    return file_rows(path)  # an entry written without its count: the file's footer (the reader reads it)
 
 
 def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagged: Iterable[Any],
                  table: Optional[str] = None,
                  then: Optional[Callable[[pa.RecordBatch], pa.RecordBatch]] = None,
                  threads: Optional[int] = None,
-                 memory_pool: Optional[pa.MemoryPool] = None) -> Iterator[pa.RecordBatch]:
+                 memory_pool: Optional[pa.MemoryPool] = None,
+                 file_rows: Optional[Callable[[str], int]] = None) -> Iterator[pa.RecordBatch]:
     """The batches of one ordered pyarrow scan over ``paths`` (``Scanner.scan_batches()``: batches
     tagged with their fragment, each fragment's batches in file order, and no row filter pushed
     into the scan — a filter could skip row groups and move positions), each without the rows its
@@ -100,7 +102,10 @@ def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagge
     returns a deleted row."""
     es = [_as_dict(e) for e in entries]
     pos = positions_of(store, es, table)
-    physical = [_physical_rows(e, p, path, table) for e, p, path in zip(es, pos, paths)]
+    def no_count(path: str) -> int:
+        raise IntegrityError(f"the manifest entry of {path} has no row count; run `lakepkg verify`")
+
+    physical = [_physical_rows(e, p, path, table, file_rows or no_count) for e, p, path in zip(es, pos, paths)]
 
     def job(b: pa.RecordBatch, dead: Optional[np.ndarray]) -> pa.RecordBatch:
         if dead is not None and len(dead):
@@ -148,11 +153,3 @@ def live_batches(store: Any, entries: Sequence[Any], paths: Sequence[str], tagge
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
-
-
-def read_fragment(store: Any, entry: Any, path: str, columns: Optional[list[str]] = None,
-                  table: Optional[str] = None) -> pa.Table:
-    """A stored fragment's data columns (``columns`` or all) with its vector applied."""
-    import pyarrow.parquet as pq
-
-    return apply_deletes(store, entry, pq.read_table(path, columns=columns), table)

@@ -68,7 +68,7 @@ def check_filters(filters: Optional[Filter], schema: pa.Schema) -> None:
         for col, op, val in conj:
             if col not in schema.names:
                 raise ConfigError(f"filter on unknown column {col!r}; the columns are {', '.join(schema.names)}")
-    empty = pads.dataset(schema.empty_table())
+    empty = pads.InMemoryDataset(schema.empty_table())
     try:
         empty.to_table(filter=to_expression(conjs))
         return
@@ -96,6 +96,10 @@ def comparable(t: Optional[pa.DataType], v: Any) -> Any:
             return decimal.Decimal(str(v))
         except decimal.InvalidOperation:
             return None
+    if t is not None and pa.types.is_timestamp(t) and isinstance(v, (dt.datetime, str)):
+        return _epoch_ns(v)
+    if t is not None and pa.types.is_time(t) and isinstance(v, (dt.time, str)):
+        return _day_ns(v)
     if isinstance(v, bool) or isinstance(v, (int, float)):
         return v
     if isinstance(v, decimal.Decimal):
@@ -115,6 +119,50 @@ def comparable(t: Optional[pa.DataType], v: Any) -> Any:
             return comparable(t, d)
         return v
     return None
+
+
+_NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1000, "ns": 1}
+
+
+def _arrow_ns(v: Any) -> Optional[int]:
+    """``v`` as Arrow holds it in a filter (``pa.scalar(v)``: a datetime or pandas Timestamp becomes a
+    timestamp, a time a time of day) in nanoseconds since the epoch (UTC; a naive value is UTC wall
+    time) or since midnight, so that pruning compares exactly what the row filter compares."""
+    try:
+        s = pa.scalar(v)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    if not (pa.types.is_timestamp(s.type) or pa.types.is_time(s.type)) or not s.is_valid:
+        return None
+    return int(s.value) * _NS_PER[s.type.unit]
+
+
+def _epoch_ns(v: "dt.datetime | str") -> Optional[int]:
+    """A timestamp (a filter value, or a stored stat or partition value as ISO text) in nanoseconds."""
+    if isinstance(v, str):
+        try:
+            v = dt.datetime.fromisoformat(v)
+        except ValueError:
+            return None
+    return _arrow_ns(v)
+
+
+def _day_ns(v: "dt.time | str") -> Optional[int]:
+    """A time of day (a filter value, or a stored stat as ISO text) in nanoseconds since midnight."""
+    if isinstance(v, str):
+        try:
+            v = dt.time.fromisoformat(v)
+        except ValueError:
+            return None
+    return _arrow_ns(v)
+
+
+def _stored_precision_slack(t: Optional[pa.DataType]) -> int:
+    """Nanoseconds a stored max may lie below the column's true max: statistics are stored to the
+    microsecond, and versions written before maxima were rounded up truncated nanosecond ones."""
+    if t is not None and (pa.types.is_timestamp(t) or pa.types.is_time(t)) and t.unit == "ns":
+        return 999
+    return 0
 
 
 def _term_may_match(op: str, lo: Any, hi: Any, val: Any) -> bool:
@@ -168,9 +216,12 @@ def entry_may_match(entry: dict[str, Any], conjs: list[list[tuple[str, str, Any]
                     ok = False
                     break
             elif col in stats and "min" in stats[col]:
+                if op in ("!=", "not in") and t is not None and pa.types.is_floating(t):
+                    continue  # NaN is outside min/max (Parquet leaves it out) and matches != / not in
                 lo, hi = comparable(t, stats[col]["min"]), comparable(t, stats[col]["max"])
                 if lo is None or hi is None:
                     continue
+                hi = hi + _stored_precision_slack(t) if isinstance(hi, int) else hi
                 if not _term_may_match(op, lo, hi, cval):
                     ok = False
                     break

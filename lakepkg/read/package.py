@@ -23,7 +23,8 @@ from lakepkg.read.filters import Filter
 from lakepkg.read.history import merge_label
 from lakepkg.read.html import card, facts, grid, schema_grid, section
 from lakepkg.sizes import human_bytes
-from lakepkg.read.scan import FragmentTask, ScanPlan, object_path, plan_table, pruned_entries, read_task
+from lakepkg.read.arrow_scan import ArrowScan, verified_path
+from lakepkg.read.scan import FragmentTask, ScanPlan, deprecated_verify, plan_table, pruned_entries
 from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.store.base import ObjectStore
 from lakepkg.write.publish import PublishResult
@@ -57,10 +58,12 @@ class _Leaf:
     def meta(self) -> dict[str, Any]:
         return self.entry.meta or {}
 
-    def local_path(self, verify: bool = False) -> str:
+    def local_path(self, verify: Optional[bool] = None) -> str:
         """A local file with the leaf's bytes (fetched into the cache for remote stores), checked to
-        hash to the leaf's object (IntegrityError if not; see :func:`lakepkg.read.scan.object_path`)."""
-        return object_path(self.store, self.entry.to_json(), verify)
+        hash to the leaf's object (IntegrityError if not; see :func:`lakepkg.read.arrow_scan.verified_path`).
+        ``verify`` is deprecated and ignored: the bytes are always checked."""
+        deprecated_verify(verify)
+        return verified_path(self.store, self.entry)
 
     def read_bytes(self, verify: bool = True) -> bytes:
         return self.store.get_bytes(self.entry.object, verify=verify)
@@ -100,13 +103,23 @@ class Fragment(_Leaf):
         """This fragment as a read-plan task."""
         return FragmentTask.of(self.entry.to_json())
 
-    def to_arrow(self, columns: Optional[list[str]] = None, verify: bool = False) -> pa.Table:
-        """The fragment's rows, partition columns included (``verify``: re-hash the bytes first)."""
-        return read_task(self.table.scan(columns=columns, verify=verify), self.task)
+    def to_arrow(self, columns: Optional[list[str]] = None, verify: Optional[bool] = None) -> pa.Table:
+        """The fragment's live rows, partition columns included, from checked bytes (the one reader;
+        no plan of the table). ``verify`` is deprecated and ignored: every read is checked."""
+        deprecated_verify(verify)
+        if columns is not None:
+            unknown = [c for c in columns if c not in self.table.schema.names]
+            if unknown:
+                pkg = self.table.package
+                ref = f"{pkg.name}@{pkg.top_hash[:10]}" if pkg.name else pkg.top_hash[:10]
+                raise ConfigError(f"table {self.table.name!r} of {ref} has no column(s) {', '.join(unknown)}; "
+                                  f"its columns: {', '.join(self.table.schema.names)}")
+        return self.table.reader(columns).read_task(self.task)
 
-    def to_pandas(self, columns: Optional[list[str]] = None, verify: bool = False) -> "pd.DataFrame":
+    def to_pandas(self, columns: Optional[list[str]] = None, verify: Optional[bool] = None) -> "pd.DataFrame":
         """The fragment as a pandas DataFrame."""
-        return self.to_arrow(columns, verify).to_pandas()
+        deprecated_verify(verify)
+        return self.to_arrow(columns).to_pandas()
 
     def __repr__(self) -> str:
         return f"<Fragment {self.key} rows={self.rows} {self.size} B>"
@@ -157,13 +170,19 @@ class Table:
         return list(seen.values())
 
     def scan(self, filters: Optional[Filter] = None, columns: Optional[Sequence[str]] = None,
-             verify: bool = False) -> ScanPlan:
+             verify: Optional[bool] = None) -> ScanPlan:
         """The read plan of this exact version: fragments left after partition and min/max pruning
-        by ``filters``, reading ``columns`` (all when None). See :mod:`lakepkg.read.scan`."""
+        by ``filters``, reading ``columns`` (all when None). See :mod:`lakepkg.read.scan`.
+        ``verify`` is deprecated and ignored: every read hashes a fragment before its first use."""
+        deprecated_verify(verify)
         pkg = self.package
         return plan_table(self.store, registry_location=pkg.registry.location, top_hash=pkg.top_hash,
                           table=self.name, table_hash=self.hash, node=self.node, package=pkg.name,
-                          filters=filters, columns=columns, verify=verify)
+                          filters=filters, columns=columns)
+
+    def reader(self, columns: Optional[Sequence[str]] = None) -> ArrowScan:
+        """The one reader over this table's fragments (no row filter; ``columns`` or all)."""
+        return ArrowScan(self.store, self.schema, self.partition_columns, table=self.name, columns=columns)
 
     def iter_entries(self, filters: Optional[Filter] = None) -> Iterator[dict[str, Any]]:
         """Entries (as dicts, statistics included) whose partition values and stats may match ``filters``."""
@@ -182,19 +201,22 @@ class Table:
                 return f
         raise NotFoundError(f"table {self.name!r} has no fragment {key!r}")
 
-    def to_arrow_dataset(self, filters: Optional[Filter] = None, verify: bool = False) -> "pads.FileSystemDataset":
+    def to_arrow_dataset(self, filters: Optional[Filter] = None, verify: Optional[bool] = None) -> "pads.Dataset":
         """A pyarrow dataset over the fragments that survive partition and min/max pruning."""
-        return self.scan(filters, verify=verify).to_arrow_dataset()
+        deprecated_verify(verify)
+        return self.scan(filters).to_arrow_dataset()
 
     def to_arrow(self, filters: Optional[Filter] = None, columns: Optional[list[str]] = None,
-                 verify: bool = False) -> pa.Table:
+                 verify: Optional[bool] = None) -> pa.Table:
         """Rows matching ``filters`` (pruned by partition and stats, then filtered row by row)."""
-        return self.scan(filters, columns, verify).to_arrow()
+        deprecated_verify(verify)
+        return self.scan(filters, columns).to_arrow()
 
     def to_pandas(self, filters: Optional[Filter] = None, columns: Optional[list[str]] = None,
-                  verify: bool = False) -> "pd.DataFrame":
+                  verify: Optional[bool] = None) -> "pd.DataFrame":
         """Rows matching ``filters`` as a pandas DataFrame."""
-        return self.scan(filters, columns, verify).to_pandas()
+        deprecated_verify(verify)
+        return self.scan(filters, columns).to_pandas()
 
     def head(self, n: int = 10) -> pa.Table:
         """The first ``n`` rows (reads only as many fragments as needed)."""
@@ -492,7 +514,7 @@ def _pinned_by_lock(r: Ref, lock_path: str) -> Ref:
     """``r`` (a reference with no version selector) pinned to its lock file entry, if it has one."""
     import dataclasses
 
-    from lakepkg.maintain.lockfile import read_lockfile
+    from lakepkg.format.lockfile import read_lockfile
 
     for e in read_lockfile(lock_path):
         if e.name == r.name:

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from lakepkg.errors import ConfigError
 from lakepkg.format.deletion_vector import deleted_positions
-from lakepkg.read.deletes import apply_deletes
+from lakepkg.read.arrow_scan import ArrowScan
 from lakepkg.read.diff import _merge_pages
 from lakepkg.format.row_identity import encode_rows, row_hash_matrix
 from lakepkg.format.rows_digest import compare_digests
@@ -137,34 +137,19 @@ class RowDiff:
         return card(f"Row diff {self.old[:10]} → {self.new[:10]}: {self.summary()}", *parts)
 
 
-def _with_partitions(t: pa.Table, entry: dict[str, Any], table: Any) -> pa.Table:
-    from lakepkg.read.filters import partition_array
-
-    for c in table.partition_columns:
-        f = table.schema.field(c)
-        t = t.append_column(f, partition_array(f.type, (entry.get("partition") or {}).get(c), t.num_rows))
-    return t.select(table.schema.names)
-
-
-def _file(store: Any, entry: dict[str, Any]) -> pa.Table:
-    import pyarrow.parquet as pq
-
-    from lakepkg.errors import MissingObjectError
-
-    p = store.local_path(entry["object"])
-    if p is None:
-        raise MissingObjectError(f"object {entry['object'][:12]} ({entry['key']}) has no local copy; install the package first")
-    return pq.read_table(p)
+def _reader(table: Any) -> ArrowScan:
+    """The one reader over a loaded table's fragments (every column, no row filter)."""
+    return ArrowScan(table.store, table.schema, table.partition_columns, table=table.name)
 
 
 def _live(store: Any, entry: dict[str, Any], table: Any) -> pa.Table:
-    """The live rows of one entry (vector applied), partition columns included."""
-    return _with_partitions(apply_deletes(store, entry, _file(store, entry), table.name), entry, table)
+    """The live rows of one entry (vector applied), partition columns included, in schema order."""
+    return _reader(table).read_task(entry).select(table.schema.names)
 
 
 def _positions_table(store: Any, entry: dict[str, Any], table: Any, positions: np.ndarray) -> pa.Table:
-    """Rows at ``positions`` of the entry's stored file (whatever its vector says)."""
-    return _with_partitions(_file(store, entry).take(pa.array(positions, type=pa.int64())), entry, table)
+    """Rows at ``positions`` of the entry's stored file (whatever its vector says), in schema order."""
+    return _reader(table).read_positions(entry, positions).select(table.schema.names)
 
 
 def _candidates(a: Any, b: Any) -> tuple[list[pa.Table], list[pa.Table], int, int]:

@@ -17,7 +17,6 @@ from typing import Any, Optional, Sequence
 import pyarrow as pa
 
 from lakepkg.errors import ConfigError
-from lakepkg.format.walk import table_entries
 from lakepkg.read.scan import ScanPlan
 from lakepkg.spark.local_view import read_view, table_view
 from lakepkg.spark.reader import NAME, REGISTRY_OPTIONS, register, resolve_table
@@ -32,12 +31,10 @@ def plan_to_spark(spark: Any, plan: ScanPlan, native: Optional[bool] = None) -> 
     otherwise read through the ``pkg`` data source."""
     if native is not False and str(spark.sparkContext.master).startswith("local"):
         # Spark's Parquet scan cannot apply deletion vectors: a plan with any goes through the data source
+        # the view's links come from the one reader: every fragment behind them is hashed in this process
+        # before Spark's JVM reads it (IntegrityError names a bad one)
         view = None if any(t.deletes for t in plan.tasks) else table_view(plan.store, plan)
         if view is not None:
-            # Spark's JVM reads the view's links without hashing: verify every fragment behind them in
-            # this process first (hashed on first use, remembered after; IntegrityError names a bad one)
-            for d in table_entries(plan.store, plan.node):
-                plan.store.verified_path(d["object"])
             df = read_view(spark, view, to_spark_schema(plan.schema, plan.table), plan.columns)
             return df if plan.filters is None else df.filter(condition(plan.filters))
         if native:

@@ -10,7 +10,10 @@ folder of symbolic links, one per fragment, laid out as Hive-style
     <registry>/views/<table node hash>/ds=2026-11-01/f0000007-<object>.parquet -> ../../objects/ab/ab…
 
 A table node never changes, so neither does its view: it is built once
-(under a temporary name, then renamed) and reused. Spark then prunes
+(under a temporary name, then renamed) and reused. Each link's target comes
+from the one reader (:meth:`lakepkg.read.arrow_scan.ArrowScan.paths`), so every
+fragment behind a view is hashed in this process before Spark's JVM reads it,
+whether the view is built now or was built before. Spark then prunes
 partitions and columns and skips row groups natively. The view holds no data
 of its own; ``lakepkg gc`` may delete ``views/`` at any time.
 """
@@ -23,8 +26,6 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
-from lakepkg.errors import MissingObjectError
-from lakepkg.format.walk import table_entries
 from lakepkg.read.scan import ScanPlan
 
 VIEW_MARKER = "_LAKEPKG_VIEW_COMPLETE"
@@ -83,32 +84,34 @@ def _native_type(t: pa.DataType) -> bool:
 
 def table_view(store: Any, table: Any) -> Optional[str]:
     """The view folder of a table (a :class:`~lakepkg.read.scan.ScanPlan`, or a loaded
-    :class:`~lakepkg.read.package.Table`), built if needed: every fragment of its pinned table
-    node (a plan's filters are applied by the reader of the view, not here). None when the store
-    is not a local folder or the partition types cannot round-trip."""
+    :class:`~lakepkg.read.package.Table`), built if needed: every task of its pinned table node
+    unfiltered (a plan's filters are applied by the reader of the view, not here), each fragment
+    hashed before Spark may read it. None when the store is not a local folder or the partition
+    types cannot round-trip."""
     plan = table if isinstance(table, ScanPlan) else table.scan()
     root = store.local_root()
     if root is None:
         return None
     if not supports(plan.schema, plan.partition_columns):
         return None
+    whole = plan.unfiltered()
+    tasks = whole.tasks
+    if any(t.deletes for t in tasks):  # Spark's Parquet scan cannot apply deletion vectors
+        return None
+    targets = whole.reader().paths(tasks)  # verified: hashed on first use in this process
     final = os.path.join(root, "views", plan.table_hash)
     if os.path.exists(os.path.join(final, VIEW_MARKER)):
         return final
     tmp = f"{final}.tmp-{uuid.uuid4().hex[:12]}"
     try:
         made: set[str] = set()
-        for i, d in enumerate(table_entries(store, plan.node)):
-            folder = os.path.join(tmp, partition_folder(plan.partition_columns, d.get("partition") or {}))
+        for i, (task, target) in enumerate(zip(tasks, targets)):
+            folder = os.path.join(tmp, partition_folder(plan.partition_columns, task.partition))
             if folder not in made:
                 os.makedirs(folder, exist_ok=True)
                 made.add(folder)
-            target = store.local_path(d["object"])
-            if target is None:
-                raise MissingObjectError(f"object {d['object'][:12]} ({d['key']}) of table {plan.table!r} is missing "
-                                         f"from {store.location}; run `lakepkg verify`")
             # fragment number first: the same bytes may be two fragments of one table
-            os.symlink(target, os.path.join(folder, f"f{i:08d}-{d['object'][:16]}.parquet"))
+            os.symlink(target, os.path.join(folder, f"f{i:08d}-{task.object[:16]}.parquet"))
         os.makedirs(tmp, exist_ok=True)
         open(os.path.join(tmp, VIEW_MARKER), "w").close()
         try:

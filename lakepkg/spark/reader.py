@@ -22,8 +22,9 @@ boto3, hash-checked into the local cache), so no Hadoop S3 jars are needed.
 
 Options: ``plan`` (a ScanPlan as JSON), ``path`` (the reference), ``registry`` (else ``$LAKEPKG_REGISTRY`` /
 ``$LAKEPKG_HOME``), ``endpoint_url``, ``region``, ``profile`` (S3),
-``maxPartitionBytes`` (default 128 MiB), ``verify`` (re-hash local objects
-before reading; downloads are always checked).
+``maxPartitionBytes`` (default 128 MiB). Every fragment is hashed before its
+first use in an executor (the one reader, :mod:`lakepkg.read.arrow_scan`); the
+old ``verify`` option is accepted and ignored, with a DeprecationWarning.
 """
 from __future__ import annotations
 
@@ -117,8 +118,11 @@ class PkgDataSource(DataSource):
         plan = self.plan.select(columns)  # unknown columns: a one-line ConfigError
         opts = {k.lower(): v for k, v in self.options.items()}
         target = int(opts.get("maxpartitionbytes", DEFAULT_PARTITION_BYTES))
-        if str(opts.get("verify", "false")).lower() == "true":
-            plan.verify = True
+        if "verify" in opts:  # deprecated: every fragment is hashed before its first use anyway
+            import warnings
+
+            warnings.warn("the pkg data source's verify option is deprecated and ignored: every read hashes a "
+                          "fragment before its first use", DeprecationWarning, stacklevel=2)
         from pyspark.sql.pandas.types import to_arrow_schema
 
         # exactly the Arrow schema Spark checks returned batches against
@@ -168,7 +172,7 @@ class PkgReader(DataSourceReader):
 
     def _read(self, partition: Any) -> Iterator[pa.RecordBatch]:
         target = pa.ipc.read_schema(pa.py_buffer(self.out_schema_ipc))
-        for batch in self.plan.with_tasks(partition.tasks).to_batches():
+        for batch in self.plan.reader().to_batches(partition.tasks):  # the one reader
             yield cast_for_spark(batch, target)
 
 

@@ -45,12 +45,12 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lakepkg.errors import IntegrityError
 from lakepkg.format.deletion_vector import live_mask
 from lakepkg.format.manifest import Entry, EntrySorter
 from lakepkg.format.schema_json import schema_to_json
+from lakepkg.read.arrow_scan import read_stored
 from lakepkg.source.table_snapshot import TableSnapshot
 from lakepkg.store.base import ObjectStore
 from lakepkg.write.chunking import ChunkingParams, cut
@@ -60,7 +60,7 @@ from lakepkg.write.previous import PreviousVersion
 from lakepkg.format.row_identity import UnhashableColumn, hash_words, hashable, row_hash_matrix
 from lakepkg.format.rows_digest import RowsDigest
 from lakepkg.write.row_hash_cache import RowHashCache as _HashCache  # noqa: F401  (the cache, for tests)
-from lakepkg.write.row_index import BaseTable, LiveRowIndex, object_path
+from lakepkg.write.row_index import BaseTable, LiveRowIndex
 
 log = logging.getLogger("lakepkg.deltas")
 Progress = Callable[[int, int], None]
@@ -92,7 +92,7 @@ def deltas_enabled() -> bool:
 
 def read_live(store: ObjectStore, entry: dict[str, Any], table: str) -> tuple[pa.Table, Optional[np.ndarray]]:
     """(all rows of the entry's fragment, live mask or None)."""
-    t = pq.read_table(object_path(store, entry["object"], f"{table}/{entry['key']}"))
+    t = read_stored(store, entry, table)  # the one reader: hashed before first use
     return t, live_mask(store, entry, t.num_rows, table)
 
 

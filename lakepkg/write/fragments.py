@@ -4,6 +4,12 @@ A fragment's statistics (per column min/max/null count) come from the
 Parquet footer, so a copied source file and a freshly written one are
 described the same way. Values are stored as JSON scalars: numbers as
 numbers, dates and times as ISO strings, decimals as strings.
+
+Statistics are bounds (docs/format.md, "Statistics are bounds"): a stored min
+is <= every value and a stored max >= every value. Where the stored form is
+coarser than the column (nanosecond timestamps and times are stored to the
+microsecond) the min is rounded down and the max up; a value with no faithful
+bound (NaN, ±inf, strings over 64 characters, bytes, nested) gets no min/max.
 """
 from __future__ import annotations
 
@@ -42,8 +48,14 @@ def writer_settings() -> dict[str, Any]:
     return {**WRITER_SETTINGS, "library": f"pyarrow {pa.__version__}"}
 
 
-def stat_value(v: Any) -> Any:
-    """A footer statistic as a JSON scalar (None when it cannot be represented faithfully)."""
+def stat_value(v: Any, upper: bool = False) -> Any:
+    """A footer statistic as a JSON scalar (None when it cannot be represented faithfully).
+
+    ``upper``: the value is a max, rounded up where the stored form is coarser (a nanosecond
+    timestamp's sub-microsecond digits); a min is rounded down (truncated)."""
+    nanos: int = getattr(v, "nanosecond", 0) if isinstance(v, _dt.datetime) else 0
+    if upper and nanos:
+        v = v + _dt.timedelta(microseconds=1)  # a pandas Timestamp: its nanoseconds are cut below
     if v is None or isinstance(v, bool) or isinstance(v, int):
         return v
     if isinstance(v, float):
@@ -59,6 +71,14 @@ def stat_value(v: Any) -> Any:
     if isinstance(v, (_dt.date, _dt.time)):
         return v.isoformat()
     return None  # bytes and nested types: no stats
+
+
+def _time_ceil(ns: int) -> Optional[str]:
+    """A time of day given in nanoseconds, rounded up to the microsecond (None past the last one)."""
+    us = -(-ns // 1000)
+    if us >= 86_400_000_000:
+        return None
+    return _dt.time(us // 3_600_000_000, us // 60_000_000 % 60, us // 1_000_000 % 60, us % 1_000_000).isoformat()
 
 
 @dataclass
@@ -85,6 +105,9 @@ def describe_parquet(path_or_file: Any, what: str = "file") -> ParquetDescriptio
         name = top[ci]
         if leaf_count[name] != 1 or "." in md.schema.column(ci).path:
             continue  # nested columns: no stats
+        lt = str(md.schema.column(ci).logical_type)
+        time_ns = lt.startswith("Time(") and "nanoseconds" in lt  # read back as datetime.time, cut to microseconds
+        mx_raw: Optional[int] = None
         mn = mx = None
         nulls = 0
         ok = True
@@ -106,13 +129,17 @@ def describe_parquet(path_or_file: Any, what: str = "file") -> ParquetDescriptio
                 continue
             mn = lo if mn is None or lo < mn else mn
             mx = hi if mx is None or hi > mx else mx
+            if time_ns:
+                mx_raw = int(s.max_raw) if mx_raw is None else max(mx_raw, int(s.max_raw))
             if nulls is not None and s.has_null_count:
                 nulls += s.null_count
             else:
                 nulls = None  # type: ignore[assignment]
         entry: dict[str, Any] = {}
         if ok and mn is not None:
-            jmn, jmx = stat_value(mn), stat_value(mx)
+            jmn, jmx = stat_value(mn), stat_value(mx, upper=True)
+            if time_ns and mx_raw is not None and mx_raw % 1000:
+                jmx = _time_ceil(mx_raw)
             if jmn is not None and jmx is not None:
                 entry["min"], entry["max"] = jmn, jmx
         if nulls is not None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence, cast
 
 import numpy as np
 import pyarrow as pa
@@ -167,7 +167,7 @@ def check_caches(store: object, objects: Iterable[tuple[str, pa.Schema]], root: 
     ``repair`` (the next snapshot recomputes it)."""
     from lakepkg.format.row_identity import row_hash_matrix
 
-    import pyarrow.parquet as pq
+    from lakepkg.read.arrow_scan import read_stored
 
     rep = CacheReport()
     cache = RowHashCache(root)
@@ -184,9 +184,7 @@ def check_caches(store: object, objects: Iterable[tuple[str, pa.Schema]], root: 
         if problem is None and (cf.identity != ident or cf.object != digest):
             problem = f"names object {str(cf.object)[:12]} but sits where object {digest[:12]}'s hashes belong"
         if problem is None:
-            vp = getattr(store, "verified_path", None)
-            local = vp(digest) if vp is not None else getattr(store, "local_path")(digest)
-            t = pq.read_table(local)
+            t = read_stored(cast(Any, store), {"key": digest[:12], "object": digest})  # the one reader: hashed first
             fresh = row_hash_matrix(t, schema.names)
             if cf.hashes is None or fresh.shape != cf.hashes.shape or not np.array_equal(fresh, cf.hashes):
                 problem = "holds hashes that are not its object's rows"

@@ -16,13 +16,13 @@ from typing import Any, Optional
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lakepkg.format.deletion_vector import live_mask
 from lakepkg.format.manifest import TableNodeData
 from lakepkg.format.row_identity import hash_words, row_hash_matrix
 from lakepkg.format.rows_digest import DIGEST_VERSION, RowsDigest
 from lakepkg.format.walk import table_entries
+from lakepkg.read.arrow_scan import read_stored
 from lakepkg.store.base import ObjectStore
 from lakepkg.write.row_hash_cache import RowHashCache, cache_identity
 
@@ -41,17 +41,6 @@ class BaseTable:
     @property
     def schema(self) -> pa.Schema:
         return self.node.schema
-
-
-def object_path(store: ObjectStore, digest: str, what: str) -> str:
-    """A verified local path of ``digest`` (``MissingObjectError`` naming ``what`` when there is none)."""
-    vp = getattr(store, "verified_path", None)
-    p = vp(digest) if vp is not None else store.local_path(digest)
-    if p is None:
-        from lakepkg.errors import MissingObjectError
-
-        raise MissingObjectError(f"object {digest[:12]} ({what}) has no local copy")
-    return p
 
 
 @dataclass
@@ -101,7 +90,7 @@ class LiveRowIndex:
             ident = cache_identity(e["object"], schema, names) if cache is not None else ""
             hashes = cache.get(ident, e["object"], n_phys) if cache is not None else None
             if hashes is None:
-                t = pq.read_table(object_path(store, e["object"], f"{table.name}/{e['key']}"))
+                t = read_stored(store, e, table.name)  # the one reader: hashed before first use
                 hashes = row_hash_matrix(t, names)
                 n_phys = t.num_rows
                 del t
