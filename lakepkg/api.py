@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, overload
 
-from lakepkg.errors import ConfigError, InvalidRefError
+from lakepkg.errors import ConfigError
 from lakepkg.format.names import parse_ref
 from lakepkg.maintain import gc as _gc
 from lakepkg.maintain import lockfile as _lockfile
@@ -27,6 +27,7 @@ from lakepkg.read.diff import PackageDiff
 from lakepkg.read import history as _history
 from lakepkg.read.history import VersionHistory
 from lakepkg.read.package import Package, Table, diff_refs, load
+from lakepkg.read.package import load_table as _load_table
 from lakepkg.registry import Registry, open_registry
 from lakepkg.source.connectors import Source
 from lakepkg.write.build import PackageBuilder, build_package
@@ -71,18 +72,9 @@ def build(name: str, tables: Optional[dict[str, Any]] = None, files: Optional[di
 
 
 def load_table(ref: str, table: Optional[str] = None, registry: "Registry | str | None" = None) -> Table:
-    """The table ``ref`` names (``ns/name@version/TABLE``), or table ``table`` of the version ``ref``."""
-    node = load(ref, registry)
-    if isinstance(node, Package):
-        if not table:
-            raise ConfigError(f"{ref} has tables {', '.join(node.tables) or '(none)'}; name one with --table "
-                              f"or as {ref}/TABLE")
-        return node.table(table)
-    if not isinstance(node, Table):
-        raise InvalidRefError(f"{ref} names a file or a fragment, not a table; give ns/name[@version]/TABLE")
-    if table and table != node.name:
-        raise ConfigError(f"{ref} already names table {node.name!r}; drop --table {table}")
-    return node
+    """The table ``ref`` names (``ns/name@version/TABLE``), table ``table`` of the version ``ref``, or
+    the only table of a one-table version: :func:`lakepkg.read.package.load_table`, the one resolver."""
+    return _load_table(ref, table, registry)
 
 
 def push(ref: str, to: str, *, registry: "Registry | str | None" = None, as_name: Optional[str] = None,

@@ -1,7 +1,7 @@
 """Row predicates for where-used and redaction: SQL ``WHERE`` text → lakepkg filter terms.
 
 ``parse_predicate("customer_id = 42 AND ds >= '2026-11-01'")`` parses the text with sqlglot and
-turns it into the disjunctive normal form :mod:`lakepkg.read.filters` uses (a list of
+turns it (through :mod:`lakepkg.read.where`, the one WHERE reader) into the disjunctive normal form :mod:`lakepkg.read.filters` uses (a list of
 conjunctions of ``(column, op, value)``), so fragments are pruned by partition values and min/max
 statistics before any is read. Supported: ``= != <> < <= > >=``, ``IN``/``NOT IN``, ``BETWEEN``,
 ``AND``/``OR``/``NOT`` and parentheses, with number, string, boolean and ``DATE '…'`` /
@@ -21,11 +21,9 @@ from lakepkg.errors import ConfigError, LakepkgError
 from lakepkg.format.canonical import canonical_json
 from lakepkg.read.filters import py_value
 
-Term = tuple[str, str, Any]
-Conj = list[Term]
+from lakepkg.read.where import Conj, Term
+
 MAX_CONJUNCTIONS = 256
-_NEGATE = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<", "in": "not in", "not in": "in"}
-_FLIP = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 @dataclass(frozen=True)
@@ -98,48 +96,12 @@ def parse_predicate(where: str, table: str) -> Predicate:
 
 
 def _dnf(node: Any, neg: bool, text: str) -> list[Conj]:
-    from sqlglot import expressions as exp
+    from lakepkg.read.where import Unsupported, dnf
 
-    if isinstance(node, exp.Paren):
-        return _dnf(node.this, neg, text)
-    if isinstance(node, exp.Not):
-        return _dnf(node.this, not neg, text)
-    if isinstance(node, (exp.And, exp.Or)):
-        a, b = _dnf(node.left, neg, text), _dnf(node.right, neg, text)
-        if isinstance(node, exp.Or) != neg:  # OR, or NOT(AND) by De Morgan
-            return _bounded(a + b, text)
-        return _bounded([x + y for x in a for y in b], text)
-    if isinstance(node, exp.Between):
-        col = _column(node.this, text)
-        lo, hi = _literal(node.args["low"], text), _literal(node.args["high"], text)
-        if neg:
-            return [[(col, "<", lo)], [(col, ">", hi)]]
-        return [[(col, ">=", lo), (col, "<=", hi)]]
-    if isinstance(node, exp.In):
-        if node.args.get("query") is not None:
-            raise ConfigError(f"--where {text!r}: IN (SELECT …) is not supported; list the values")
-        col = _column(node.this, text)
-        vals = [_literal(v, text) for v in node.expressions]
-        return [[(col, "not in" if neg else "in", vals)]]
-    ops = {exp.EQ: "=", exp.NEQ: "!=", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
-    for cls, op in ops.items():
-        if type(node) is cls:
-            left, right = node.left, node.right
-            if isinstance(left, exp.Column):
-                col, val = _column(left, text), _literal(right, text)
-            elif isinstance(right, exp.Column):
-                col, val, op = _column(right, text), _literal(left, text), _FLIP[op]
-            else:
-                raise ConfigError(f"--where {text!r}: each comparison needs a column on one side")
-            return [[(col, _NEGATE[op] if neg else op, val)]]
-    what = node.sql() if hasattr(node, "sql") else str(node)
-    raise ConfigError(f"--where {text!r}: {what!r} is not supported; use comparisons (= != < <= > >=), IN, BETWEEN, AND, OR, NOT")
-
-
-def _bounded(conjs: list[Conj], text: str) -> list[Conj]:
-    if len(conjs) > MAX_CONJUNCTIONS:
-        raise ConfigError(f"--where {text!r} expands to more than {MAX_CONJUNCTIONS} alternatives; simplify it")
-    return conjs
+    try:
+        return dnf(node, lambda n: _column(n, text), lambda n: _literal(n, text), neg, MAX_CONJUNCTIONS)
+    except Unsupported as exc:
+        raise ConfigError(f"--where {text!r}: {exc}") from None
 
 
 def _column(node: Any, text: str) -> str:

@@ -14,8 +14,9 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
-_OPS = {"EQ": "==", "NEQ": "!=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">="}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+from lakepkg.read.where import comparison, conjuncts
+
+_OPS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 def _literal(node: Any, t: pa.DataType) -> Optional[Any]:
@@ -33,22 +34,6 @@ def _literal(node: Any, t: pa.DataType) -> Optional[Any]:
     if pa.types.is_floating(t):
         return float(node.this)
     return None
-
-
-def _conjuncts(where: Any) -> list[Any]:
-    from sqlglot import exp
-
-    node = where.this if isinstance(where, exp.Where) else where
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, exp.Paren):
-            stack.append(n.this)
-        elif isinstance(n, exp.And):
-            stack.extend([n.this, n.expression])
-        else:
-            out.append(n)
-    return out
 
 
 def filters_by_view(tree: Any, schemas: dict[str, pa.Schema]) -> dict[str, list[tuple[str, str, Any]]]:
@@ -69,21 +54,18 @@ def filters_by_view(tree: Any, schemas: dict[str, pa.Schema]) -> dict[str, list[
         alias = t.alias_or_name
         schema = schemas[t.name]
         found = []
-        for term in _conjuncts(select.args["where"]):
+        for term in conjuncts(select.args["where"]):  # the one WHERE reader (lakepkg.read.where)
             col, val, op = None, None, None
-            if type(term).__name__ in _OPS:
-                a, b = term.this, term.expression
-                op = _OPS[type(term).__name__]
-                if isinstance(b, exp.Column) and not isinstance(a, exp.Column):
-                    a, b, op = b, a, _FLIP[op]
-                if isinstance(a, exp.Column) and a.table == alias and a.name in schema.names:
-                    col, val = a.name, _literal(b, schema.field(a.name).type)
-            elif isinstance(term, exp.In) and isinstance(term.this, exp.Column) and term.args.get("expressions"):
-                a = term.this
-                if a.table == alias and a.name in schema.names:
-                    vals = [_literal(e, schema.field(a.name).type) for e in term.expressions]
-                    if all(v is not None for v in vals):
-                        col, val, op = a.name, vals, "in"
+            c = comparison(term)
+            if c is not None and c[0].table == alias and c[0].name in schema.names:
+                a, op, other = c
+                ctype = schema.field(a.name).type
+                if op == "in":
+                    vals = [_literal(e, ctype) for e in other]
+                    val = vals if all(v is not None for v in vals) else None
+                else:
+                    val, op = _literal(other, ctype), _OPS[op]
+                col = a.name
             if col is not None and val is not None and op is not None:
                 found.append((col, op, val))
         if found:

@@ -3,6 +3,8 @@
     df = lakepkg.load("sales/orders@3fa2c1")["orders"].to_spark(spark)     # Table.scan().to_spark
     df = lakepkg.spark.read(spark, "sales/orders:prod/orders")               # resolve once, then the plan
 
+The Spark layer's entry functions are defined here once; ``lakepkg.spark`` re-exports them.
+
 ``plan_to_spark`` is registered as the ``spark`` engine of the ``lakepkg.engines``
 entry-point group, so the read layer reaches it without importing the Spark
 layer. A plan of a local registry on a ``local[...]`` master is read by
@@ -68,10 +70,15 @@ def read(spark: Any, ref: str, registry: Optional[str] = None, columns: Optional
     return load_plan(spark, plan, **{k: v for k, v in options.items() if k not in REGISTRY_OPTIONS})
 
 
-def table_to_spark(spark: Any, table: Any, columns: Optional[Sequence[str]] = None,
-                   native: Optional[bool] = None) -> Any:
-    """A Spark DataFrame of a loaded :class:`lakepkg.read.package.Table` (``table.scan(columns=...)``)."""
-    return plan_to_spark(spark, table.scan(columns=None if columns is None else list(columns)), native=native)
+def to_spark(spark: Any, table: Any, columns: Optional[Sequence[str]] = None, native: Optional[bool] = None) -> Any:
+    """A Spark DataFrame of a loaded :class:`lakepkg.read.package.Table` or of a
+    :class:`~lakepkg.read.scan.ScanPlan`, reading only ``columns`` when given (``Table.to_spark`` and
+    ``ScanPlan.to_spark`` reach :func:`plan_to_spark` the same way)."""
+    plan = table if isinstance(table, ScanPlan) else table.scan()
+    return plan_to_spark(spark, plan if columns is None else plan.select(list(columns)), native=native)
+
+
+table_to_spark = to_spark  # the earlier name, kept for callers
 
 
 def condition(filters: list[list[tuple[str, str, Any]]]) -> Any:

@@ -38,7 +38,7 @@ from pyspark.sql.datasource import (DataSource, DataSourceReader, EqualNullSafe,
                                     StringStartsWith)
 
 from lakepkg.errors import ConfigError, LakepkgError
-from lakepkg.read.package import Package, Table, load
+from lakepkg.read.package import Table, load_table
 from lakepkg.read.scan import FragmentTask, ScanPlan
 from lakepkg.spark.types import cast_for_spark, to_spark_schema
 
@@ -66,19 +66,8 @@ def plan_from_options(options: Any) -> ScanPlan:
 
 def resolve_table(ref: str, registry: Optional[str], registry_options: dict[str, str]) -> Table:
     """``ref`` (``ns/name@version/table``, or a one-table package) as a loaded table: the one
-    reference resolution of a Spark read."""
-    from lakepkg.registry import open_registry
-
-    node = load(ref, open_registry(registry, **registry_options))
-    if isinstance(node, Package):
-        if len(node.tables) != 1:
-            raise ConfigError(f"{ref} has {len(node.tables)} tables ({', '.join(node.tables) or 'none'}); "
-                              f"load one of them: {ref}/<table>")
-        node = node.table(node.tables[0])
-    if not isinstance(node, Table):
-        raise ConfigError(f"{ref} is a {type(node).__name__.lower()}, not a table; Spark reads package tables "
-                          f"(read a single fragment or file with lakepkg.load(...).to_pandas())")
-    return node
+    reference resolution (:func:`lakepkg.read.package.load_table`), once per Spark read."""
+    return load_table(ref, None, registry, **registry_options)
 
 
 class PkgDataSource(DataSource):
