@@ -25,6 +25,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from smoke import tiny_env  # noqa: E402
+tiny_env(BENCH_AF_ROWS=2000)
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 PG = os.environ.get("BENCH_AF_PG", "postgresql://postgres@127.0.0.1:5432")

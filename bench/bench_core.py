@@ -24,6 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from smoke import tiny  # noqa: E402  (LAKEPKG_BENCH_SMOKE=1: tiny sizes)
 DATA = os.path.join(HERE, "data")
 
 
@@ -174,6 +176,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=300)
     ap.add_argument("--fragments", type=int, default=1_000_000)
     ap.add_argument("--skip-build", action="store_true")
+    tiny(ap, gb=0.002, files=4, fragments=3000)
     args = ap.parse_args()
     os.makedirs(DATA, exist_ok=True)
     rows = []

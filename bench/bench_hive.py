@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from smoke import tiny  # noqa: E402  (LAKEPKG_BENCH_SMOKE=1: tiny sizes)
 sys.path.insert(0, os.path.dirname(HERE))
 DATA = os.path.join(HERE, "data", "hive")
 
@@ -101,6 +103,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gb", type=float, default=1.0)
     ap.add_argument("--partitions", type=int, default=250)
+    tiny(ap, gb=0.002, partitions=3)
     a = ap.parse_args()
     from lakepkg_connectors.hive import snapshot_hive
     from lakepkg.hive.metastore_server import MetastoreServer

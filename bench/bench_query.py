@@ -35,6 +35,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from smoke import tiny  # noqa: E402  (LAKEPKG_BENCH_SMOKE=1: tiny sizes)
 sys.path.insert(0, os.path.dirname(HERE))
 PG = os.environ.get("BENCH_QUERY_PG", "postgresql://postgres@127.0.0.1:5432")
 DB = os.environ.get("BENCH_QUERY_DB", "lakepkg_bench_tpch")
@@ -55,6 +57,7 @@ def main() -> None:
     ap.add_argument("--queries", default="", help="comma-separated query numbers (default: all 22)")
     ap.add_argument("--no-command", action="store_true", help="skip the whole-command timing")
     ap.add_argument("--json", action="store_true", help="print only the JSON summary")
+    tiny(ap, sf=0.01, queries="1,3,6")
     args = ap.parse_args()
 
     import psycopg

@@ -24,6 +24,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from smoke import tiny  # noqa: E402  (LAKEPKG_BENCH_SMOKE=1: tiny sizes)
 sys.path.insert(0, os.path.dirname(HERE))
 
 from tests.fixtures.s3 import TEST_ENV, make_client, new_bucket, start_moto_server, stop_moto_server  # noqa: E402
@@ -68,6 +70,7 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=1024)
     ap.add_argument("--files", type=int, default=300)
     ap.add_argument("--workers", type=int, default=8)
+    tiny(ap, mb=2, files=4, workers=2)
     args = ap.parse_args()
 
     data_dir = os.path.join(HERE, "data", "s3_folder")

@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from smoke import tiny  # noqa: E402  (LAKEPKG_BENCH_SMOKE=1: tiny sizes)
 DATA = os.path.join(HERE, "data")
 CATEGORIES = [f"cat-{i:02d}" for i in range(24)]
 
@@ -72,6 +74,7 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=20)
     ap.add_argument("--files-per-partition", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=2)
+    tiny(ap, gb=0.002, partitions=2, files_per_partition=2, repeat=1)
     args = ap.parse_args()
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

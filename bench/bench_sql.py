@@ -34,6 +34,9 @@ import time
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from smoke import tiny_env  # noqa: E402
+tiny_env(BENCH_SQL_ROWS=3000, BENCH_SQL_BIG=5000, BENCH_SQL_DAYS=2, BENCH_SQL_REPEATS=1, BENCH_SQL_DB="lakepkg_bench_sql_smoke")
 DATA = os.path.join(HERE, "data", "sql")
 PG = os.environ.get("BENCH_SQL_PG", "postgresql://postgres@127.0.0.1:5432")
 DB = os.environ.get("BENCH_SQL_DB", "lakepkg_bench_sql")

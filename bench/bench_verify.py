@@ -25,6 +25,8 @@ import pyarrow.parquet as pq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from smoke import tiny  # noqa: E402  (LAKEPKG_BENCH_SMOKE=1: tiny sizes)
+sys.path.insert(0, HERE)
 from bench_spark import DATA, make_folder  # noqa: E402  (the same generated data as bench_spark.py)
 
 
@@ -45,6 +47,7 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--files-per-partition", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=3)
+    tiny(ap, gb=0.002, partitions=2, files_per_partition=2, repeat=1)
     a = ap.parse_args()
 
     import lakepkg
