@@ -10,6 +10,7 @@ also initialises. Entry points (connectors, read engines) are plug-ins found at 
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from typing import Iterator, Optional
 
@@ -91,6 +92,7 @@ def _target(imported: str, modules: dict[str, str]) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=1)  # one walk of the tree per test run (no test changes what it returns)
 def import_graph() -> tuple[dict[str, dict[str, int]], list[str]]:
     """{module: {imported module: line}} over lakepkg/, and the forbidden imports found."""
     modules = _modules()
