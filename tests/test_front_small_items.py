@@ -85,3 +85,13 @@ def test_the_cli_starts_without_a_login_name(home, tmp_path):
     p = subprocess.run([sys.executable, "-m", "lakepkg.cli.__main__", "build", "shop/u", "-t", f"t={tmp_path / 't.csv'}",
                         "--json"], capture_output=True, text=True, env=env)
     assert p.returncode == 0 and '"author": "unknown"' not in p.stdout, p.stderr
+
+
+def test_spark_reference_without_latest_finds_the_table(registry):
+    """``spark.read.format("pkg").load("ns/name/table")`` resolves as ``lakepkg cat`` does (the data
+    source's reference resolution, without starting Spark)."""
+    from lakepkg.spark.reader import resolve_table
+
+    lakepkg.build("shop/s", {"orders": pa.table({"id": [1, 2]})}, registry=registry)
+    t = resolve_table("shop/s/orders", registry.location, {})
+    assert t.name == "orders" and t.rows == 2

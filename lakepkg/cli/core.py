@@ -10,21 +10,6 @@ from lakepkg.cli._common import JsonOpt, RegistryOpt, registry, show_progress
 from lakepkg.cli.output import make_output
 
 
-def _package_or_path(ref: str, reg: Any) -> str:
-    """``ns/name/table`` (no version selector) read as ``ns/name:latest/table`` when ``ns/name`` is a package
-    and the whole text is not (package names nest, so the longest existing package wins)."""
-    if "@" in ref or ":" in ref:
-        return ref
-    segs = ref.strip().split("/")
-    if reg.tags("/".join(segs)):
-        return ref
-    for i in range(len(segs) - 1, 1, -1):
-        name = "/".join(segs[:i])
-        if reg.tags(name):
-            return f"{name}:latest/{'/'.join(segs[i:])}"
-    return ref
-
-
 def build(
     name: str = typer.Argument(..., help="Package name, namespace/name."),
     tables: List[str] = typer.Option([], "--table", "-t", help="TABLE=PATH: a Parquet/CSV file or folder (key=value folders are partitions). Repeatable."),
@@ -145,10 +130,11 @@ def cat(
     """Print the first rows of a table or fragment (or a plain file's text)."""
     from lakepkg.errors import InvalidRefError
     from lakepkg.read.package import File, Fragment, Table, load
+    from lakepkg.read.ref_paths import package_or_path
 
     out = make_output(as_json)
     r = registry(reg, create=False)
-    node = load(_package_or_path(ref, r), r)
+    node = load(package_or_path(ref, r), r)
     if isinstance(node, File):
         out.file_text(node.key, node.size, node.read_bytes())
     elif isinstance(node, Table):

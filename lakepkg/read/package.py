@@ -238,7 +238,10 @@ def load_table(ref: str, table: Optional[str] = None, registry: "Registry | str 
     of it, and without one its only table (a package of several tables names them in a
     ConfigError). A reference to a fragment or a file is a ConfigError too.
     ``registry_options``: S3 options of the registry (``endpoint_url``, ``region``, ``profile``)."""
-    node = load(ref, open_registry(registry, **registry_options))
+    from lakepkg.read.ref_paths import package_or_path
+
+    reg = open_registry(registry, **registry_options)
+    node = load(package_or_path(ref, reg), reg)
     if isinstance(node, Package):
         if table:
             return node.table(table)
