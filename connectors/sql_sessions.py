@@ -72,7 +72,11 @@ class Session:
         msg = one_line(_scrub(_first_line(exc), self.secrets + [self.url.render_as_string(hide_password=False)]))
         return SourceError(f"{what}: {msg}; {hint}")
 
-    def connect_error(self, exc: BaseException) -> SourceError:
+    def connect_error(self, exc: BaseException) -> LakepkgError:
+        if isinstance(exc, ImportError) or type(exc).__name__ == "NoSuchModuleError":  # the driver is missing
+            name = getattr(exc, "name", None) or one_line(_first_line(exc), 80)
+            return ConfigError(f"cannot connect to {self.safe}: its database driver ({name}) is not installed; "
+                               "pip install 'lakepkg[sql]'")
         return self.error(exc, f"cannot connect to {self.safe}",
                           "check that the server is running and the URL, user and password are right")
 

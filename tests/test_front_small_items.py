@@ -95,3 +95,16 @@ def test_spark_reference_without_latest_finds_the_table(registry):
     lakepkg.build("shop/s", {"orders": pa.table({"id": [1, 2]})}, registry=registry)
     t = resolve_table("shop/s/orders", registry.location, {})
     assert t.name == "orders" and t.rows == 2
+
+
+def test_snapshot_sql_without_the_driver_says_pip_install(home, pg_url):
+    """``snapshot sql`` where the ``[sql]`` extra's driver is missing (its import blocked) names the
+    extra to install, not a server to start."""
+    code = ("import sys\nfor m in ('psycopg', 'psycopg2', 'psycopg2cffi', 'pg8000', 'asyncpg'):\n    sys.modules[m] = None\n"
+            "from lakepkg.cli import run\n"
+            f"sys.exit(run(['snapshot', 'sql', '--url', {pg_url!r}, '--table', 'public.t', '--to', 'shop/t']))\n")
+    from tests.cli_run import cli_env
+
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(home))
+    assert p.returncode == 1 and "pip install 'lakepkg[sql]'" in p.stderr and "server is running" not in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
