@@ -16,3 +16,8 @@ def human_bytes(n: Optional[int]) -> str:
 
     text = decimal(int(n))
     return text.replace(" bytes", " B").replace(" byte", " B")
+
+
+def count(n: int, noun: str, plural: Optional[str] = None) -> str:
+    """``1 fragment``, ``2 fragments``, ``1,024 rows`` (thousands separated)."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

@@ -108,3 +108,13 @@ def test_snapshot_sql_without_the_driver_says_pip_install(home, pg_url):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(home))
     assert p.returncode == 1 and "pip install 'lakepkg[sql]'" in p.stderr and "server is running" not in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_counts_are_singular_for_one(home, tmp_path, capsys):
+    pacsv.write_csv(pa.table({"a": [1]}), tmp_path / "t.csv")
+    rc, out, err = _cli(["build", "shop/one", "-t", f"t={tmp_path / 't.csv'}"], capsys)
+    assert rc == 0, err
+    rc, out, err = _cli(["show", "shop/one"], capsys)
+    assert "1 row  1 fragment " in out and "1 fragments" not in out, out
+    rc, out, err = _cli(["verify", "shop/one@" + lakepkg.load("shop/one").top_hash[:10]], capsys)
+    assert out.startswith("1 version, ") and "1 versions" not in out, out

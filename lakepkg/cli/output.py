@@ -17,7 +17,7 @@ import sys
 from abc import ABC, abstractmethod
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from lakepkg.sizes import human_bytes
+from lakepkg.sizes import count, human_bytes
 
 
 def _dumps(data: Any) -> str:
@@ -92,7 +92,7 @@ class Output(ABC):
 def transfer_summary(verb: str, rep: Any) -> str:
     """One line saying what a push, pull or install did."""
     moved = "sent" if verb == "pushed" else "fetched"
-    parts = [f"{rep.package}@{rep.top_hash[:10]} {verb}: {rep.objects_copied} of {rep.objects_total} objects {moved} "
+    parts = [f"{rep.package}@{rep.top_hash[:10]} {verb}: {rep.objects_copied} of {count(rep.objects_total, 'object')} {moved} "
              f"({human_bytes(rep.bytes_copied)}), {rep.objects_present} already there"]
     if rep.record_created:
         parts.append("version recorded")
@@ -242,7 +242,7 @@ class ConsoleOutput(Output):
         if rec.get("merge"):
             tree.add(merge_label(rec["merge"]), style="magenta")
         for t in data["tables"]:
-            node = tree.add(f"[cyan]{t['name']}[/cyan]  {t['rows']:,} rows  {t['fragments']:,} fragments  {human_bytes(t['bytes'])}"
+            node = tree.add(f"[cyan]{t['name']}[/cyan]  {count(t['rows'], 'row')}  {count(t['fragments'], 'fragment')}  {human_bytes(t['bytes'])}"
                             + (f"  partitioned by {', '.join(t['partition_columns'])}" if t["partition_columns"] else ""))
             sch = node.add("schema")
             for f in t["schema"]:
@@ -304,7 +304,7 @@ class ConsoleOutput(Output):
 
     def verify(self, report: Any) -> None:
         rep = report
-        self._print(f"{rep.versions} versions, {rep.objects_checked} objects, {human_bytes(rep.bytes_checked)} checked")
+        self._print(f"{count(rep.versions, 'version')}, {count(rep.objects_checked, 'object')}, {human_bytes(rep.bytes_checked)} checked")
         for label, found in _verify_findings(rep):
             for d, users in found.items():
                 self._print(f"[red]{label}[/red] {d}  used by {', '.join(users)}")
@@ -318,7 +318,7 @@ class ConsoleOutput(Output):
 
     def gc(self, report: Any, dry_run: bool) -> None:
         rep = report
-        self._print(f"{'would remove' if dry_run else 'removed'} {rep.removed} objects ({human_bytes(rep.bytes_removed)}); "
+        self._print(f"{'would remove' if dry_run else 'removed'} {count(rep.removed, 'object')} ({human_bytes(rep.bytes_removed)}); "
                     f"{rep.referenced} referenced, {rep.kept_young} unreferenced kept inside the grace period")
 
     def transfers(self, verb: str, reports: Sequence[Any], many: bool = False) -> None:

@@ -103,7 +103,9 @@ def table_line(name: str, facts: dict[str, Any]) -> str:
             describe = None
         if describe is not None:
             return str(describe(name, facts))
-    return f"{name}: {facts.get('rows', 0):,} rows in {facts.get('fragments', 0)} fragments"
+    from lakepkg.sizes import count
+
+    return f"{name}: {count(facts.get('rows', 0), 'row')} in {count(facts.get('fragments', 0), 'fragment')}"
 
 
 def _checked_print(print_: Optional[str], as_json: bool) -> None:
