@@ -89,6 +89,9 @@ def failures(base) -> dict[str, list[str]]:
         "where-used": ["where-used", "--table", "orders", "--where", "nope = 1"],  # unknown column
         "redact": ["redact", "--table", "orders", "--where", "id = 1", "--all"],  # no --reason
         "audit": ["audit", "-r", str(base / "nonexistent")],
+        "clone": ["clone", "t/nosuch", "t/new"],                                # no such package
+        "merge": ["merge", "t/nosuch", "t/a", "--to", "t/m"],                   # no such package
+        "catalog": ["catalog", "--host", "0.0.0.0", "--port", "0"],             # off loopback without a token
     }
 
 

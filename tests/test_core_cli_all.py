@@ -27,6 +27,8 @@ EXTERNAL = {
     "snapshot iceberg": "needs a pyiceberg catalog",
     "metastore start": "starts a JVM metastore",
     "compact": "tests/test_deltas_diff.py (needs a keyed SQL snapshot with deletion vectors)",
+    "merge": "tests/test_merge_behaviour.py and tests/test_merge_scenarios.py (needs two sides of one history)",
+    "catalog": "serves until stopped: tests/test_catalog_browser.py",
 }
 
 
@@ -118,12 +120,13 @@ def _json_args(cmd: str, w: dict) -> list[str]:
         "redact": ["redact", "--table", "orders", "--where", "id = 30", "--all", "--reason", "cli test"],
         "retain": ["retain", "cli/orders", "--keep-last", "5"],
         "audit": ["audit"],
+        "clone": ["clone", f"cli/orders@{v1[:8]}", "cli/cloned"],
         "rm": ["rm", f"cli/orders@{v1[:8]}", "--reason", "cli test", "--force"],
     }[cmd]
 
 
 JSON_ORDER = ["build", "snapshot files", "ls", "log", "show", "cat", "diff", "tag", "verify", "gc", "push", "pull",
-              "lock", "install", "demo", "spark snapshot-query", "spark snapshot-table", "spark materialise",
+              "lock", "install", "clone", "demo", "spark snapshot-query", "spark snapshot-table", "spark materialise",
               "where-used", "redact", "retain", "audit", "rm"]
 
 
