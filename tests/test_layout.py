@@ -24,7 +24,7 @@ FORBIDDEN = ("lakepkg_connectors", "lakepkg_spark_jobs", "connectors", "spark_jo
 # A new folder goes into the row of the layer it belongs to: until then test_layers_only_import_downward
 # names it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("lakepkg", "errors", "config", "sizes", "progress")),
+    ("base", ("lakepkg", "errors", "config", "sizes", "progress", "processes")),
     ("format", ("format",)),
     ("store", ("store",)),
     ("registry", ("registry",)),

@@ -204,7 +204,9 @@ def test_author_is_the_airflow_dag_owner(monkeypatch):
     assert author() == "alice"  # an explicit setting wins
     monkeypatch.delenv("LAKEPKG_AUTHOR")
     monkeypatch.delenv("AIRFLOW_CTX_DAG_OWNER")
-    assert author() == "unknown"
+    import getpass
+
+    assert author() == getpass.getuser()  # no login variable: the account the process runs as (issue 23)
 
 
 def test_a_record_missing_or_mistyping_a_field_is_an_integrity_error_not_a_traceback(registry):
@@ -232,3 +234,29 @@ def test_a_record_missing_or_mistyping_a_field_is_an_integrity_error_not_a_trace
         json.dump(doc, f)
     rep = verify_registry(registry)
     assert not rep.ok and any("lacks top_hash" in e for e in rep.errors)
+
+
+def test_a_lock_written_to_a_device_leaves_the_device_a_device(registry, tmp_path):
+    """Found by this round's suite: the fault fuzzer's ``lock NAME --file /dev/null`` replaced the
+    machine's /dev/null with a regular file (an atomic rename over it), and initdb of the exact engine
+    then failed. A device or pipe is written to, never replaced."""
+    import stat
+
+    from lakepkg.maintain.lockfile import lock
+    from lakepkg.write.build import PackageBuilder
+
+    b = PackageBuilder(registry)
+    b.add_table("t", pd.DataFrame({"k": [1, 2]}))
+    b.publish("dev/null-lock")
+    node = tmp_path / "null"
+    if os.geteuid() == 0:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a null device of the test's own
+    else:
+        os.mkfifo(node)  # a pipe: reading or replacing it would hang or break the reader
+        import threading
+
+        threading.Thread(target=lambda: open(node, "rb").read(), daemon=True).start()
+    lock(["dev/null-lock"], registry, str(node))
+    mode = os.stat(node).st_mode
+    assert stat.S_ISCHR(mode) or stat.S_ISFIFO(mode), "the lock replaced the device with a regular file"
+    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]

@@ -19,19 +19,11 @@ from typing import Any, Optional
 from lakepkg.errors import ConcurrentUpdateError
 from lakepkg.registry import Registry
 from lakepkg.registry.keys import REDACT_LOCK
+from lakepkg.processes import pid_alive
 
 STALE_SECONDS = 120.0
 BEAT_SECONDS = 10.0
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class RedactionLock:
@@ -49,7 +41,7 @@ class RedactionLock:
 
     def _stale(self, held: dict[str, Any]) -> bool:
         if held.get("host") == socket.gethostname() and isinstance(held.get("pid"), int):
-            if not _alive(int(held["pid"])):
+            if not pid_alive(int(held["pid"])):
                 return True
         try:
             at = datetime.fromisoformat(str(held.get("at")))

@@ -23,8 +23,13 @@ from lakepkg.registry import Registry, open_registry, parse_location
 from lakepkg.format.lockfile import DEFAULT_LOCKFILE, HEADER, LockEntry, parse_lockfile, read_lockfile  # noqa: F401
 
 def write_lockfile(entries: Iterable[LockEntry], path: str = DEFAULT_LOCKFILE) -> None:
-    """Write entries (sorted by name) atomically."""
+    """Write entries (sorted by name) atomically. A path that is a device or a pipe (``/dev/stdout``,
+    ``/dev/null``) is written to, never replaced by a regular file."""
     body = HEADER + "".join(e.line() + "\n" for e in sorted(entries, key=lambda e: e.name))
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(body)
+        return
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(body)
@@ -51,7 +56,7 @@ def lock(refs: list[str], registry: "Registry | str | None" = None, path: Option
             raise InvalidRefError(f"{r.name} is given twice with different versions; lock one")
         new[r.name] = LockEntry(r.name, rec.top_hash, reg.location if record_registry else None)
     entries: dict[str, LockEntry] = {}
-    if path and os.path.exists(path):
+    if path and (os.path.isfile(path) or os.path.isdir(path)):  # a device or pipe (/dev/stdout) holds none
         entries = {e.name: e for e in read_lockfile(path)}
     entries.update(new)
     if path:

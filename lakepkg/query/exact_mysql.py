@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakepkg.errors import ConfigError, QueryError, one_line
+from lakepkg.processes import pid_alive
 from lakepkg.query.exact_common import (ExactAnswer, ExactTable, arrow_of_rows, batches_of, elapsed,
                                         is_undefined_column, needed_columns, union_needed)
 
@@ -113,15 +114,6 @@ def _message(exc: BaseException) -> str:
     return str(exc)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def _claim(cur: Any, db: str, shown: str) -> None:
     """Create the scratch database, or refuse when it exists (a leftover of a killed lakepkg of this
@@ -132,7 +124,7 @@ def _claim(cur: Any, db: str, shown: str) -> None:
         try:
             cur.execute(f"SELECT host, pid FROM {ident(db)}.{MARKER}")
             row = cur.fetchone()
-            leftover = bool(row) and row[0] == socket.gethostname() and not _alive(int(row[1]))
+            leftover = bool(row) and row[0] == socket.gethostname() and not pid_alive(int(row[1]))
         except Exception:
             leftover = False
         if not leftover:
