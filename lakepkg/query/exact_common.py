@@ -146,6 +146,19 @@ def union_needed(each: Sequence[Optional[dict[int, set[str]]]]) -> Optional[dict
     return out
 
 
+def tables_to_load(tables: Sequence[ExactTable], need: Optional[dict[int, set[str]]]
+                   ) -> Iterator[tuple[int, ExactTable, list[str]]]:
+    """(index, table, columns) for each table the query reads, in order: the columns it names (at least
+    one, so the table exists), or all of them when ``need`` is None. Sets ``table.columns``."""
+    for i, t in enumerate(tables):
+        if need is not None and i not in need:
+            continue
+        names = [f.name for f in t.bound.table.schema]
+        cols = names if need is None else [c for c in names if c in need[i]] or names[:1]
+        t.columns = cols
+        yield i, t, cols
+
+
 # -- shared helpers ---------------------------------------------------------------------------
 
 def arrow_of_rows(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from lakepkg.errors import ConfigError, QueryError, one_line
 from lakepkg.processes import pid_alive
 from lakepkg.query.exact_common import (ExactAnswer, ExactTable, arrow_of_rows, batches_of, elapsed,
-                                        is_undefined_column, needed_columns, union_needed)
+                                        is_undefined_column, needed_columns, tables_to_load, union_needed)
 
 MARKER = "lakepkg_scratch_owner"
 _STARTS = ("select", "with", "(", "values", "table")
@@ -203,12 +203,7 @@ def _duration(v: Any) -> str:
 
 def _load(cur: Any, tables: Sequence[ExactTable], need: Optional[dict[int, set[str]]], tmp: str) -> int:
     total = 0
-    for i, t in enumerate(tables):
-        if need is not None and i not in need:
-            continue
-        names = [f.name for f in t.bound.table.schema]
-        cols = names if need is None else [c for c in names if c in need[i]] or names[:1]
-        t.columns = cols
+    for i, t, cols in tables_to_load(tables, need):
         cur.execute(create_sql(t, cols, primary_key(t, cols)))
         binary = {c for c in cols if pa.types.is_binary(t.bound.table.schema.field(c).type)
                   or pa.types.is_large_binary(t.bound.table.schema.field(c).type)}

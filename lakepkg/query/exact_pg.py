@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from lakepkg.errors import QueryError, one_line
 from lakepkg.query.exact_common import (ExactAnswer, ExactTable, arrow_of_rows, batches_of, elapsed, is_undefined_column,
-                                        needed_columns, source_words, union_needed)
+                                        needed_columns, source_words, tables_to_load, union_needed)
 
 #: Arrow type -> PostgreSQL type, for columns whose declared type was not recorded
 _ARROW_PG = ((pa.types.is_boolean, "boolean"), (pa.types.is_int8, "smallint"), (pa.types.is_int16, "smallint"),
@@ -198,12 +198,7 @@ def _load(pg: Any, cur: Any, tables: Sequence[ExactTable], need: Optional[dict[i
 
     total = 0
     with adbc.connect(pg.uri) as a:
-        for i, t in enumerate(tables):
-            if need is not None and i not in need:
-                continue
-            names = [f.name for f in t.bound.table.schema]
-            cols = names if need is None else [c for c in names if c in need[i]] or names[:1]
-            t.columns = cols
+        for _, t, cols in tables_to_load(tables, need):
             cur.execute(create_sql(t, cols))
             schema = pa.schema([t.bound.table.schema.field(c).remove_metadata() for c in cols])
             reader = pa.RecordBatchReader.from_batches(schema, (b.cast(schema) if b.schema != schema else b
