@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from lakepkg.errors import ConfigError, SchemaMismatchError
 from lakepkg.format.names import validate_package_name
+from lakepkg.format.pandas_arrow import arrow_from_pandas
 from lakepkg.merging.conflicts import ConflictReport, conflicts_package
 from lakepkg.merging.files import merge_files
 from lakepkg.merging.history import History, merge_base
@@ -151,7 +152,7 @@ def _as_arrow(name: str, value: Any) -> pa.Table:
                               f"({str(exc).splitlines()[0][:120]})") from None
         value = df
     try:
-        return pa.Table.from_pandas(value, preserve_index=False)
+        return arrow_from_pandas(value)
     except (TypeError, ValueError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ConfigError(f"--resolve {name}: give a Parquet/CSV path, a pandas DataFrame or an Arrow table "
                           f"({str(exc).splitlines()[0][:120]})") from None

@@ -21,6 +21,7 @@ from lakepkg.write.deletion_vectors import ingest_keyed_batches
 from lakepkg.write.ingest import IngestedTable, ingest_arrow, ingest_batches, ingest_files
 from lakepkg.format.manifest import (Entry, EntrySorter, RootNodeData, TableNodeData, build_table_node, store_node, write_pages)
 from lakepkg.format.names import safe_key, validate_package_name, validate_table_name
+from lakepkg.format.pandas_arrow import arrow_from_pandas
 from lakepkg.progress import progress_bar
 from lakepkg.registry import Registry, open_registry
 from lakepkg.registry.leases import WriterLease
@@ -111,7 +112,7 @@ class PackageBuilder:
             return self.add_snapshot(TableSnapshot(name=name, batches=data, meta=meta or {}))
         if not isinstance(data, pa.Table):
             try:
-                data = pa.Table.from_pandas(data, preserve_index=False)
+                data = arrow_from_pandas(data)
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
                 raise SchemaMismatchError(f"table {name!r}: cannot convert data to Arrow: {one_line(exc)}") from None
         validate_table_name(name)
