@@ -14,13 +14,14 @@ from lakepkg.query.tables import Bound, view_columns
 
 
 def start_spark(master: str = "local[*]", confs: Optional[Mapping[str, str]] = None) -> Any:
-    """A local Spark session for queries: no UI, no Hive catalog, workers on this Python, quiet logs."""
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    """A local Spark session for queries: no UI, no Hive catalog, quiet logs; its Python workers run
+    the user's ``spark.pyspark.python`` / ``PYSPARK_PYTHON`` when set, else this Python
+    (:mod:`lakepkg.spark.workers`)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise ConfigError("--engine spark needs pyspark; install it with `pip install 'lakepkg[spark]'`") from None
+    from lakepkg.spark.workers import CONF, ENV, use_worker_python
     import warnings
 
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
@@ -29,12 +30,20 @@ def start_spark(master: str = "local[*]", confs: Optional[Mapping[str, str]] = N
          .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR -Dlog4j.rootLogger=ERROR"))
     for k, v in (confs or {}).items():
         b = b.config(k, v)
+    # the JVM reads PYSPARK_PYTHON once, when it starts: set for the start only, never over the user's
+    default = not os.environ.get(ENV) and not (confs or {}).get(CONF)
+    if default:
+        os.environ[ENV] = sys.executable
     try:
         spark = b.getOrCreate()
     except Exception as exc:
         raise SourceError(f"cannot start Spark (master {master}): {one_line(exc, 200)}; "
                           f"check Java 17 and --master") from None
+    finally:
+        if default:
+            del os.environ[ENV]
     spark.sparkContext.setLogLevel("ERROR")
+    use_worker_python(spark)
     return spark
 
 

@@ -237,6 +237,12 @@ def register(spark: Any) -> None:
     """Register the ``pkg`` data source in ``spark`` and turn on filter pushdown for Python sources.
 
     An installed lakepkg registers itself when Spark starts (module ``pyspark_lakepkg``);
-    this covers editable installs and sessions started before lakepkg was installed."""
+    this covers editable installs and sessions started before lakepkg was installed. On a local
+    master the source's Python workers run the user's ``spark.pyspark.python`` / ``PYSPARK_PYTHON``,
+    else this interpreter; one that cannot import lakepkg is a one-line ConfigError
+    (:mod:`lakepkg.spark.workers`)."""
+    from lakepkg.spark.workers import use_worker_python
+
+    use_worker_python(spark)  # before registering: Spark records the worker Python with the source
     spark.dataSource.register(PkgDataSource)
     spark.conf.set(PUSHDOWN_CONF, "true")
