@@ -21,12 +21,17 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import marshal
 import os
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 from lakepkg.format.canonical import canonical_json, load_json
+from lakepkg.format.entry_json import canonical_line
 from lakepkg.errors import IntegrityError, SchemaMismatchError
 from lakepkg.format.names import checked_stored_key, checked_table_name, safe_key, validate_table_name
 from lakepkg.format.objects import Objects
@@ -40,34 +45,20 @@ PAGE_MIN = 32
 PAGE_MAX = 4096
 SORT_BUFFER = 200_000   # entries held in memory before spilling a sorted run
 
-_ENC = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+PAGE_WRITERS = 8        # pages stored concurrently (a local store's fsyncs and S3's PUTs overlap)
+PAGE_WRITES_AHEAD = 32  # pages handed to the writers and not yet stored (bounds the memory they hold)
+RUN_CHUNK = 4096        # entries per record of a spilled run (what a merge holds per run)
 
 _loads: Callable[[Any], Any]
-_dumps: Optional[Callable[..., bytes]]
-try:  # orjson parses the same JSON faster; the encoder above stays normative
+try:  # orjson parses the same JSON faster
     import orjson as _orjson
 
     _loads = _orjson.loads
-    _dumps = _orjson.dumps
-    _SORT = _orjson.OPT_SORT_KEYS
 except ImportError:  # pragma: no cover
     _loads = json.loads
-    _dumps = None
-    _SORT = 0
 
-
-def _has_float(v: Any) -> bool:
-    """True if a float occurs anywhere in ``v`` (float text differs between encoders)."""
-    if v is None:
-        return False
-    if isinstance(v, float):
-        return True
-    if isinstance(v, dict):
-        return any(_has_float(x) for x in v.values())
-    if isinstance(v, (list, tuple)):
-        return any(_has_float(x) for x in v)
-    return False
-
+#: JSON bytes -> value, orjson's parser when installed (what page reads use)
+parse_json: Callable[[Any], Any] = _loads
 
 @dataclass
 class Entry:
@@ -98,13 +89,8 @@ class Entry:
         return d
 
     def line(self) -> bytes:
-        d = self.to_json()
-        if _dumps is not None and not (_has_float(self.stats) or _has_float(self.partition) or _has_float(self.meta)):
-            try:  # without floats orjson's sorted compact output is byte-identical to canonical JSON
-                return _dumps(d, option=_SORT) + b"\n"
-            except TypeError:
-                pass
-        return _ENC.encode(d).encode("utf-8") + b"\n"
+        """The entry's page line: its canonical JSON and a newline (:mod:`lakepkg.format.entry_json`)."""
+        return canonical_line(self.to_json())
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Entry":
@@ -148,114 +134,187 @@ def is_boundary(key: str) -> bool:
 class EntrySorter:
     """Collects entries in any order and yields them sorted by key, with bounded memory.
 
-    Entries are kept as (key, line) pairs; past ``SORT_BUFFER`` of them a sorted
-    run is spilled to a temporary file and runs are merged at the end.
+    Entries are kept as (UTF-8 key, line, rows, size) tuples; past ``SORT_BUFFER`` of them a
+    sorted run is spilled to a temporary file (records of ``RUN_CHUNK`` tuples, :mod:`marshal`:
+    read back without parsing the lines again) and the runs are merged at the end.
     Duplicate keys are an error (two leaves cannot share a logical key).
     """
 
     def __init__(self, what: str) -> None:
         self.what = what
-        self._buf: list[tuple[str, bytes, int, int]] = []  # key, line, rows, size
+        self._buf: list[tuple[bytes, bytes, int, int]] = []  # UTF-8 key, line, rows, size
         self._runs: list[str] = []
         self.count = 0
 
     def add(self, entry: Entry) -> None:
-        self._buf.append((entry.key, entry.line(), entry.rows or 0, entry.size))
+        self._buf.append((entry.key.encode("utf-8"), entry.line(), entry.rows or 0, entry.size))
         self.count += 1
         if len(self._buf) >= SORT_BUFFER:
             self._spill()
 
     def add_line(self, key: str, line: bytes) -> None:
         d = _loads(line)
-        self._buf.append((key, line, d.get("rows") or 0, d["size"]))
+        self._buf.append((key.encode("utf-8"), line, d.get("rows") or 0, d["size"]))
         self.count += 1
         if len(self._buf) >= SORT_BUFFER:
             self._spill()
 
+    def _sort(self) -> None:
+        self._buf.sort(key=itemgetter(0))
+
     def _spill(self) -> None:
-        self._buf.sort(key=lambda kv: kv[0].encode("utf-8"))
-        fd, path = tempfile.mkstemp(prefix="lakepkg-run-", suffix=".jsonl")
-        with os.fdopen(fd, "wb") as f:
-            for item in self._buf:
-                f.write(item[1])
+        self._sort()
+        fd, path = tempfile.mkstemp(prefix="lakepkg-run-", suffix=".bin")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                for i in range(0, len(self._buf), RUN_CHUNK):
+                    marshal.dump(self._buf[i:i + RUN_CHUNK], f)
+        except BaseException:
+            os.unlink(path)
+            raise
         self._runs.append(path)
         self._buf = []
 
     @staticmethod
     def _read_run(path: str) -> Iterator[tuple[bytes, bytes, int, int]]:
-        with open(path, "rb") as f:
-            for line in f:
-                d = _loads(line)
-                yield d["key"].encode("utf-8"), line, d.get("rows") or 0, d["size"]
-        os.unlink(path)
+        try:
+            with open(path, "rb") as f:
+                while True:
+                    try:
+                        chunk = marshal.load(f)
+                    except EOFError:
+                        break
+                    yield from chunk
+        finally:
+            os.unlink(path)
 
-    def sorted_entries(self) -> Iterator[tuple[str, bytes, int, int]]:
-        """(key, line, rows, size) in key order; duplicate keys are an error."""
-        self._buf.sort(key=lambda kv: kv[0].encode("utf-8"))
+    def sorted_raw(self) -> Iterator[tuple[bytes, bytes, int, int]]:
+        """(UTF-8 key, line, rows, size) in key order; duplicate keys are an error."""
+        self._sort()
+        items: Iterable[tuple[bytes, bytes, int, int]]
         if not self._runs:
-            items: Iterable[tuple[bytes, bytes, int, int]] = ((k.encode("utf-8"), l, r, z) for k, l, r, z in self._buf)
-        else:
-            mem = [(k.encode("utf-8"), l, r, z) for k, l, r, z in self._buf]
-            items = heapq.merge(mem, *[self._read_run(p) for p in self._runs], key=lambda kv: kv[0])
+            items = self._buf
+        else:  # tuples order by their unique first item, the key
+            items = heapq.merge(self._buf, *[self._read_run(p) for p in self._runs])
         prev: Optional[bytes] = None
-        for kb, line, rows, size in items:
+        for item in items:
+            kb = item[0]
             if kb == prev:
                 raise IntegrityError(f"two leaves of {self.what} share the key {kb.decode()!r}; keys must be unique")
             prev = kb
-            yield kb.decode("utf-8"), line, rows, size
+            yield item
         self._buf = []
         self._runs = []
+
+    def sorted_entries(self) -> Iterator[tuple[str, bytes, int, int]]:
+        """(key, line, rows, size) in key order; duplicate keys are an error."""
+        for kb, line, rows, size in self.sorted_raw():
+            yield kb.decode("utf-8"), line, rows, size
+
+
+class _PageWriter:
+    """Stores pages in order of submission, up to ``PAGE_WRITERS`` at a time (threads: a local
+    store's write + fsync and an S3 PUT release the GIL), at most ``PAGE_WRITES_AHEAD`` pending.
+    The first page is stored in the calling thread: a one-page table starts no thread."""
+
+    def __init__(self, store: Objects) -> None:
+        self.store = store
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pending: deque[tuple[Future[str], tuple[str, str, int, int, int]]] = deque()
+        self.pages: list[PageRef] = []
+
+    def put(self, data: bytes, first: str, last: str, entries: int, rows: int, nbytes: int) -> None:
+        if self._pool is None and not self.pages:
+            self.pages.append(PageRef(self.store.put_bytes(data), first, last, entries, rows, nbytes))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(PAGE_WRITERS, thread_name_prefix="lakepkg-pages")
+        self._pending.append((self._pool.submit(self.store.put_bytes, data), (first, last, entries, rows, nbytes)))
+        while len(self._pending) > PAGE_WRITES_AHEAD:
+            self._settle_one()
+
+    def _settle_one(self) -> None:
+        fut, (first, last, entries, rows, nbytes) = self._pending.popleft()
+        self.pages.append(PageRef(fut.result(), first, last, entries, rows, nbytes))
+
+    def finish(self) -> list[PageRef]:
+        try:
+            while self._pending:
+                self._settle_one()
+        finally:
+            self.close()
+        return self.pages
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for fut, _ in self._pending:
+                fut.cancel()
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 def write_pages(store: Objects, lines: Iterable[tuple[str, bytes, int, int]]) -> tuple[list[PageRef], int, int]:
     """Cut sorted (key, line, rows, size) entries into pages, store them; return (pages, rows, bytes)."""
-    pages: list[PageRef] = []
+    return _write_pages_raw(store, ((k.encode("utf-8"), line, r, z) for k, line, r, z in lines))
+
+
+def _write_pages_raw(store: Objects, lines: Iterable[tuple[bytes, bytes, int, int]]) -> tuple[list[PageRef], int, int]:
+    """:func:`write_pages` over UTF-8 keys (what :meth:`EntrySorter.sorted_raw` yields)."""
+    writer = _PageWriter(store)
     buf: list[bytes] = []
-    first = last = ""
+    first = b""
     rows = nbytes = total_rows = total_bytes = 0
+    sha256 = hashlib.sha256
+    try:
+        for kb, line, r, size in lines:
+            if not buf:
+                first = kb
+            buf.append(line)
+            rows += r
+            nbytes += size
+            n = len(buf)
+            if n >= PAGE_MAX or (n >= PAGE_MIN and (sha256(kb).digest()[-1] & PAGE_MASK) == 0):
+                writer.put(b"".join(buf), first.decode("utf-8"), kb.decode("utf-8"), n, rows, nbytes)
+                total_rows += rows
+                total_bytes += nbytes
+                buf, rows, nbytes = [], 0, 0
+        if buf:
+            writer.put(b"".join(buf), first.decode("utf-8"), kb.decode("utf-8"), len(buf), rows, nbytes)
+            total_rows += rows
+            total_bytes += nbytes
+        return writer.finish(), total_rows, total_bytes
+    finally:
+        writer.close()
 
-    def flush() -> None:
-        nonlocal buf, rows, nbytes
-        data = b"".join(buf)
-        h = store.put_bytes(data)
-        pages.append(PageRef(h, first, last, len(buf), rows, nbytes))
-        buf, rows, nbytes = [], 0, 0
 
-    for key, line, r, size in lines:
-        if not buf:
-            first = key
-        buf.append(line)
-        last = key
-        rows += r
-        nbytes += size
-        total_rows += r
-        total_bytes += size
-        if (len(buf) >= PAGE_MIN and is_boundary(key)) or len(buf) >= PAGE_MAX:
-            flush()
-    if buf:
-        flush()
-    return pages, total_rows, total_bytes
+def page_entries(data: bytes, page: PageRef) -> list[Any]:
+    """Parse a page's lines in one call (a JSON array of them): lines never hold a raw newline."""
+    if not data:
+        return []
+    n = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    body = data[:-1] if data.endswith(b"\n") else data
+    try:
+        out = _loads(b"[" + body.replace(b"\n", b",") + b"]")
+    except (ValueError, TypeError):
+        out = None
+    if not isinstance(out, list) or len(out) != n:
+        raise IntegrityError(f"page {page.hash[:12]} holds a line that is not JSON; the manifest is corrupt")
+    return out
 
 
 def read_page(store: Objects, page: PageRef, verify: bool = True) -> list[Entry]:
     """Load one page's entries (hash-checked by default)."""
-    data = store.get_bytes(page.hash, verify=verify)
     out = []
-    for line in data.splitlines():
-        try:
-            out.append(Entry.from_json(_loads(line)))
-        except (ValueError, TypeError):
-            raise IntegrityError(f"page {page.hash[:12]} holds a line that is not JSON; the manifest is corrupt") from None
+    for d in page_entries(store.get_bytes(page.hash, verify=verify), page):
+        if not isinstance(d, dict):
+            raise IntegrityError(f"page {page.hash[:12]} holds a line that is not an entry; the manifest is corrupt")
+        out.append(Entry.from_json(d))
     return out
 
 
 def read_page_raw(store: Objects, page: PageRef, verify: bool = True) -> list[dict[str, Any]]:
     """Load one page as plain dicts (faster than :func:`read_page` for scans)."""
-    data = store.get_bytes(page.hash, verify=verify)
-    try:
-        return [_loads(line) for line in data.splitlines()]
-    except (ValueError, TypeError):
-        raise IntegrityError(f"page {page.hash[:12]} holds a line that is not JSON; the manifest is corrupt") from None
+    return page_entries(store.get_bytes(page.hash, verify=verify), page)
 
 
 @dataclass
@@ -358,7 +417,7 @@ def build_table_node(
     for c in pcols:
         if c not in schema.names:
             raise SchemaMismatchError(f"partition column {c!r} of table {name!r} is not in its schema")
-    pages, rows, nbytes = write_pages(store, sorter.sorted_entries())
+    pages, rows, nbytes = _write_pages_raw(store, sorter.sorted_raw())
     node = TableNodeData(name=name, schema=schema, partition_columns=pcols, pages=pages, rows=rows,
                          bytes=nbytes, fragments=sorter.count, provenance=provenance or {}, meta=meta or {},
                          writer=writer)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator, NamedTuple, Optional
 
-from lakepkg.format.manifest import PageRef, TableNodeData, load_root, load_table_node, read_page_raw
+from lakepkg.format.manifest import PageRef, TableNodeData, load_root, load_table_node, page_entries, read_page_raw
 from lakepkg.format.objects import Objects
 
 
@@ -60,10 +60,42 @@ def page_objects_and_vectors(store: Objects, page: PageRef) -> tuple[list[str], 
     return [d["object"] for d in entries], [d["deletes"]["object"] for d in entries if d.get("deletes")]
 
 
+PREFETCH = 16  # pages of a remote store fetched ahead of the reader (threads: each GET waits on the network)
+
+
+def page_bytes(store: Objects, pages: Iterable[PageRef]) -> Iterator[tuple[PageRef, bytes]]:
+    """Each page with its bytes (hash-checked), in order. From a store that is not a local folder
+    (S3) up to ``PREFETCH`` pages are fetched ahead in threads, so a scan of 35,000 pages waits
+    on the network about 35,000 / PREFETCH times, not 35,000."""
+    local_root = getattr(store, "local_root", None)
+    if local_root is None or local_root() is not None:
+        for page in pages:
+            yield page, store.get_bytes(page.hash, verify=True)
+        return
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    it = iter(pages)
+    ahead: deque[tuple[PageRef, Future[bytes]]] = deque()
+    with ThreadPoolExecutor(PREFETCH, thread_name_prefix="lakepkg-prefetch") as pool:
+        try:
+            for page in it:
+                ahead.append((page, pool.submit(store.get_bytes, page.hash, True)))
+                if len(ahead) >= PREFETCH:
+                    first, fut = ahead.popleft()
+                    yield first, fut.result()
+            while ahead:
+                first, fut = ahead.popleft()
+                yield first, fut.result()
+        finally:
+            for _page, fut in ahead:
+                fut.cancel()
+
+
 def iter_page_entries(store: Objects, pages: Iterable[PageRef]) -> Iterator[dict[str, Any]]:
-    """The entries of ``pages``, in key order, one page in memory at a time."""
-    for page in pages:
-        yield from read_page_raw(store, page)
+    """The entries of ``pages``, in key order, a page (or, from S3, ``PREFETCH`` pages) in memory at a time."""
+    for page, data in page_bytes(store, pages):
+        yield from page_entries(data, page)
 
 
 def walk(store: Objects, top_hash: str, *, tables: Optional[Iterable[str]] = None,

@@ -11,14 +11,17 @@ and ``lakepkg.diff(old, new)`` (in :mod:`lakepkg.read.package`) call it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol
 
 import pyarrow as pa
 
-from lakepkg.format.manifest import PageRef, RootNodeData, TableNodeData
-from lakepkg.format.walk import iter_page_entries
+from lakepkg.errors import IntegrityError
+from lakepkg.format.manifest import PageRef, RootNodeData, TableNodeData, parse_json
+from lakepkg.format.walk import iter_page_entries, page_bytes
 from lakepkg.read.html import card, facts, grid
 from lakepkg.store.base import ObjectStore
+
+_loads = parse_json
 
 
 class TableLike(Protocol):
@@ -150,41 +153,117 @@ def _part_label(d: dict[str, Any], cols: list[str]) -> str:
     return "/".join(f"{c}={p.get(c)}" for c in cols) if cols else ""
 
 
-def _stream(store: ObjectStore, pages: list[PageRef], skip: set[str]) -> Iterator[dict[str, Any]]:
-    return iter_page_entries(store, (p for p in pages if p.hash not in skip))
-
-
 Pair = tuple[Optional[dict[str, Any]], Optional[dict[str, Any]]]
+_KEY = b'{"key":"'
 
 
-def _merge_pages(store_a: ObjectStore, pages_a: list[PageRef], store_b: ObjectStore, pages_b: list[PageRef]
-                 ) -> tuple[Iterator[Pair], int, int]:
+def _page_lines(store: ObjectStore, pages: list[PageRef], skip: set[str]) -> Iterator[tuple[bytes, bytes]]:
+    """(UTF-8 key, line) of every entry of ``pages`` not in ``skip``, without decoding the lines:
+    a canonical line without a deletion vector starts with its key (``{"key":"…"``); any other
+    line (an escaped key, a vector) is decoded for its key."""
+    for page, data in page_bytes(store, (p for p in pages if p.hash not in skip)):
+        lines = data.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        for line in lines:
+            if line.startswith(_KEY):
+                end = line.find(b'"', 8)
+                kb = line[8:end]
+                if end > 0 and b"\\" not in kb:
+                    yield kb, line
+                    continue
+            yield _decoded_key(line, page), line
+
+
+def _decoded_key(line: bytes, page: PageRef) -> bytes:
+    d = _decode(line, page)
+    try:
+        return str(d["key"]).encode("utf-8")
+    except (KeyError, TypeError):
+        raise IntegrityError(f"page {page.hash[:12]} holds an entry without a key; the manifest is corrupt") from None
+
+
+def _decode(line: bytes, page: Optional[PageRef] = None) -> dict[str, Any]:
+    try:
+        d = _loads(line)
+    except ValueError:
+        d = None
+    if not isinstance(d, dict):
+        where = f"page {page.hash[:12]}" if page is not None else "a page"
+        raise IntegrityError(f"{where} holds a line that is not an entry; the manifest is corrupt")
+    return d
+
+
+def _merge_pages(store_a: ObjectStore, pages_a: list[PageRef], store_b: ObjectStore, pages_b: list[PageRef],
+                 on_equal: Optional[Callable[[bytes], None]] = None) -> tuple[Iterator[Pair], int, int]:
     """Merge-join, by key, the entries of pages present on one side only.
 
     Pages are key-ordered and a key lives in exactly one page per version, so
-    entries of shared pages are equal on both sides and are never read. Memory
-    is one page per side. Yields (entry in a or None, entry in b or None)."""
+    entries of shared pages are equal on both sides and are never read. Lines are
+    compared as bytes (canonical JSON: equal entries have equal lines) and only the
+    differing ones are decoded. Memory is one page per side. Yields (entry in a or None,
+    entry in b or None) for each key whose entry differs; ``on_equal`` gets each line
+    that is the same on both sides."""
     shared = {p.hash for p in pages_a} & {p.hash for p in pages_b}
     compared = sum(1 for p in pages_a if p.hash not in shared) + sum(1 for p in pages_b if p.hash not in shared)
     skipped = sum(1 for p in pages_a if p.hash in shared)
 
     def gen() -> Iterator[Pair]:
-        ia, ib = _stream(store_a, pages_a, shared), _stream(store_b, pages_b, shared)
+        ia, ib = _page_lines(store_a, pages_a, shared), _page_lines(store_b, pages_b, shared)
         a, b = next(ia, None), next(ib, None)
         while a is not None or b is not None:
-            ka = a["key"].encode() if a is not None else None
-            kb = b["key"].encode() if b is not None else None
-            if kb is None or (ka is not None and ka < kb):
-                yield a, None
+            if b is None or (a is not None and a[0] < b[0]):
+                yield _decode(a[1]), None  # type: ignore[index]
                 a = next(ia, None)
-            elif ka is None or kb < ka:
-                yield None, b
+            elif a is None or b[0] < a[0]:
+                yield None, _decode(b[1])
                 b = next(ib, None)
             else:
-                yield a, b
+                if a[1] != b[1]:
+                    yield _decode(a[1]), _decode(b[1])
+                elif on_equal is not None:
+                    on_equal(a[1])
                 a, b = next(ia, None), next(ib, None)
 
     return gen(), compared, skipped
+
+
+_PARTITION = b',"partition":{'
+_META = b',"meta":'
+
+
+class _EqualPartitions:
+    """The partition labels of entries equal on both sides, from their lines: each distinct
+    ``"partition":{…}`` text is decoded once. A line whose text cannot be cut out safely (a ``meta``
+    object, which sorts before ``partition`` and may hold that name; a value holding ``}``) is
+    decoded whole."""
+
+    def __init__(self, cols: list[str]) -> None:
+        self.cols = cols
+        self._cache: dict[bytes, Optional[str]] = {}
+        self._labels: set[str] = set()
+
+    def __call__(self, line: bytes) -> None:
+        i = line.find(_PARTITION)
+        if i >= 0 and _META not in line:
+            text = line[i + len(_PARTITION) - 1:line.find(b"}", i) + 1]
+            if text in self._cache:
+                lab = self._cache[text]
+            else:
+                lab = self._cache[text] = self._label(text)
+            if lab is not None:
+                return
+        self._labels.add(_part_label(_decode(line), self.cols))
+
+    def _label(self, text: bytes) -> Optional[str]:
+        try:
+            p = _loads(text)
+        except ValueError:  # a '}' inside a value: the cut was short
+            return None
+        return _part_label({"partition": p}, self.cols) if isinstance(p, dict) else None
+
+    def labels(self) -> set[str]:
+        return self._labels | {lab for lab in self._cache.values() if lab is not None}
 
 
 def _shared_partition_labels(store: ObjectStore, pages: list[PageRef], skip: set[str], cols: list[str],
@@ -258,8 +337,9 @@ def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
         td.changes.append("writer settings: " + ", ".join(dict_changes("writer", a.node.writer, b.node.writer)))
     totals = [f"{k} {getattr(a.node, k):,} → {getattr(b.node, k):,}" for k in ("rows", "bytes", "fragments")
               if getattr(a.node, k) != getattr(b.node, k)]
-    pairs, td.pages_compared, td.pages_skipped = _merge_pages(a.store, a.node.pages, b.store, b.node.pages)
     cols = b.partition_columns or a.partition_columns
+    equal = _EqualPartitions(cols) if cols else None
+    pairs, td.pages_compared, td.pages_skipped = _merge_pages(a.store, a.node.pages, b.store, b.node.pages, equal)
     parts_a: set[str] = set()
     parts_b: set[str] = set()
     touched: set[str] = set()
@@ -280,10 +360,12 @@ def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
     if cols:
         shared = {p.hash for p in a.node.pages} & {p.hash for p in b.node.pages}
         shared_pages = [p for p in b.node.pages if p.hash in shared]
-        in_shared = _shared_partition_labels(b.store, shared_pages, set(), cols, touched)
+        in_equal = equal.labels() if equal is not None else set()
+        unsure = touched - in_equal - (parts_a & parts_b)  # labels known on both sides need no page read
+        in_shared = _shared_partition_labels(b.store, shared_pages, set(), cols, unsure)
         for lab in sorted(touched):
-            in_a = lab in parts_a or lab in in_shared
-            in_b = lab in parts_b or lab in in_shared
+            in_a = lab in parts_a or lab in in_shared or lab in in_equal
+            in_b = lab in parts_b or lab in in_shared or lab in in_equal
             # a partition whose every entry on one side is gone is added/removed
             if in_b and not in_a:
                 td.partitions_added.append(lab)

@@ -72,9 +72,12 @@ def pruned_entries(store: ObjectStore, node: TableNodeData, filters: Optional[Fi
     """The entries of a table node (whole, statistics included) that partition values and min/max
     statistics do not rule out for ``filters``: the one pruning loop of every read."""
     conjs = normalise(filters)
+    if conjs is None:
+        yield from table_entries(store, node)
+        return
     schema = node.schema
     for d in table_entries(store, node):
-        if conjs is None or entry_may_match(d, conjs, schema):
+        if entry_may_match(d, conjs, schema):
             yield d
 
 
