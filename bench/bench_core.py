@@ -1,11 +1,13 @@
 """Core benchmarks (issue 2). Prints ratios measured side by side in one run.
 
-    .venv/bin/python bench/bench_core.py [--gb 1.0] [--files 300] [--fragments 1000000]
+    .venv/bin/python bench/bench_core.py [--gb 1.0] [--files 300] [--fragments 1000000] [--s3]
+    .venv/bin/python bench/bench_core.py --skip-build --fragments 10000000   # the ten-million run (minutes)
 
 A. build from a folder of Parquet files (>= 1 GB, a few hundred files) vs `cp -r`
    vs quilt3 Package.set_dir + build (local registry); rebuild of the unchanged folder.
 B. a 1,000,000-fragment manifest: build, load (open + scan every page), diff of two
-   versions differing in 1% of fragments; peak memory (RSS) of each step in a subprocess.
+   versions differing in 1% of fragments; peak memory (RSS) of each step in a subprocess;
+   with --s3, load + diff again from a moto S3 server the two versions were pushed to.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Optional
 
 import numpy as np
 import pyarrow as pa
@@ -103,11 +106,14 @@ import pyarrow as pa
 import lakepkg
 from lakepkg.read.diff import diff_packages
 step, n = sys.argv[1], int(sys.argv[3])
-reg = open_registry()
+location = sys.argv[4] if len(sys.argv) > 4 else None  # load/diff: an S3 registry the versions were pushed to
+reg = open_registry(location) if location else open_registry()
+ref = "bench/million"
 schema = pa.schema([("ds", pa.string()), ("v", pa.int64())])
 # entries name real (tiny) objects: publish confirms every object a version names is stored
-real = [reg.store.put_bytes(f"bench object {j}".encode()) for j in range(64)]
-real2 = [reg.store.put_bytes(f"bench object v2 {j}".encode()) for j in range(64)]
+if step == "build":
+    real = [reg.store.put_bytes(f"bench object {j}".encode()) for j in range(64)]
+    real2 = [reg.store.put_bytes(f"bench object v2 {j}".encode()) for j in range(64)]
 def entries(version):
     for i in range(n):
         obj = real[i % 64] if not (version == 2 and i % 100 == 7) else real2[i % 64]
@@ -131,12 +137,12 @@ if step == "build":
             out["pages"] = len(node.pages)
 elif step == "load":
     hist = reg.history("bench/million")
-    pkg = lakepkg.load(f"bench/million@{hist[0].top_hash}")
+    pkg = lakepkg.load(f"{ref}@{hist[0].top_hash}", registry=reg)
     cnt = sum(1 for _ in pkg["t"].iter_entries())
     out["entries"] = cnt
 elif step == "diff":
     hist = reg.history("bench/million")
-    d = diff_packages(lakepkg.load(f"bench/million@{hist[0].top_hash}"), lakepkg.load(f"bench/million@{hist[1].top_hash}"))
+    d = diff_packages(lakepkg.load(f"{ref}@{hist[0].top_hash}", registry=reg), lakepkg.load(f"{ref}@{hist[1].top_hash}", registry=reg))
     t0 = d.tables[0]
     out["changed"] = len(t0.fragments_changed)
     out["pages_read"] = t0.pages_compared
@@ -147,16 +153,50 @@ print(json.dumps(out))
 '''
 
 
-def bench_manifest(n: int) -> list[tuple[str, float, str]]:
+def _step(step: str, work: str, n: int, location: Optional[str] = None, env: Optional[dict] = None) -> dict:
+    args = [sys.executable, "-c", MANIFEST_STEP, step, work, str(n)] + ([location] if location else [])
+    p = subprocess.run(args, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise SystemExit(p.stderr)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def _s3_steps(work: str, n: int) -> dict:
+    """Push both versions to a moto S3 server on loopback, then load + scan and diff from there
+    (an empty local cache: every page is downloaded)."""
+    sys.path.insert(0, os.path.dirname(HERE))
+    from tests.fixtures.s3 import TEST_ENV, new_bucket, start_moto_server, stop_moto_server
+
+    proc, url = start_moto_server()
+    env = {**os.environ, **TEST_ENV, "LAKEPKG_S3_ENDPOINT_URL": url, "LAKEPKG_HOME": work,
+           "LAKEPKG_NO_PROGRESS": "1"}
+    try:
+        location = f"s3://{new_bucket(url)}/reg"
+        push = ("import sys, lakepkg; from lakepkg.maintain import transfer; from lakepkg.registry import open_registry\n"
+                "reg = open_registry()\n"
+                "for rec in reversed(reg.history('bench/million')):\n"
+                "    transfer.push(f'bench/million@{rec.top_hash}', sys.argv[1], registry=reg)\n")
+        t = time.perf_counter()
+        p = subprocess.run([sys.executable, "-c", push, location], capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise SystemExit(p.stderr)
+        out = {"push_s": time.perf_counter() - t}
+        for step in ("load", "diff"):
+            cache = tempfile.mkdtemp(prefix="bench-s3-cache-", dir=DATA)
+            try:
+                out[step] = _step(step, work, n, location, {**env, "LAKEPKG_CACHE_DIR": cache})
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
+        return out
+    finally:
+        stop_moto_server(proc)
+
+
+def bench_manifest(n: int, s3: bool = False) -> list[tuple[str, float, str]]:
     work = tempfile.mkdtemp(prefix="bench-manifest-", dir=DATA)
     rows = []
     try:
-        res = {}
-        for step in ("build", "load", "diff"):
-            p = subprocess.run([sys.executable, "-c", MANIFEST_STEP, step, work, str(n)], capture_output=True, text=True)
-            if p.returncode != 0:
-                raise SystemExit(p.stderr)
-            res[step] = json.loads(p.stdout.strip().splitlines()[-1])
+        res = {step: _step(step, work, n) for step in ("build", "load", "diff")}
         size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(work) for f in fs)
         b = res["build"]
         rows.append((f"build {n:,}-fragment manifest", b["build_s"], f"{b['pages']} pages; peak RSS {b['peak_rss_mb']:.0f} MB (both versions)"))
@@ -164,6 +204,12 @@ def bench_manifest(n: int) -> list[tuple[str, float, str]]:
         d = res["diff"]
         rows.append(("diff, 1% of fragments changed", d["seconds"], f"{d['changed']:,} changed found; {d['pages_read']} pages read, {d['pages_skipped']} skipped; peak RSS {d['peak_rss_mb']:.0f} MB"))
         rows.append(("manifest size on disk (2 versions)", 0.0, f"{size / 1e6:.0f} MB; data it describes: {n * 1e6 / 1e12:.1f} TB"))
+        if s3:
+            r = _s3_steps(work, n)
+            rows.append(("S3 (moto): push both versions", r["push_s"], "not a goal: what the S3 steps below start from"))
+            rows.append(("S3: load + scan every entry", r["load"]["seconds"], f"{r['load']['entries']:,} entries; empty cache; peak RSS {r['load']['peak_rss_mb']:.0f} MB"))
+            d = r["diff"]
+            rows.append(("S3: diff, 1% of fragments changed", d["seconds"], f"{d['changed']:,} changed found; {d['pages_read']} pages read; empty cache; peak RSS {d['peak_rss_mb']:.0f} MB"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
@@ -175,13 +221,14 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=300)
     ap.add_argument("--fragments", type=int, default=1_000_000)
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--s3", action="store_true", help="also load + diff the manifest from a moto S3 server")
     tiny(ap, gb=0.002, files=4, fragments=3000)
     args = ap.parse_args()
     os.makedirs(DATA, exist_ok=True)
     rows = []
     if not args.skip_build:
         rows += bench_build(args.gb, args.files)
-    rows += bench_manifest(args.fragments)
+    rows += bench_manifest(args.fragments, args.s3)
     w = max(len(r[0]) for r in rows)
     print(f"{'measurement'.ljust(w)}  {'seconds':>9}  notes")
     for name, secs, note in rows:
