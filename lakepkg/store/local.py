@@ -7,7 +7,10 @@ gc sees it: a dedup hit renews it.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import stat
 import tempfile
 import uuid
 from typing import BinaryIO, Iterator, Optional
@@ -19,6 +22,48 @@ from lakepkg.store.file_modes import denied, file_mode, make_dirs
 from lakepkg.store.leftovers import GC_ASIDE_PREFIX, TMP_PREFIX, find_temporaries, remove_temporary
 from lakepkg.store.verified import VERIFIED
 
+HASH_BUFFER = 8 * 1024 * 1024
+# copy_file_range refused for this pair of files (another file system, a kernel without it)
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
+
+
+def copy_file_hashing(src_path: str, out: BinaryIO) -> tuple[str, int]:
+    """Copy the file ``src_path`` into ``out`` (opened for reading and writing, empty) and return the
+    SHA-256 and size of what ``out`` now holds. The kernel copies (``os.copy_file_range``: no bytes
+    through Python, no second buffer) and the copy is then hashed from the page cache into one
+    reused buffer, so the name always matches the stored bytes even if the source changes meanwhile.
+    Where the kernel cannot copy between these files, the bytes are read once and hashed as written."""
+    with open(src_path, "rb") as src:
+        st = os.fstat(src.fileno())
+        if not stat.S_ISREG(st.st_mode):  # a pipe or device: read to its end
+            return copy_hashing(src_path, out)
+        size = st.st_size
+        off = 0
+        try:
+            while off < size:
+                n = os.copy_file_range(src.fileno(), out.fileno(), size - off, off, off)
+                if n == 0:  # the source shrank: hash what was copied; the caller compares sizes
+                    break
+                off += n
+        except OSError as exc:
+            if off or exc.errno not in _NO_KERNEL_COPY:
+                raise
+            out.seek(0)
+            out.truncate()
+            return copy_hashing(src_path, out)
+    out.flush()
+    h = hashlib.sha256()
+    buf = bytearray(HASH_BUFFER)
+    view = memoryview(buf)
+    total = 0
+    out.seek(0)
+    while True:
+        k = out.readinto(buf)  # type: ignore[attr-defined]
+        if not k:
+            break
+        h.update(view[:k])
+        total += k
+    return h.hexdigest(), total
 
 
 class LocalObjectStore(ObjectStore):
@@ -91,9 +136,8 @@ class LocalObjectStore(ObjectStore):
         # copy into a temporary file while hashing, then rename under the hash
         fd, tmp = self._tmp(os.path.join(self.objects_dir, "tmp"))
         try:
-            with os.fdopen(fd, "wb") as out:
-                actual, n = copy_hashing(path, out)
-                out.flush()
+            with os.fdopen(fd, "w+b") as out:
+                actual, n = copy_file_hashing(path, out)
                 os.fsync(out.fileno())
             if digest is not None and digest != actual:
                 raise IntegrityError(f"file {path} changed while it was copied (hash {actual[:12]}, expected {digest[:12]}); re-run the snapshot")
