@@ -12,7 +12,10 @@ each, every snapshot into a fresh registry (so both do the full write):
   plus the whole ``dag.test()`` call. The top hashes of all four snapshots are equal.
 
 Environment: ``BENCH_AF_PG`` (server URL, default postgresql://postgres@127.0.0.1:5432),
-``BENCH_AF_ROWS`` (1000000). Database ``lakepkg_bench_airflow`` is created and dropped.
+``BENCH_AF_ROWS`` (1000000; 0 runs the small table only), ``BENCH_AF_SMALL`` (1000 rows),
+``BENCH_AF_DB_TEMPLATE`` (an Airflow metadata database already migrated, copied instead of running
+``airflow db migrate``: the test suite's smoke run passes its own). Database ``lakepkg_bench_airflow``
+is created and dropped.
 """
 from __future__ import annotations
 
@@ -27,12 +30,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from smoke import tiny_env  # noqa: E402
-tiny_env(BENCH_AF_ROWS=2000)
+tiny_env(BENCH_AF_ROWS=0, BENCH_AF_SMALL=50)
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 PG = os.environ.get("BENCH_AF_PG", "postgresql://postgres@127.0.0.1:5432")
 DB = "lakepkg_bench_airflow"
 BIG = int(os.environ.get("BENCH_AF_ROWS", "1000000"))
+SMALL = int(os.environ.get("BENCH_AF_SMALL", "1000"))
+TABLES = [("small", SMALL)] + ([("big", BIG)] if BIG else [])
 
 DAG = '''
 import os, pendulum
@@ -77,18 +82,22 @@ def main() -> None:
     _pg(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     _pg(f"CREATE DATABASE {DB}")
     try:
-        for table, n in (("small", 1000), ("big", BIG)):
+        for table, n in TABLES:
             _pg(f"CREATE TABLE {table} (id bigint PRIMARY KEY, customer int, amount numeric(12,2), note text)", DB)
             _pg(f"INSERT INTO {table} SELECT g, g % 1000, (g % 10000) / 100.0, md5(g::text) "
                 f"FROM generate_series(1, {n}) g", DB)
         home = os.path.join(work, "template")
         os.makedirs(os.path.join(home, "dags"))
         t = time.perf_counter()
-        subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), "db", "migrate"], env=_base_env(home),
-                       check=True, capture_output=True)
+        template = os.environ.get("BENCH_AF_DB_TEMPLATE")
+        if template:
+            shutil.copy(template, os.path.join(home, "airflow.db"))
+        else:
+            subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), "db", "migrate"],
+                           env=_base_env(home), check=True, capture_output=True)
         migrate = time.perf_counter() - t
         rows = []
-        for table, n in (("small", 1000), ("big", BIG)):
+        for table, n in TABLES:
             direct_cold, top1 = _direct(table, os.path.join(work, f"direct1-{table}"))
             direct, top2 = _direct(table, os.path.join(work, f"direct2-{table}"))
             env = AirflowEnv(os.path.join(work, f"af-{table}"), os.path.join(home, "airflow.db"))
@@ -107,7 +116,7 @@ def main() -> None:
             top = res["xcom"]["snapshot_2"]["top_hash"]
             assert top == res["xcom"]["snapshot_1"]["top_hash"] == top1 == top2, "operator and direct top hashes differ"
             rows.append((table, n, direct_cold, direct, cold_task, task, res["seconds"], top))
-        print(f"airflow db migrate: {migrate:.1f} s; load average at the end: {os.getloadavg()[0]:.1f}")
+        print(f"airflow db {'copied' if template else 'migrate'}: {migrate:.1f} s; load average at the end: {os.getloadavg()[0]:.1f}")
         print("first = first snapshot in its process (imports, connector set-up); second = the next one, fresh registry")
         print(f"{'source':<8}{'rows':>10}{'direct 1st':>11}{'direct 2nd':>11}{'task 1st':>9}{'task 2nd':>9}"
               f"{'ratio 2nd':>10}{'dag.test()':>11}  top hash")

@@ -35,7 +35,8 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from smoke import tiny_env  # noqa: E402
-tiny_env(BENCH_DELTAS_ROWS=3000, BENCH_DELTAS_DAYS=2, BENCH_DELTAS_BIG=5000, BENCH_DELTAS_READS=1,
+tiny_env(BENCH_DELTAS_ROWS=2000, BENCH_DELTAS_DAYS=1, BENCH_DELTAS_BIG=2000, BENCH_DELTAS_READS=1,
+         BENCH_DELTAS_WORKLOADS="today",  # big_memory() runs the scattered day: both change paths run
          BENCH_SQL_DB="lakepkg_bench_deltas_smoke")
 os.environ.setdefault("BENCH_SQL_ROWS", os.environ.get("BENCH_DELTAS_ROWS", "1000000"))
 import bench_sql as base  # noqa: E402  (the table, its fill statement and the admin helpers)

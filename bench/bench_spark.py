@@ -1,6 +1,7 @@
 """Spark reader benchmarks (issue 6). Prints ratios measured side by side in one run, one Spark session.
 
     .venv/bin/python bench/bench_spark.py [--gb 1.0] [--partitions 20] [--files-per-partition 8] [--repeat 2]
+                                          [--data bench/data] [--no-warmup]
 
 A package table of >= 1 GB (mixed columns, snappy Parquet, `ds=` partitions) is read
 A. in a full scan (every row and column materialised: Spark's `noop` sink), and
@@ -17,6 +18,7 @@ import os
 import shutil
 import sys
 import time
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -68,48 +70,56 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None, spark: Any = None) -> None:
+    """Run the bench; ``spark``: a running local session to use instead of starting one (the test
+    suite's smoke run passes its own), left running."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gb", type=float, default=1.0)
     ap.add_argument("--partitions", type=int, default=20)
     ap.add_argument("--files-per-partition", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=2)
-    tiny(ap, gb=0.002, partitions=2, files_per_partition=2, repeat=1)
-    args = ap.parse_args()
+    ap.add_argument("--data", default=DATA, help="folder for the generated data and the registry (bench/data)")
+    ap.add_argument("--no-warmup", dest="warmup", action="store_false",
+                    help="skip each reader's warm-up run (a smoke run's figures mean nothing anyway)")
+    tiny(ap, gb=0.002, partitions=2, files_per_partition=2, repeat=1, warmup=False)
+    args = ap.parse_args(argv)
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.makedirs(DATA, exist_ok=True)
-    src = os.path.join(DATA, f"spark_folder_{args.gb:g}gb")
+    os.makedirs(args.data, exist_ok=True)
+    src = os.path.join(args.data, f"spark_folder_{args.gb:g}gb")
     t0 = time.perf_counter()
     size = make_folder(src, args.gb, args.partitions, args.files_per_partition)
     gen = time.perf_counter() - t0
 
-    home = os.path.join(DATA, "spark_home")
-    shutil.rmtree(home, ignore_errors=True)
-    os.environ["LAKEPKG_HOME"] = home
+    registry = os.path.join(args.data, "spark_home", "registry")
+    shutil.rmtree(os.path.dirname(registry), ignore_errors=True)
     import lakepkg
+    from lakepkg.registry import open_registry
     from lakepkg.write.build import PackageBuilder
 
-    b = PackageBuilder()
+    reg = open_registry(registry)
+    b = PackageBuilder(reg)
     b.add_path("events", src)
     rec = b.publish("bench/events")
-    table = lakepkg.load(f"bench/events@{rec.top_hash}")["events"]
+    table = lakepkg.load(f"bench/events@{rec.top_hash}", reg)["events"]
 
-    from pyspark.sql import SparkSession
+    own = spark is None
+    if own:
+        from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master("local[2]").appName("lakepkg-bench")
-             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-             .config("spark.driver.memory", "4g")
-             .config("spark.sql.shuffle.partitions", "4").config("spark.sql.session.timeZone", "UTC")
-             .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+        spark = (SparkSession.builder.master("local[2]").appName("lakepkg-bench")
+                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                 .config("spark.driver.memory", "4g")
+                 .config("spark.sql.shuffle.partitions", "4").config("spark.sql.session.timeZone", "UTC")
+                 .getOrCreate())
+        spark.sparkContext.setLogLevel("ERROR")
     import lakepkg.spark
 
-    lakepkg.spark.register(spark)
+    lakepkg.spark.register(spark)  # its workers run this Python (lakepkg.spark.workers)
     readers = {
         "spark.read.parquet (baseline)": lambda: spark.read.parquet(src),
         "Table.to_spark (native view)": lambda: table.to_spark(spark),
-        'spark.read.format("pkg")': lambda: spark.read.format("pkg").load(f"bench/events@{rec.top_hash}/events"),
+        'spark.read.format("pkg")': lambda: spark.read.format("pkg").option("registry", registry)
+        .load(f"bench/events@{rec.top_hash}/events"),
     }
     workloads = {
         "full scan": lambda df: df.write.format("noop").mode("overwrite").save(),
@@ -120,14 +130,16 @@ def main() -> None:
     for wname, work in workloads.items():
         base = None
         for rname, make in readers.items():
-            work(make())  # warm-up: JVM, Python workers, page cache, the view
+            if args.warmup:
+                work(make())  # warm-up: JVM, Python workers, page cache, the view
             s = best(lambda: work(make()), args.repeat)
             base = base or s
             rows.append((f"{wname}: {rname}", s, f"{s / base:.2f}x baseline"))
     answers = [sorted(tuple(round(v, 2) if isinstance(v, float) else v for v in r)
                       for r in workloads["filtered aggregate"](make())) for make in readers.values()]
     assert all(a == answers[0] for a in answers), "readers disagree"
-    spark.stop()
+    if own:
+        spark.stop()
 
     frag = table.fragments()[0]
     path = frag.local_path()

@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from typing import Any, Optional, Sequence
 
 import pyarrow.parquet as pq
 
@@ -41,21 +42,24 @@ def best(fn, repeat: int, before=None) -> float:
     return min(out)
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None, spark: Any = None) -> None:
+    """Run the bench; ``spark``: a running local session to use instead of starting one (the test
+    suite's smoke run passes its own), left running."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--gb", type=float, default=0.5)
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--files-per-partition", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--data", default=DATA, help="folder for the generated data (bench/data)")
     tiny(ap, gb=0.002, partitions=2, files_per_partition=2, repeat=1)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
 
     import lakepkg
     from lakepkg.registry import open_registry
     from lakepkg.store.verified import VERIFIED
     from lakepkg.write.build import PackageBuilder
 
-    folder = os.path.join(DATA, f"verify-{a.gb}-{a.partitions}-{a.files_per_partition}")
+    folder = os.path.join(a.data, f"verify-{a.gb}-{a.partitions}-{a.files_per_partition}")
     nbytes = make_folder(folder, a.gb, a.partitions, a.files_per_partition)
     reg = open_registry(os.path.join(tempfile.mkdtemp(prefix="bench-verify-"), "registry"))
     b = PackageBuilder(reg)
@@ -76,12 +80,16 @@ def main() -> None:
              ("A leaf.to_pandas() cold", cold, f"{cold / base:.2f}x unverified (hash + read)"),
              ("A leaf.to_pandas() warm", warm, f"{warm / base:.2f}x unverified (stat only)")]
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
+    own = spark is None
+    if own:
+        from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-             .config("spark.driver.memory", "2g").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+        spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+                 .config("spark.driver.memory", "2g").getOrCreate())
+        spark.sparkContext.setLogLevel("ERROR")
+    import lakepkg.spark
+
+    lakepkg.spark.register(spark)  # its workers run this Python (lakepkg.spark.workers)
     files = [reg.store.local_path(f.object) for f in t.fragments()]
 
     def scan_parquet() -> None:
@@ -108,7 +116,8 @@ def main() -> None:
     rows += [("B full scan unverified", sbase, f"spark.read.parquet over the {len(files)} object files, {nbytes / 1e9:.2f} GB"),
              ('B full scan format("pkg") cold', scold, f"{scold / sbase:.2f}x unverified, {scold / swarm:.2f}x warm (workers hash each fragment once)"),
              ('B full scan format("pkg") warm', swarm, f"{swarm / sbase:.2f}x unverified (the Python reader; verified files remembered)")]
-    spark.stop()
+    if own:
+        spark.stop()
 
     print(f"{'measurement':38s} {'seconds':>8s}  notes")
     for name, sec, note in rows:

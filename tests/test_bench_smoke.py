@@ -1,6 +1,8 @@
 """Every ``bench/bench_*.py`` runs in the suite at a tiny size (issue 23 item 1), so none can rot: with
 ``LAKEPKG_BENCH_SMOKE=1`` (bench/smoke.py, announced in bench/RESULTS.md) — or through a smoke test of
-its own that names it (tests/test_*_bench.py). A new bench is found without a line here."""
+its own that names it (tests/test_*_bench.py). A new bench is found without a line here. The Spark
+benches run in this process on the suite's Spark session, the Airflow bench on the suite's migrated
+Airflow database: no smoke run starts a JVM or migrates a database of its own."""
 from __future__ import annotations
 
 import os
@@ -12,10 +14,12 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 SCRIPTS = sorted(f for f in os.listdir(BENCH) if f.startswith("bench_") and f.endswith(".py"))
-#: smoke runs that start Airflow or a Spark JVM of their own or load a database several times: seconds
-#: measured on the shared 2-core machine at load 15-25 (one run each). They run with
-#: LAKEPKG_BENCH_SMOKE_ALL=1 (the suite's 25-minute budget has no room for them by default).
-HEAVY = {"bench_airflow.py": 331, "bench_spark.py": 275, "bench_deltas.py": 223, "bench_verify.py": 176}
+#: benches whose smoke run uses the suite's own Spark session (their ``main(argv, spark=...)``), in this
+#: process, instead of starting a JVM of their own
+ON_THE_SUITES_SPARK = {"bench_spark.py": 'filtered aggregate: spark.read.format("pkg")',
+                       "bench_verify.py": 'B full scan format("pkg") warm'}
+#: fixtures a bench's smoke run reuses, and the environment variable that hands each over
+REUSED = {"bench_airflow.py": {"BENCH_AF_DB_TEMPLATE": "airflow_db"}}
 
 
 def _own_smoke_test(script: str) -> bool:
@@ -27,17 +31,43 @@ def _own_smoke_test(script: str) -> bool:
     return False
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_bench_runs_at_a_tiny_size(script, tmp_path, s3_endpoint):
-    if _own_smoke_test(script):
-        pytest.skip(f"bench/{script} has its own smoke test")
-    if script in HEAVY and os.environ.get("LAKEPKG_BENCH_SMOKE_ALL") != "1":
-        pytest.skip(f"bench/{script}: its smoke run took {HEAVY[script]} s; set LAKEPKG_BENCH_SMOKE_ALL=1 to run it")
+def _honours_smoke(script: str) -> None:
     text = open(os.path.join(BENCH, script), encoding="utf-8").read()
     assert "from smoke import" in text, f"bench/{script} does not honour LAKEPKG_BENCH_SMOKE (see bench/smoke.py)"
+
+
+@pytest.mark.parametrize("script", [s for s in SCRIPTS if s not in ON_THE_SUITES_SPARK])
+def test_bench_runs_at_a_tiny_size(script, tmp_path, s3_endpoint, request):
+    if _own_smoke_test(script):
+        pytest.skip(f"bench/{script} has its own smoke test")
+    _honours_smoke(script)
     env = {**os.environ, "LAKEPKG_BENCH_SMOKE": "1", "LAKEPKG_NO_PROGRESS": "1",
            "LAKEPKG_HOME": str(tmp_path / "home"), "PYSPARK_PYTHON": sys.executable}
+    for var, fixture in REUSED.get(script, {}).items():
+        env[var] = str(request.getfixturevalue(fixture))
     p = subprocess.run([sys.executable, os.path.join(BENCH, script)], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=900)
     assert p.returncode == 0, f"bench/{script} exited {p.returncode}: {(p.stderr or p.stdout)[-2500:]}"
     assert p.stdout.strip(), f"bench/{script} printed no figures"
+
+
+@pytest.mark.parametrize("script", sorted(ON_THE_SUITES_SPARK))
+def test_spark_bench_runs_at_a_tiny_size_on_the_suites_session(script, spark, tmp_path, monkeypatch, capsys):
+    _honours_smoke(script)
+    monkeypatch.setenv("LAKEPKG_BENCH_SMOKE", "1")
+    monkeypatch.setenv("LAKEPKG_NO_PROGRESS", "1")
+    monkeypatch.syspath_prepend(BENCH)
+    import importlib
+
+    import smoke
+
+    importlib.reload(smoke)  # SMOKE is read when the module is imported
+    bench = importlib.import_module(script[:-3])
+    bench = importlib.reload(bench)
+    try:
+        bench.main(["--data", str(tmp_path / "data")], spark=spark)
+    finally:
+        monkeypatch.delenv("LAKEPKG_BENCH_SMOKE")
+        importlib.reload(smoke)
+    out = capsys.readouterr().out
+    assert ON_THE_SUITES_SPARK[script] in out, f"bench/{script} printed no figures:\n{out}"
