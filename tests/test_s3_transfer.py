@@ -192,3 +192,21 @@ def test_cli_push_lock_install_r(home, registry, s3_bucket_url, tmp_path):
     bad.write_text("team/a@abcd\n")
     p = _cli(["install", "-R", str(bad)], home2, check=False)
     assert p.returncode == 1 and "full 64-digit" in p.stderr
+
+
+def test_push_of_a_damaged_local_object_is_refused_and_publishes_nothing(registry, s3_bucket_url):
+    """A push reads each local object once: the upload hashes what it sends, so a local copy damaged
+    on disk (same size, other bytes) never goes up and the version is not published."""
+    from lakepkg.format.walk import walk
+
+    v1 = build(registry, "sales/orders", 1)
+    frag = next(i.digest for i in walk(registry.store, v1.top_hash) if i.kind == "entry")
+    path = registry.store.local_path(frag)
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        b = f.read(1)
+        f.seek(0)
+        f.write(bytes([b[0] ^ 0xFF]))
+    with pytest.raises(IntegrityError, match=frag[:12]):
+        transfer.push("sales/orders", s3_bucket_url, registry=registry)
+    assert open_registry(s3_bucket_url).history("sales/orders") == []

@@ -495,7 +495,10 @@ class S3ObjectStore(ObjectStore):
             if self.keep(digest):
                 return False, 0
             return True, self._server_copy(src, digest)
-        path = src.verified_path(digest)
+        # a local object is read once: the upload hashes the bytes it sends and refuses a mismatch
+        # (a damaged local copy never goes up), so it is not hashed a second time beforehand
+        path = src.local_path(digest) if src.local_root() is not None else src.verified_path(digest)
+        assert path is not None
         size = os.path.getsize(path)
         if size > CONDITIONAL_MAX and self.keep(digest):
             return False, 0
