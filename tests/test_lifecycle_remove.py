@@ -88,7 +88,9 @@ def test_retention_dry_run_apply_and_refusals(registry, tmp_path):
     assert len(reg.history("ns/r")) == 6  # a dry run changes nothing
     before = sum(_objects(reg).values())
     done = apply_retention(["ns/r"], apply=True, registry=reg, grace_seconds=0)
-    assert sum(_objects(reg).values()) == before - dry.bytes_freed and done.gc["bytes_removed"] == dry.bytes_freed
+    assert dry.objects_freed == 0 and dry.bytes_unreferenced > 0  # a dry run frees nothing
+    assert sum(_objects(reg).values()) == before - dry.bytes_unreferenced and done.gc["bytes_removed"] == dry.bytes_unreferenced
+    assert done.bytes_freed == dry.bytes_unreferenced and done.objects_pending == 0  # grace 0: all of it now
     assert [s.top_hash for s in reg.history("ns/r")] == [x.top_hash for x in (v[0], v[2], v[4], v[5])]
     assert verify_registry(reg).ok
 
@@ -131,3 +133,41 @@ def test_rm_racing_publishes_loses_none(registry):
     assert keys == [v[3].key] + [p.key for p in published]
     assert reg.tags("ns/race")["latest"] == published[-1].top_hash
     assert verify_registry(reg).ok and check_log(reg).ok
+
+
+def test_retain_apply_counts_agree_with_what_gc_then_removes(tmp_path):
+    """`retain --apply` said "11 objects are freed", then gc removed 0 (issue 23): the grace period
+    kept them. Its counts now say what its gc freed and what waits for the grace, and a later
+    `lakepkg gc` past the grace removes exactly the waiting ones (a real local registry, the CLI)."""
+    import json
+
+    from lakepkg.registry import open_registry
+    from tests.cli_run import run_cli
+
+    home = tmp_path / "home"
+    reg = open_registry(str(home / "registry"))
+    v = [_publish(reg, "ns/keep", i) for i in range(3)]
+    v1_only = live_objects(reg, [v[0]]) - live_objects(reg, v[1:])
+    # v1 was published two days ago: its objects are past the 24 h grace, v2's are not
+    old = __import__("time").time() - 2 * 24 * 3600
+    for d in v1_only:
+        os.utime(reg.store.local_path(d), (old, old))
+    run_cli(["retain", "ns/keep", "--keep-last", "1"], home)
+    dry = json.loads(run_cli(["retain", "--json"], home).stdout)
+    assert dry["dry_run"] and dry["objects_freed"] == 0
+    unreferenced = dry["objects_unreferenced"]
+    assert unreferenced > len(v1_only) > 0
+
+    done = json.loads(run_cli(["retain", "--apply", "--json"], home).stdout)  # gc with the default 24 h grace
+    assert done["objects_unreferenced"] == unreferenced and done["bytes_unreferenced"] == dry["bytes_unreferenced"]
+    assert done["objects_freed"] == len(v1_only) == done["gc"]["removed"]
+    assert done["objects_pending"] == unreferenced - len(v1_only) == done["gc"]["kept_young"]
+    assert done["bytes_freed"] + done["bytes_pending"] == done["bytes_unreferenced"]
+    assert done["bytes_freed"] == done["gc"]["bytes_removed"]
+    assert not v1_only & set(_objects(reg))  # what it said it freed is gone
+
+    g = json.loads(run_cli(["gc", "--json"], home).stdout)  # still inside the grace: nothing, and says so
+    assert g["removed"] == 0 and g["kept_young"] == done["objects_pending"]
+    g = json.loads(run_cli(["gc", "--grace-hours", "0", "--json"], home).stdout)
+    assert g["removed"] == done["objects_pending"] and g["bytes_removed"] == done["bytes_pending"]
+    assert verify_registry(reg).ok and [r.top_hash for r in reg.versions("ns/keep")] == [v[2].top_hash]

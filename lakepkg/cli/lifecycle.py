@@ -75,11 +75,7 @@ def retain(
     if not rep.plans:
         lines.append("no package has a retention policy; set one with `lakepkg retain NAME --keep-last N`")
     else:
-        lines.append(f"{rep.objects_freed} objects ({human_bytes(rep.bytes_freed)}) {'would be' if rep.dry_run else 'are'} freed"
-                     + (" by `lakepkg retain --apply`" if rep.dry_run else ""))
-    if rep.gc is not None:
-        lines.append(f"gc removed {rep.gc['removed']} objects ({human_bytes(rep.gc['bytes_removed'])}); "
-                     f"{rep.gc['kept_young']} younger than the grace period are kept until a later gc")
+        lines.append(rep.objects_line(human_bytes))
     make_output(as_json).data({**out, **rep.to_json()}, "\n".join(lines))
 
 

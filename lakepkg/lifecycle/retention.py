@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from lakepkg.errors import ConfigError, NotFoundError
 from lakepkg.format.names import validate_package_name
@@ -71,19 +71,49 @@ class RetentionPlan:
 
 @dataclass
 class RetentionReport:
-    """A retention run over one or more packages."""
+    """A retention run over one or more packages.
+
+    The object counts say what gc did, never more: ``objects_unreferenced`` are the objects only the
+    removed versions named (a dry run: would name); of those, gc deleted ``objects_freed`` in this
+    run (0 in a dry run) and keeps ``objects_pending`` until they are older than the grace period —
+    exactly what a later ``lakepkg gc`` past the grace removes of them. ``gc`` is gc's own report,
+    which also counts unreferenced objects of earlier removals."""
 
     plans: list[RetentionPlan] = field(default_factory=list)
     dry_run: bool = True
+    grace_seconds: float = 0.0
+    objects_unreferenced: int = 0
+    bytes_unreferenced: int = 0
     objects_freed: int = 0
     bytes_freed: int = 0
+    objects_pending: int = 0
+    bytes_pending: int = 0
     removal: Optional[RemoveReport] = None
     gc: Optional[dict[str, Any]] = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "plans": [p.to_json() for p in self.plans], "objects_freed": self.objects_freed,
-                "bytes_freed": self.bytes_freed, "removal": self.removal.to_json() if self.removal else None,
-                "gc": self.gc}
+        return {"dry_run": self.dry_run, "plans": [p.to_json() for p in self.plans],
+                "grace_seconds": self.grace_seconds,
+                "objects_unreferenced": self.objects_unreferenced, "bytes_unreferenced": self.bytes_unreferenced,
+                "objects_freed": self.objects_freed, "bytes_freed": self.bytes_freed,
+                "objects_pending": self.objects_pending, "bytes_pending": self.bytes_pending,
+                "removal": self.removal.to_json() if self.removal else None, "gc": self.gc}
+
+    def objects_line(self, human: Callable[[int], str]) -> str:
+        """One line on the objects: what is unreferenced, what gc freed, what waits for the grace."""
+        grace = f"the grace period ({self.grace_seconds / 3600:g} h)"
+        if self.dry_run:
+            return (f"{self.objects_unreferenced} objects ({human(self.bytes_unreferenced)}) would be unreferenced; "
+                    f"`lakepkg retain --apply` runs gc, which frees those older than {grace}")
+        line = (f"{self.objects_unreferenced} objects ({human(self.bytes_unreferenced)}) unreferenced: gc freed "
+                f"{self.objects_freed} ({human(self.bytes_freed)})")
+        if self.objects_pending:
+            line += (f"; {self.objects_pending} ({human(self.bytes_pending)}) younger than {grace} stay until "
+                     f"`lakepkg gc` runs after it")
+        other = (self.gc or {}).get("removed", 0) - self.objects_freed
+        if other > 0:
+            line += f"; gc also removed {other} objects earlier removals had left"
+        return line
 
 
 def get_policy(registry: "Registry | str | None", name: str) -> Optional[RetentionPolicy]:
@@ -184,7 +214,8 @@ def apply_retention(names: Optional[list[str]] = None, *, apply: bool = False, f
             todo.append((n, pol))
     else:
         todo = [(n, p) for n in reg.list_packages() for p in [get_policy(reg, n)] if p is not None]
-    rep = RetentionReport(dry_run=not apply)
+    grace = DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    rep = RetentionReport(dry_run=not apply, grace_seconds=float(grace))
     for n, pol in todo:
         plan = evaluate(reg, n, pol)
         _refuse_empty(plan, force)
@@ -192,11 +223,19 @@ def apply_retention(names: Optional[list[str]] = None, *, apply: bool = False, f
     gone = [r for p in rep.plans for r in p.remove]
     if not gone:
         return rep
-    freed = freed_by(reg, gone)
-    rep.objects_freed, rep.bytes_freed = len(freed), sizes(reg.store, freed)
+    # each object's size now, while it is still stored (nodes and pages: asked of the store)
+    freed = {d: sizes(reg.store, {d: n}) for d, n in freed_by(reg, gone).items()}
+    rep.objects_unreferenced, rep.bytes_unreferenced = len(freed), sum(freed.values())
     if apply:
         rep.removal = remove_versions(reg, gone, reason="retention: " + "; ".join(f"{p.package}: {p.policy.describe()}" for p in rep.plans if p.remove),
                                       action="retain", force=True, who=who)
-        g = collect_garbage(reg, DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds)
+        g = collect_garbage(reg, grace)
         rep.gc = {"removed": g.removed, "bytes_removed": g.bytes_removed, "kept_young": g.kept_young}
+        # what gc deleted of these versions' objects, and what it kept (young; on S3 also the ones
+        # inside its clock margin): counted from gc's own list, so the next gc past the grace agrees
+        done = set(g.removed_digests)
+        now_freed = [n for d, n in freed.items() if d in done]
+        kept = [n for d, n in freed.items() if d not in done]
+        rep.objects_freed, rep.bytes_freed = len(now_freed), sum(now_freed)
+        rep.objects_pending, rep.bytes_pending = len(kept), sum(kept)
     return rep
