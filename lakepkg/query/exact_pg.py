@@ -1,5 +1,6 @@
 """The exact engine on PostgreSQL: an embedded server (:mod:`.embedded_pg`), the snapshot's tables
-created with their declared types and loaded by ADBC ingest (binary COPY), the query run unchanged
+created with their declared types (UNLOGGED) and bulk-loaded side by side over several connections
+(CSV ``COPY`` written by pyarrow, or ADBC ingest's binary COPY for other types), the query run unchanged
 in a read-only transaction with the source session's settings (:mod:`.exact` has the whole story)."""
 from __future__ import annotations
 
@@ -192,29 +193,138 @@ def _run(cur: Any, sql: str, tables: Sequence[ExactTable], snapshot_label: str) 
     return names, rows
 
 
-def _load(pg: Any, cur: Any, tables: Sequence[ExactTable], need: Optional[dict[int, set[str]]]) -> int:
-    """Create and fill the tables the query reads; returns the rows loaded."""
-    import adbc_driver_postgresql.dbapi as adbc
+#: rows per load job: a larger table is cut (by fragments) into jobs that load side by side
+JOB_ROWS = 1_000_000
 
-    total = 0
-    with adbc.connect(pg.uri) as a:
-        for _, t, cols in tables_to_load(tables, need):
-            cur.execute(create_sql(t, cols))
-            schema = pa.schema([t.bound.table.schema.field(c).remove_metadata() for c in cols])
-            reader = pa.RecordBatchReader.from_batches(schema, (b.cast(schema) if b.schema != schema else b
-                                                                for b in _plain(batches_of(t, cols), schema)))
-            with a.cursor() as ac:
-                try:
-                    total += max(ac.adbc_ingest(t.name, reader, mode="append", db_schema_name=t.schema_name or "public"), 0)
-                except Exception as exc:
-                    raise QueryError(f"the exact engine could not load table {t.bound.binding.name!r} "
-                                     f"({one_line(exc, 200)}); answer it with the default engine") from None
-            a.commit()
-            key = primary_key(t, cols)
-            if key:  # the planner's and GROUP BY's knowledge of the source's key
-                cur.execute(f"ALTER TABLE {qualified(t)} ADD PRIMARY KEY ({', '.join(ident(k) for k in key)})")
-            cur.execute(f"ANALYZE {qualified(t)}")
+
+def workers() -> int:
+    """How many connections load side by side: one per core, at most 4 (``LAKEPKG_EXACT_WORKERS``)."""
+    import os
+
+    env = os.environ.get("LAKEPKG_EXACT_WORKERS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _jobs(t: ExactTable, cols: Sequence[str], n_workers: int) -> list[Any]:
+    """The table's read plan cut into parts of about JOB_ROWS rows (whole fragments), at least one
+    part per worker for a table over JOB_ROWS / 4 rows, so a large table loads on every core."""
+    plan = t.bound.table.scan(columns=list(cols))
+    tasks = plan.tasks
+    rows = _rows(plan)
+    parts = max(-(-rows // JOB_ROWS), n_workers if rows > JOB_ROWS // 4 else 1)
+    parts = max(1, min(parts, len(tasks)))
+    if parts == 1:
+        return [plan]
+    size = -(-len(tasks) // parts)
+    return [plan.with_tasks(tasks[i:i + size]) for i in range(0, len(tasks), size)]
+
+
+def _rows(plan: Any) -> int:
+    return sum(max(int(k.rows or 0), 0) for k in plan.tasks)
+
+
+def _load(pg: Any, cur: Any, tables: Sequence[ExactTable], need: Optional[dict[int, set[str]]]) -> int:
+    """Create and fill the tables the query reads; returns the rows loaded.
+
+    Each table is created UNLOGGED with its declared types; its rows go in by COPY (:func:`_ingest`),
+    large tables cut into parts by fragments, the parts loaded over ``workers()``
+    connections side by side (the server runs one backend per connection, so the cores share the
+    work); then the source's primary keys and ANALYZE, again side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = list(tables_to_load(tables, need))
+    n = workers()
+    jobs: list[tuple[ExactTable, list[str], Any]] = []
+    for _, t, cols in todo:
+        cur.execute(create_sql(t, cols))
+        jobs += [(t, cols, part) for part in _jobs(t, cols, n)]
+    rows = {id(p): _rows(p) for _, _, p in jobs}
+    jobs.sort(key=lambda j: -rows[id(j[2])])  # largest first
+    size = {id(t): sum(rows[id(p)] for tt, _, p in jobs if tt is t) for _, t, _ in todo}
+    finish = sorted(((t, cols) for _, t, cols in todo), key=lambda tc: -size[id(tc[0])])
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        total = sum(pool.map(lambda j: _ingest(pg, *j), jobs))
+        list(pool.map(lambda tc: _finish(pg, *tc), finish))
     return total
+
+
+def _as_csv(schema: pa.Schema) -> bool:
+    """Whether a part goes in as CSV text (pyarrow's writer, PostgreSQL's COPY parser: the least work
+    on both sides) rather than by ADBC's binary COPY: only types whose CSV text PostgreSQL reads
+    back to the same value (integers, decimals, text, dates; a string is always quoted, so an
+    unquoted empty field is NULL and a quoted one the empty string)."""
+    import os
+
+    if os.environ.get("LAKEPKG_EXACT_LOAD", "").strip().lower() == "adbc":
+        return False
+    ok = (pa.types.is_integer, pa.types.is_decimal, pa.types.is_string, pa.types.is_large_string, pa.types.is_date32)
+    return all(any(check(f.type) for check in ok) for f in schema)
+
+
+def _ingest(pg: Any, t: ExactTable, cols: Sequence[str], plan: Any) -> int:
+    """One part of a table over its own connection (CSV COPY, else or when PostgreSQL refuses a
+    value's text, ADBC ingest: a failed COPY leaves no row); the rows loaded."""
+    schema = pa.schema([t.bound.table.schema.field(c).remove_metadata() for c in cols])
+
+    def batches() -> Any:
+        for b in plan.to_batches(batch_size=131072):
+            b = pa.RecordBatch.from_arrays(b.columns, schema=schema)
+            yield b.cast(schema) if b.schema != schema else b
+
+    try:
+        if _as_csv(schema):
+            import psycopg
+
+            try:
+                return _copy_csv(pg, t, cols, batches())
+            except psycopg.DataError:
+                pass
+        import adbc_driver_postgresql.dbapi as adbc
+
+        reader = pa.RecordBatchReader.from_batches(schema, batches())
+        with adbc.connect(pg.uri) as a:
+            with a.cursor() as ac:
+                n = ac.adbc_ingest(t.name, reader, mode="append", db_schema_name=t.schema_name or "public")
+            a.commit()
+        return max(int(n or 0), 0)
+    except QueryError:
+        raise
+    except Exception as exc:
+        raise QueryError(f"the exact engine could not load table {t.bound.binding.name!r} "
+                         f"({one_line(exc, 200)}); answer it with the default engine") from None
+
+
+def _copy_csv(pg: Any, t: ExactTable, cols: Sequence[str], batches: Any) -> int:
+    """The batches as CSV into one COPY (pyarrow writes, PostgreSQL parses); the rows loaded."""
+    import io
+
+    import psycopg
+    import pyarrow.csv as pcsv
+
+    opts = pcsv.WriteOptions(include_header=False, batch_size=16384, quoting_style="needed")
+    total = 0
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        with conn.cursor().copy(f"COPY {qualified(t)} ({', '.join(ident(c) for c in cols)}) FROM STDIN "
+                                "(FORMAT csv)") as cp:
+            for b in batches:
+                buf = io.BytesIO()
+                pcsv.write_csv(b, buf, opts)
+                cp.write(buf.getbuffer())
+                total += b.num_rows
+    return total
+
+
+def _finish(pg: Any, t: ExactTable, cols: Sequence[str]) -> None:
+    """The source's primary key (the planner's and GROUP BY's knowledge of it) and the statistics."""
+    import psycopg
+
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        key = primary_key(t, cols)
+        if key:
+            conn.execute(f"ALTER TABLE {qualified(t)} ADD PRIMARY KEY ({', '.join(ident(k) for k in key)})")
+        conn.execute(f"ANALYZE {qualified(t)}")
 
 
 def primary_key(t: ExactTable, columns: Sequence[str]) -> Optional[list[str]]:
@@ -222,8 +332,3 @@ def primary_key(t: ExactTable, columns: Sequence[str]) -> Optional[list[str]]:
     prov = t.bound.table.provenance or {}
     key = prov.get("key") if prov.get("key_source") == "primary key" else None
     return list(key) if key and all(k in columns for k in key) else None
-
-
-def _plain(batches: Any, schema: pa.Schema) -> Any:
-    for b in batches:
-        yield pa.RecordBatch.from_arrays(b.columns, schema=schema)

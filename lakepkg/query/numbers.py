@@ -246,12 +246,15 @@ def _quotient(x: decimal.Decimal, y: decimal.Decimal, scale: int) -> str:
     return format(q, "f")
 
 
-def register(con: Any) -> None:
-    """Make :func:`pg_div` and :func:`mysql_div` callable in DuckDB connection ``con``."""
-    con.create_function(PG_FUNCTION, pg_div, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special",
-                        side_effects=False)
-    con.create_function(MYSQL_FUNCTION, mysql_div, ["VARCHAR", "VARCHAR", "INTEGER"], "VARCHAR",
-                        null_handling="special", side_effects=False)
+def register(con: Any, name: Optional[str] = None) -> None:
+    """Make :func:`pg_div` and :func:`mysql_div` (or only the one called ``name``) callable in DuckDB
+    connection ``con``."""
+    if name in (None, PG_FUNCTION):
+        con.create_function(PG_FUNCTION, pg_div, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special",
+                            side_effects=False)
+    if name in (None, MYSQL_FUNCTION):
+        con.create_function(MYSQL_FUNCTION, mysql_div, ["VARCHAR", "VARCHAR", "INTEGER"], "VARCHAR",
+                            null_handling="special", side_effects=False)
 
 
 # -- the transforms -----------------------------------------------------------------------------------
