@@ -61,7 +61,9 @@ def connect(metastore: str, timeout: float = 120.0) -> Iterator[Any]:
         except Exception as exc:  # TTransportException, socket errors
             last = one_line(exc, 120)
             continue
-        client = HMSClient(iprot=TBinaryProtocol.TBinaryProtocol(transport))
+        # the C codec (thrift's fastbinary; pure Python where it is not built): a table of 250
+        # partitions decodes in ~0.05 s instead of ~0.4 s, most of a re-snapshot's constant cost
+        client = HMSClient(iprot=TBinaryProtocol.TBinaryProtocolAccelerated(transport))
         try:
             yield client
         finally:
