@@ -113,6 +113,31 @@ EQUAL = [
 ]
 
 
+#: MySQL's GROUP BY … WITH ROLLUP (NULL-labelled super-aggregate rows, in MariaDB's order: compared
+#: row by row) and GROUP_CONCAT(DISTINCT …) under the default _ci collation
+ROLLUP = [
+    "SELECT carrier, dep, COUNT(*) AS n, SUM(amount) AS s FROM flights GROUP BY carrier, dep WITH ROLLUP",
+    "SELECT carrier, COUNT(*) FROM flights GROUP BY carrier WITH ROLLUP LIMIT 2",
+    "SELECT carrier, SUM(distance) AS d FROM flights GROUP BY carrier WITH ROLLUP HAVING d > 1100",
+    "SELECT city, tailnum, COUNT(*) AS n FROM flights WHERE carrier = 'ua' GROUP BY city, tailnum WITH ROLLUP",
+    "SELECT UPPER(city) AS c, COUNT(*) FROM flights WHERE carrier <> 'AA' GROUP BY city WITH ROLLUP",
+    "SELECT dep > 3 AS late, GROUP_CONCAT(DISTINCT carrier) AS cs FROM flights GROUP BY late ORDER BY late",
+    "SELECT carrier, GROUP_CONCAT(DISTINCT city SEPARATOR '/') AS cities FROM flights GROUP BY carrier ORDER BY carrier",
+    "SELECT carrier, GROUP_CONCAT(DISTINCT city ORDER BY city DESC) AS cities FROM flights GROUP BY carrier "
+    "ORDER BY carrier",
+]
+
+
+@pytest.mark.parametrize("sql", ROLLUP, ids=[f"mysql-{i}" for i in range(len(ROLLUP))])
+def test_mysql_rollup_and_group_concat_distinct(case, sql, capfd):
+    live = _live(case, "mysql", sql)
+    assert live[1], live  # the case has rows to compare
+    if "ROLLUP" in sql and "LIMIT" not in sql:
+        assert any(r[0] is None for r in live[1]), live  # a super-aggregate row
+    assert difference(live, _fast(case, "mysql", sql), ordered=True) is None
+    assert capfd.readouterr().err == ""
+
+
 @pytest.mark.parametrize("dialect, sql, expected", EQUAL, ids=[f"{d}-{i}" for i, (d, _, _) in enumerate(EQUAL)])
 def test_source_answer(case, dialect, sql, expected, capfd):
     live = _live(case, dialect, sql)
@@ -125,7 +150,9 @@ def test_source_answer(case, dialect, sql, expected, capfd):
 REFUSED = [
     # MariaDB shows one of 'Berlin' / 'berlin' for the group (by scan order): refused, not guessed
     ("mysql", "SELECT city, COUNT(*) FROM flights WHERE city = 'berlin' GROUP BY city", "GROUP BY over strings"),
-    ("mysql", "SELECT carrier, dep, COUNT(*) FROM flights GROUP BY carrier, dep WITH ROLLUP", "WITH ROLLUP"),
+    ("mysql", "SELECT carrier, COUNT(*) AS n FROM flights GROUP BY carrier WITH ROLLUP ORDER BY n", "WITH ROLLUP"),
+    # MariaDB keeps one of 'Berlin' / 'berlin' (by scan order)
+    ("mysql", "SELECT GROUP_CONCAT(DISTINCT city) FROM flights", "GROUP_CONCAT(DISTINCT"),
     ("postgres", "SELECT count(*) FROM flights WHERE id < extract(epoch FROM now())", "CURRENT_TIMESTAMP"),
     ("mysql", "SELECT MIN(city) FROM flights", "MIN over strings"),
 ]

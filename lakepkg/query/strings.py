@@ -335,6 +335,8 @@ def mysql_case_insensitive(tree: Any, ctx: Any) -> Any:
         elif isinstance(node, (exp.Nullif, exp.Greatest, exp.Least, exp.StrPosition)) and \
                 any(is_text(a) for a in node.args.values() if isinstance(a, exp.Expression)):
             raise refusal(f"{node.sql('mysql')} on strings (it compares under the collation)", "mysql")
+        elif isinstance(node, exp.GroupConcat):
+            _group_concat(k, node)
         elif isinstance(node, exp.Select):
             _group_by(node, k)
     return tree
@@ -420,20 +422,110 @@ def _group_by(select: Any, k: _Keys) -> None:
             group = select.args["group"]
     if group is None:
         return
-    if group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets"):
-        raise refusal("GROUP BY … WITH ROLLUP", "mysql")
+    if group.args.get("cube") or group.args.get("grouping_sets"):
+        raise refusal("GROUP BY … WITH CUBE or GROUPING SETS", "mysql")
+    rollup = bool(group.args.get("rollup"))
+    if rollup:
+        _check_rollup(select, group)
     texts = [g for g in group.expressions if is_text(g)]
-    if not texts:
-        return
     originals = [(g.copy(), _collation(g)) for g in texts]
-    for g, (_, coll) in zip(texts, originals):
-        _replace(g, _keyer(k, coll))
+    keys = [_replace(g, _keyer(k, coll)) for g, (_, coll) in zip(texts, originals)]
     places = list(select.expressions)
     for key in ("having", "order", "qualify"):
         if select.args.get(key) is not None:
             places.append(select.args[key])
     for place in places:
-        for orig, coll in originals:
+        for (orig, coll), keyed in zip(originals, keys):
             for hit in [n for n in place.walk() if n == orig and not n.find_ancestor(exp.AggFunc)
                         and n.find_ancestor(exp.Select) is select]:
-                _replace(hit, _one_ofer(k, coll))
+                one = _replace(hit, _one_ofer(k, coll))
+                if rollup:  # a super-aggregate row shows NULL for the columns rolled up
+                    _replace(one, _nulled_by(keyed))
+    if rollup:
+        _rollup(select, group)
+
+
+def _check_rollup(select: Any, group: Any) -> None:
+    """What of ``GROUP BY … WITH ROLLUP`` the fast engine does not model: refused in one line."""
+    from sqlglot import exp
+
+    if select.args.get("order") is not None:
+        raise refusal("GROUP BY … WITH ROLLUP with ORDER BY (MariaDB refuses it, MySQL 8 sorts the "
+                      "super-aggregate rows its own way)", "mysql")
+    if any(isinstance(g, exp.Ordered) for g in group.expressions):
+        raise refusal("GROUP BY … ASC/DESC WITH ROLLUP", "mysql")
+    if select.args.get("distinct") is not None:
+        raise refusal("SELECT DISTINCT with GROUP BY … WITH ROLLUP", "mysql")
+
+
+def _nulled_by(key: Any) -> Callable[[Any], Any]:
+    return lambda e: _unless_rolled_up(e, key)
+
+
+def _unless_rolled_up(e: Any, key: Any) -> Any:
+    """``e``, or NULL in a super-aggregate row of ``ROLLUP`` where ``key`` is rolled up."""
+    from sqlglot import exp
+
+    rolled = exp.EQ(this=exp.Grouping(expressions=[key.copy()]), expression=exp.Literal.number(1))
+    out = exp.Case(ifs=[exp.If(this=rolled, true=exp.Null())], default=e)
+    out.type = dtype(e).copy()
+    return out
+
+
+def _rollup(select: Any, group: Any) -> None:
+    """MySQL's ``GROUP BY a, b WITH ROLLUP`` as the engine's ``GROUP BY ROLLUP(a, b)``, in MySQL's
+    order (MariaDB sorts by the GROUP BY list, each group's super-aggregate row after its rows,
+    the grand total last; a NULL of the data before the other values): ``ORDER BY GROUPING(a), a
+    NULLS FIRST, GROUPING(b), b NULLS FIRST``."""
+    from sqlglot import exp
+
+    keys = [g.copy() for g in group.expressions]
+    group.set("expressions", [exp.Rollup(expressions=[g.copy() for g in keys])])
+    group.set("rollup", None)
+    order = []
+    for g in keys:
+        order.append(exp.Ordered(this=exp.Grouping(expressions=[g.copy()]), desc=False, nulls_first=True))
+        order.append(exp.Ordered(this=g.copy(), desc=False, nulls_first=True))
+    select.set("order", exp.Order(expressions=order))
+
+
+def _group_concat(k: _Keys, node: Any) -> None:
+    """``GROUP_CONCAT(DISTINCT x …)`` on a string under a case-insensitive or PAD SPACE collation:
+    MySQL keeps one of the values that compare equal (which one depends on the scan), listed in
+    the collation's order unless the call says otherwise. Answered when no two distinct values of
+    a group compare equal (then DISTINCT on the value is DISTINCT under the collation), else refused
+    at run time; several arguments are refused."""
+    from sqlglot import exp
+
+    inner = node.this
+    order = inner if isinstance(inner, exp.Order) else None
+    distinct = order.this if order is not None else inner
+    if not isinstance(distinct, exp.Distinct):
+        return
+    args = distinct.expressions
+    if not any(is_text(a) for a in args):
+        return
+    colls = [_collation(a) for a in args if is_text(a)]
+    if not any(c.case_insensitive or c.pad_space for c in colls):
+        return
+    if len(args) != 1:
+        raise refusal("GROUP_CONCAT(DISTINCT …) of several strings under a case-insensitive or PAD SPACE "
+                      "collation", "mysql")
+    e, coll = args[0], colls[0]
+    if order is None:  # the distinct values in the collation's order, as MySQL lists them
+        node.set("this", exp.Order(this=distinct.copy(), expressions=[
+            exp.Ordered(this=k.key(e.copy(), coll), desc=False, nulls_first=True)]))
+    raw = exp.Count(this=exp.Distinct(expressions=[e.copy()]))
+    keys = exp.Count(this=exp.Distinct(expressions=[k.key(e.copy(), coll)]))
+    msg = refusal(f"GROUP_CONCAT(DISTINCT …) over strings that compare equal under collation {coll.name} but "
+                  f"differ (MySQL keeps one of them, by scan order)", "mysql").args[0]
+    _replace(node, lambda g: _concat_checked(k, g, raw, keys, msg, e))
+
+
+def _concat_checked(k: _Keys, g: Any, raw: Any, keys: Any, msg: str, e: Any) -> Any:
+    from sqlglot import exp
+
+    out = exp.Case(ifs=[exp.If(this=exp.EQ(this=raw, expression=keys), true=g)],
+                   default=k.error(msg, exp.Min(this=e.copy())))
+    out.type = dtype(g).copy()
+    return out
