@@ -5,8 +5,9 @@
     pkg = lakepkg.load("sales/orders@3fa2c1")
     df = pkg["orders"].to_pandas()
 
-The verbs mirror the CLI (:mod:`lakepkg.api`): snapshot, build, load, push,
-pull, install, lock, log/history, diff, tag, verify, gc, clone, merge (and query, :mod:`lakepkg.query`).
+The verbs mirror the CLI (:mod:`lakepkg.api`): snapshot, build, load, ls, show, push,
+pull, install, lock, log/history, diff, tag, verify, gc, clone, merge, compact, rm,
+retain, redact, restore, where_used, audit (and query, :mod:`lakepkg.query`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from lakepkg.errors import LakepkgError  # noqa: E402
 _LAZY = {
     **{verb: "lakepkg.api" for verb in ("snapshot", "build", "load", "push", "pull", "install", "lock", "log",
                                         "history", "diff", "tag", "verify", "gc", "clone", "merge",
-                                        "TagResult", "Snapshot")},
+                                        "compact", "rm", "retain", "redact", "restore", "where_used", "audit", "ls",
+                                        "show", "TagResult", "RetainResult", "Snapshot")},
     "Source": "lakepkg.source.connectors",
     "PublishResult": "lakepkg.write.publish",
     "Package": "lakepkg.read.package",

@@ -1,4 +1,4 @@
-"""Helpers shared by CLI modules: the registry and connection options (declared once), output helpers.
+"""Helpers shared by CLI modules: the options several commands take (declared once), the registry opener.
 
 Every command that takes ``-r/--registry`` (the option :data:`RegistryOpt`) also takes the S3
 connection options ``--endpoint-url``, ``--region`` and ``--profile``: they are declared here once
@@ -11,15 +11,27 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import json
 import os
-import sys
 from typing import Any, Callable, Optional, TypeVar
 
 import typer
 
 RegistryOpt = typer.Option(None, "--registry", "-r", help="Registry location: a path, file://PATH or s3://BUCKET/PREFIX (s3a://, s3n:// too); default $LAKEPKG_REGISTRY or $LAKEPKG_HOME/registry.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+
+# -- options several commands share, declared once (a command uses the constant, never its own copy) --
+MessageOpt = typer.Option("", "--message", "-m", help="Version message.")
+TagOpt = typer.Option([], "--tag", help="Also set this tag. Repeatable.")
+InputOpt = typer.Option([], "--input", help="A package version the run read (ns/name@hash); recorded in the run record. Repeatable.")
+PrintRefOpt = typer.Option(None, "--print", help="Print only the version's `ref` or `top_hash` as the last line of stdout (Airflow XCom).")
+MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
+                            help="Thrift URI of the Hive metastore, e.g. thrift://127.0.0.1:9083 (or $LAKEPKG_METASTORE).")
+S3EndpointOpt = typer.Option(None, "--s3-endpoint", envvar="AWS_ENDPOINT_URL",
+                             help="S3 endpoint URL for s3:// locations (MinIO, moto); credentials come from the AWS environment.")
+WorkersOpt = typer.Option(8, "--workers", "-j", min=1, max=64, help="Objects transferred in parallel.")
+PackagesOpt = typer.Option([], "--package", "-p", help="Only this package. Repeatable.")
+ReasonOpt = typer.Option(None, "--reason", help="Why (recorded in the audit log). Required.")
+GraceOpt = typer.Option(24.0, "--grace-hours", help="Keep unreferenced objects younger than this (an in-flight publish is never collected).")
 
 #: the S3 connection options, in the order --help shows them: (parameter, default Option)
 CONNECTION_OPTIONS: tuple[tuple[str, Any], ...] = (
@@ -91,17 +103,3 @@ def registry(location: Optional[str] = None, create: bool = True) -> Any:
         raise NotFoundError(f"no registry at {loc.path}: check --registry / $LAKEPKG_REGISTRY "
                             "(a registry is created by the first build, snapshot or push)")
     return open_registry(loc.url, **connection_options())
-
-
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
-
-
-def console() -> Any:
-    from rich.console import Console
-
-    return Console(highlight=False)
-
-
-def show_progress(as_json: bool) -> bool:
-    return not as_json and sys.stderr.isatty() and not os.environ.get("LAKEPKG_NO_PROGRESS")

@@ -6,6 +6,7 @@ from typing import Optional
 import typer
 
 from lakepkg.cli._common import JsonOpt, RegistryOpt
+from lakepkg.cli.output import make_output
 
 
 def catalog(
@@ -23,16 +24,15 @@ def catalog(
     """Serve a web catalog of the registry: packages, versions, tables, row diffs, a SQL console."""
     from lakepkg.catalog import serve
     from lakepkg.catalog.security import check_bind
-    from lakepkg.cli._common import emit_json, registry
+    from lakepkg.cli._common import registry
 
+    out = make_output(as_json)
     check_bind(host, token)
     r = registry(reg, create=False)
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
-    if as_json:
-        emit_json({"url": url, "registry": r.location, "read_only": not allow_write})
-    else:
-        typer.echo(f"lakepkg catalog of {r.location} on {url} ({'read-write' if allow_write else 'read-only'}); "
-                   "Ctrl-C stops it", err=True)
+    out.serving("catalog", {"url": url, "registry": r.location, "read_only": not allow_write},
+                f"lakepkg catalog of {r.location} on {url} ({'read-write' if allow_write else 'read-only'}); "
+                "Ctrl-C stops it", err=True)
     serve(r, host=host, port=port, token=token, allow_write=allow_write, airflow_url=airflow_url,
           cache_seconds=cache_seconds)
 

@@ -4,17 +4,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, console, emit_json, show_progress
-from lakepkg.sizes import human_bytes
-
-MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
-                            help="Thrift URI of the Hive metastore, e.g. thrift://127.0.0.1:9083 (or $LAKEPKG_METASTORE).")
-S3EndpointOpt = typer.Option(None, "--s3-endpoint", envvar="AWS_ENDPOINT_URL",
-                             help="S3 endpoint URL for s3:// locations (MinIO, moto); credentials come from the AWS environment.")
+from lakepkg.cli._common import JsonOpt, MetastoreOpt, RegistryOpt, S3EndpointOpt, registry
+from lakepkg.cli.output import make_output
 
 
 def _storage_options(endpoint: Optional[str]) -> Optional[dict[str, Any]]:
@@ -32,20 +27,12 @@ def restore(
     as_json: bool = JsonOpt,
 ) -> None:
     """Write a snapshotted table to a location and register it in the Hive metastore (rollback)."""
-    from lakepkg.errors import ConfigError
-    from lakepkg.cli._common import registry
-    from lakepkg.hive.restore import restore_table
+    import lakepkg
 
-    if not metastore:
-        raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
-    res = restore_table(ref, table=table, into=into, location=location, metastore=metastore,
-                        registry=registry(reg), storage_options=_storage_options(s3_endpoint),
-                        show_progress=show_progress(as_json))
-    if as_json:
-        emit_json(res.to_json())
-    else:
-        console().print(f"restored {res.source} as {res.table} at {res.location}: {res.files} files, "
-                        f"{res.partitions} partitions, {res.rows:,} rows ({human_bytes(res.bytes)})")
+    out = make_output(as_json)
+    out.restored(lakepkg.restore(ref, table=table, into=into, location=location, metastore=metastore,
+                                 storage_options=_storage_options(s3_endpoint), registry=registry(reg),
+                                 show_progress=out.progress))
 
 
 metastore_app = typer.Typer(help="Run a local Hive metastore (Thrift, embedded Derby) from pyspark's jars.",
@@ -69,6 +56,7 @@ def metastore_start(
 
     from lakepkg.config import home
 
+    out = make_output(as_json)
     ms = MetastoreServer(directory or os.path.join(home(), "metastore"), port=port)
     # SIGTERM stops the metastore too, also while it is starting (its Java process runs in its own session)
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -79,11 +67,8 @@ def metastore_start(
     try:
         info = {"uri": ms.uri, "pid": ms.proc.pid if ms.proc else None, "dir": ms.directory,
                 "warehouse": ms.warehouse, "log": ms.log_path}
-        if as_json:
-            emit_json(info)
-        else:
-            console().print(f"Hive metastore at {ms.uri} (warehouse {ms.warehouse}, log {ms.log_path}); "
-                            f"Ctrl-C stops it")
+        out.serving("metastore", info, f"Hive metastore at {ms.uri} (warehouse {ms.warehouse}, log {ms.log_path}); "
+                                       "Ctrl-C stops it")
         sys.stdout.flush()
         while ms.proc is not None and ms.proc.poll() is None:
             time.sleep(1)

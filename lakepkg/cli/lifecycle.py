@@ -1,4 +1,4 @@
-"""Lifecycle commands: rm, retain, where-used, redact, audit (a thin layer over lakepkg.lifecycle)."""
+"""Lifecycle commands: rm, retain, where-used, redact, audit (each calls its :mod:`lakepkg.api` verb)."""
 from __future__ import annotations
 
 import sys
@@ -7,33 +7,22 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, registry
-from lakepkg.sizes import human_bytes
+from lakepkg.cli._common import JsonOpt, PackagesOpt, ReasonOpt, RegistryOpt, registry
 from lakepkg.cli.output import make_output
-
-
-def _need_reason(reason: Optional[str], what: str) -> str:
-    from lakepkg.errors import ConfigError
-
-    if not reason or not reason.strip():
-        raise ConfigError(f"{what} needs --reason TEXT (it goes into the audit log)")
-    return reason
 
 
 def rm(
     ref: str = typer.Argument(..., help="The version to remove: NAME@HASH, NAME:TAG or NAME@TIME."),
-    reason: Optional[str] = typer.Option(None, "--reason", help="Why (recorded in the audit log). Required."),
+    reason: Optional[str] = ReasonOpt,
     force: bool = typer.Option(False, "--force", help="Also delete tags (other than latest) that name the version."),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Remove a version from its package's history (then `lakepkg gc` frees its objects)."""
-    from lakepkg.lifecycle import rm as _rm
+    import lakepkg
 
-    rep = _rm(ref, reason=_need_reason(reason, "rm"), force=force, registry=registry(reg, create=False))
-    lines = [rep.headline()] + [f"  deleted tag {t}" for t in rep.tags_deleted]
-    lines += [f"  {n}:latest -> {h[:10] if h else 'none (no versions left)'}" for n, h in rep.latest.items()]
-    make_output(as_json).data(rep.to_json(), "\n".join(lines))
+    out = make_output(as_json)
+    out.removed(lakepkg.rm(ref, reason=reason, force=force, registry=registry(reg, create=False)))
 
 
 def retain(
@@ -49,34 +38,12 @@ def retain(
     as_json: bool = JsonOpt,
 ) -> None:
     """Set a package's retention policy, or show (dry run) / --apply what the policies remove."""
-    from lakepkg.errors import ConfigError
-    from lakepkg.lifecycle import apply_retention, set_policy
+    import lakepkg
 
-    rules = keep_last is not None or keep_days is not None or keep_tagged or keep_lock
-    out: dict[str, Any] = {}
-    lines: list[str] = []
-    if rules:
-        if not name:
-            raise ConfigError("give the package the policy is for: lakepkg retain NAME --keep-last N …")
-        plan = set_policy(name, keep_last=keep_last, keep_days=keep_days, keep_tagged=keep_tagged,
-                          keep_locks=tuple(keep_lock), force=force, registry=registry(reg, create=False))
-        out["policy"] = plan.policy.to_json()
-        lines.append(f"{name}: retention policy set ({plan.policy.describe()}); "
-                     f"it keeps {len(plan.keep)} versions and removes {len(plan.remove)} when applied")
-        if not apply:
-            make_output(as_json).data({**out, "plan": plan.to_json()}, "\n".join(lines))
-            return
-    rep = apply_retention([name] if name else None, apply=apply, force=force, registry=registry(reg, create=False),
-                          grace_seconds=grace * 3600)
-    verb = "would remove" if rep.dry_run else "removed"
-    for p in rep.plans:
-        lines.append(f"{p.package} ({p.policy.describe()}): keeps {len(p.keep)}, {verb} {len(p.remove)}")
-        lines += [f"  - {r.top_hash[:10]}  {r.created_at}  {r.message}" for r in p.remove]
-    if not rep.plans:
-        lines.append("no package has a retention policy; set one with `lakepkg retain NAME --keep-last N`")
-    else:
-        lines.append(rep.objects_line(human_bytes))
-    make_output(as_json).data({**out, **rep.to_json()}, "\n".join(lines))
+    out = make_output(as_json)
+    out.retained(lakepkg.retain(name, keep_last=keep_last, keep_days=keep_days, keep_tagged=keep_tagged,
+                                keep_locks=tuple(keep_lock), apply=apply, force=force, grace_hours=grace,
+                                registry=registry(reg, create=False)))
 
 
 def where_used(
@@ -84,31 +51,18 @@ def where_used(
     source: Optional[str] = typer.Option(None, "--source", help="A source file path (or folder) a snapshot read."),
     table: Optional[str] = typer.Option(None, "--table", help="Table whose rows to look for (with --where)."),
     where: Optional[str] = typer.Option(None, "--where", help="SQL predicate, e.g. \"customer_id = 42\"."),
-    package: List[str] = typer.Option([], "--package", "-p", help="Only this package. Repeatable."),
+    package: List[str] = PackagesOpt,
     all_: bool = typer.Option(False, "--all", help="Every package (the default)."),
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Every package version and tag holding an object, a source file, or rows."""
-    from lakepkg.lifecycle import where_used as _wu
+    import lakepkg
 
-    rep = _wu(digest=digest, source=source, table=table, where=where, packages=None if all_ else list(package) or None,
-              registry=registry(reg, create=False))
-    lines = []
-    for v in rep.versions:
-        tags = f" ({', '.join(v.tags)})" if v.tags else ""
-        if table:
-            lines.append(f"{v.package}@{v.top_hash[:10]}{tags}  {v.created_at}  {v.rows} rows in {len(v.hits)} fragments")
-            continue
-        lines.append(f"{v.package}@{v.top_hash[:10]}{tags}  {v.created_at}")
-        for h in v.hits:
-            lines.append(f"  {h['role']}" + (f" {h['table']}" if h.get("table") else "") + (f"/{h['key']}" if h.get("key") else "")
-                         + f"  {h['object'][:12]}")
-    lines += [f"{r['package']}@{r['top_hash'][:10]} was redacted on {str(r['redacted_at'])[:10]}: {r['reason']}; "
-              f"its successor is {r['package']}@{str(r['successor'])[:10]}" for r in rep.redacted]
-    extra = f"; {rep.fragments_read} of {rep.fragments_considered} fragments read" if table else ""
-    lines.append(f"{len(rep.versions)} of {rep.versions_searched} versions in {len(rep.packages)} packages{extra}")
-    make_output(as_json).data(rep.to_json(), "\n".join(lines))
+    out = make_output(as_json)
+    out.usage(lakepkg.where_used(digest, source=source, table=table, where=where,
+                                 packages=None if all_ else list(package) or None,
+                                 registry=registry(reg, create=False)), rows=bool(table))
 
 
 def redact(
@@ -122,25 +76,11 @@ def redact(
     as_json: bool = JsonOpt,
 ) -> None:
     """Remove matching rows from every version holding them; old references resolve to the successors."""
-    from lakepkg.errors import ConfigError
-    from lakepkg.lifecycle import redact as _redact, resume
+    import lakepkg
 
-    if resume_only:
-        rep = resume(registry(reg, create=False))
-    else:
-        if not table or not where:
-            raise ConfigError("redact needs --table T and --where PREDICATE (or --resume)")
-        rep = _redact(table, where, reason=_need_reason(reason, "redact"), packages=list(package) or None,
-                      all_packages=all_, registry=registry(reg, create=False))
-    lines = [f"finished the interrupted redaction {j}" for j in rep.resumed]
-    if resume_only and not rep.resumed:
-        lines.append("no interrupted redaction to finish")
-    lines += [f"{v['package']}@{v['old'][:10]} -> @{v['new'][:10]}  -{v['rows_removed']} rows "
-              f"({v['fragments_rewritten']} fragments rewritten, {v['fragments_dropped']} dropped)" for v in rep.versions]
-    if rep.versions and not resume_only:
-        lines.append(rep.headline())
-    lines += [f"warning: {p}" for p in rep.problems]
-    make_output(as_json).data(rep.to_json(), "\n".join(lines))
+    out = make_output(as_json)
+    out.redacted(lakepkg.redact(table, where, reason=reason, packages=list(package) or None, all_packages=all_,
+                                resume=resume_only, registry=registry(reg, create=False)), resume_only)
 
 
 def audit(
@@ -148,18 +88,11 @@ def audit(
     as_json: bool = JsonOpt,
 ) -> None:
     """Show the audit log (removals, retention runs, redactions) and check its hash chain."""
-    from lakepkg.lifecycle import check_log
+    import lakepkg
 
-    rep = check_log(registry(reg, create=False))
-    lines = []
-    for e in rep.entries:
-        vs = ", ".join(f"{v['package']}@{str(v.get('top_hash', ''))[:10]}".rstrip("@") for v in e.get("versions", [])[:4])
-        more = f" +{len(e['versions']) - 4}" if len(e.get("versions", [])) > 4 else ""
-        lines.append(f"{e.get('seq'):>5} {str(e.get('at', ''))[:19]}  {e.get('who', '')}  {e.get('action', '')}  {vs}{more}"
-                     f"  {len(e.get('objects', []))} objects  {e.get('reason', '')}")
-    lines += [f"broken: {p}" for p in rep.problems]
-    lines.append(f"{len(rep.entries)} entries; " + ("chain ok" if rep.ok else "CHAIN BROKEN"))
-    make_output(as_json).data(rep.to_json(), "\n".join(lines))
+    out = make_output(as_json)
+    rep = lakepkg.audit(registry=registry(reg, create=False))
+    out.audit_log(rep)
     if not rep.ok:
         from lakepkg.errors import IntegrityError
 

@@ -68,6 +68,7 @@ def query(
 ) -> None:
     """Run a query written for the live tables, in their dialect, on their snapshot; same answer."""
     from lakepkg.cli._common import registry
+    from lakepkg.cli.output import make_output
     from lakepkg.errors import ConfigError
     from lakepkg.query.api import EXACT_ENGINES, answer, plan
     from lakepkg.query.output import FORMATS, write_answer
@@ -76,8 +77,7 @@ def query(
         raise ConfigError("--limit must be 0 (all rows) or more")
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if as_json:
-        fmt = "json"
+    fmt = make_output(as_json).answer_format(fmt)  # --json: the answer as JSON
     names, confs = _names(name), _confs(conf)
     notices: list[str] = []
     if check or engine in EXACT_ENGINES:

@@ -1,14 +1,13 @@
-"""Remote commands: push, pull, install, lock (a thin layer over lakepkg.maintain.transfer and lakepkg.maintain.lockfile)."""
+"""Remote commands: push, pull, install, lock (each calls its :mod:`lakepkg.api` verb)."""
 from __future__ import annotations
 
 from typing import List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, connection_options, show_progress
+from lakepkg.cli._common import JsonOpt, WorkersOpt, connection_options
 from lakepkg.cli.output import make_output
 
-WorkersOpt = typer.Option(8, "--workers", "-j", min=1, max=64, help="Objects transferred in parallel.")
 LocalRegOpt = typer.Option(None, "--registry", "-r", help="Local registry (path); default $LAKEPKG_REGISTRY or $LAKEPKG_HOME/registry.")
 
 
@@ -22,11 +21,11 @@ def push(
     as_json: bool = JsonOpt,
 ) -> None:
     """Push a version to another registry, sending only the objects it lacks; resumable."""
-    from lakepkg.maintain.transfer import push as do_push
+    import lakepkg
 
     out = make_output(as_json)
-    rep = do_push(ref, to, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
-                  show_progress=show_progress(as_json), **connection_options())
+    rep = lakepkg.push(ref, to, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
+                       show_progress=out.progress, **connection_options())
     out.transfers("pushed", [rep])
 
 
@@ -40,11 +39,11 @@ def pull(
     as_json: bool = JsonOpt,
 ) -> None:
     """Pull a version from a remote registry into the local one, fetching only missing objects; resumable."""
-    from lakepkg.maintain.transfer import pull as do_pull
+    import lakepkg
 
     out = make_output(as_json)
-    rep = do_pull(ref, source, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
-                  show_progress=show_progress(as_json), **connection_options())
+    rep = lakepkg.pull(ref, source, registry=reg, as_name=as_name, tags=tuple(tag), workers=workers,
+                       show_progress=out.progress, **connection_options())
     out.transfers("pulled", [rep])
 
 
@@ -58,24 +57,11 @@ def install(
     as_json: bool = JsonOpt,
 ) -> None:
     """Install a version (or every version of a lock file) into the local registry, optionally as plain files."""
-    from lakepkg.errors import ConfigError
-    from lakepkg.maintain.lockfile import install_lockfile
-    from lakepkg.maintain.transfer import install as do_install
+    import lakepkg
 
     out = make_output(as_json)
-    opts = connection_options()
-    if requirement and ref:
-        raise ConfigError("give either a package reference or --requirement LOCKFILE, not both")
-    if not requirement and not ref:
-        if reg and reg.endswith(".lock"):
-            raise ConfigError(f"-r is --registry; to install a lock file use --requirement/-R {reg}")
-        raise ConfigError("nothing to install: give ns/name[@hash] or --requirement lakepkg.lock")
-    if requirement:
-        reps = install_lockfile(requirement, source=source, registry=reg, dest=dest, workers=workers,
-                                show_progress=show_progress(as_json), **opts)
-    else:
-        reps = [do_install(ref, source, registry=reg, dest=dest, workers=workers,  # type: ignore[arg-type]
-                           show_progress=show_progress(as_json), **opts)]
+    reps = lakepkg.install(ref, requirement=requirement, source=source, dest=dest, registry=reg, workers=workers,
+                           show_progress=out.progress, **connection_options())
     out.transfers("installed", reps, many=bool(requirement))
 
 
@@ -86,10 +72,10 @@ def lock(
     as_json: bool = JsonOpt,
 ) -> None:
     """Pin package versions by exact top hash in a lock file (install it with `lakepkg install --requirement`)."""
-    from lakepkg.maintain.lockfile import lock as do_lock
+    import lakepkg
 
     out = make_output(as_json)
-    entries = do_lock(list(refs), reg, path, **connection_options())
+    entries = lakepkg.lock(list(refs), registry=reg, file=path, **connection_options())
     out.locked(path, entries)
 
 

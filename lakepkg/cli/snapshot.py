@@ -27,8 +27,8 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, registry, show_progress
-from lakepkg.cli.output import make_output
+from lakepkg.cli._common import InputOpt, JsonOpt, MessageOpt, PrintRefOpt, RegistryOpt, TagOpt, registry
+from lakepkg.cli.output import Output, make_output
 from lakepkg.errors import ConfigError, LakepkgError, one_line
 from lakepkg.source.connectors import ConnectorOption, available, get_connector
 
@@ -42,14 +42,12 @@ def _common_params(to_required: bool) -> list[inspect.Parameter]:
     opts: list[tuple[str, Any, Any]] = [
         ("to", Optional[str] if not to_required else str,
          typer.Option(... if to_required else None, "--to", help=to_help)),
-        ("message", str, typer.Option("", "--message", "-m", help="Version message.")),
-        ("tag", List[str], typer.Option([], "--tag", help="Also set this tag. Repeatable.")),
-        ("input", List[str], typer.Option([], "--input", help="A package version the run read (ns/name@hash); "
-                                                             "recorded in the run record. Repeatable.")),
+        ("message", str, MessageOpt),
+        ("tag", List[str], TagOpt),
+        ("input", List[str], InputOpt),
         ("full", bool, typer.Option(False, "--full", help="Read every source file again instead of reusing unchanged "
                                                           "files of the latest version.")),
-        ("print_", Optional[str], typer.Option(None, "--print", help="Print only the version's `ref` or `top_hash` "
-                                                                     "as the last line of stdout (Airflow XCom).")),
+        ("print_", Optional[str], PrintRefOpt),
         ("reg", Optional[str], RegistryOpt),
         ("as_json", bool, JsonOpt),
     ]
@@ -80,17 +78,10 @@ def connector_options(values: dict[str, Any], conn: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != [] and v is not False}
 
 
-def report(res: Any, as_json: bool, print_: Optional[str]) -> None:
+def report(res: Any, out: Output, print_: Optional[str]) -> None:
     """Print a PublishResult through the one output: JSON, or the headline and one line per table;
     ``--print`` last."""
-    out = make_output(as_json)
-    out.published(res)
-    if out.json:
-        return
-    for name, facts in res.tables.items():
-        out.data(None, f"  {table_line(name, facts)}")
-    if print_:
-        out.data(None, res.ref if print_ == "ref" else res.top_hash)
+    out.published(res, details=[f"  {table_line(name, facts)}" for name, facts in res.tables.items()], print_=print_)
 
 
 def table_line(name: str, facts: dict[str, Any]) -> str:
@@ -108,20 +99,19 @@ def table_line(name: str, facts: dict[str, Any]) -> str:
     return f"{name}: {count(facts.get('rows', 0), 'row')} in {count(facts.get('fragments', 0), 'fragment')}"
 
 
-def _checked_print(print_: Optional[str], as_json: bool) -> None:
+def _checked_print(print_: Optional[str], out: Output) -> None:
     if print_ is not None and print_ not in PRINTABLE:
         raise ConfigError(f"--print {print_!r}: give ref or top_hash")
-    if print_ and as_json:
-        raise ConfigError("give --json or --print, not both")
+    out.check_print(print_)
 
 
 def _publish(sources: list[Any], *, to: str, message: str, tag: list[str], input: list[str], full: bool,
-             print_: Optional[str], reg: Optional[str], as_json: bool) -> None:
+             print_: Optional[str], reg: Optional[str], out: Output) -> None:
     import lakepkg
 
     res = lakepkg.snapshot(sources, to=to, registry=registry(reg), message=message, tags=tuple(tag),
-                           inputs=list(input) or None, incremental=not full, show_progress=show_progress(as_json))
-    report(res, as_json, print_)
+                           inputs=list(input) or None, incremental=not full, show_progress=out.progress)
+    report(res, out, print_)
 
 
 def make_command(name: str, conn: Any) -> Callable[..., None]:
@@ -137,8 +127,9 @@ def make_command(name: str, conn: Any) -> Callable[..., None]:
             raise ConfigError(f"connector {name!r} declares option --{clash[0]}, which every snapshot command has; "
                               f"the connector must rename it")
         common = {k: values.pop(k) for k in COMMON}
-        _checked_print(common["print_"], common["as_json"])
-        _publish([Source(conn, connector_options(values, conn))], **common)
+        out = make_output(common.pop("as_json"))
+        _checked_print(common["print_"], out)
+        _publish([Source(conn, connector_options(values, conn))], out=out, **common)
 
     params = ([] if clash else [_param(o) for o in specs]) + _common_params(to_required=True)
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -197,11 +188,12 @@ def snapshot_spec(ctx: typer.Context, **values: Any) -> None:
     to = values.pop("to") or doc.get("to")
     if not to:
         raise ConfigError(f"--spec {spec} names no package: add `to: ns/name` or give --to")
-    _checked_print(values["print_"], values["as_json"])
+    out = make_output(values.pop("as_json"))
+    _checked_print(values["print_"], out)
     values["message"] = values["message"] or doc.get("message") or ""
     values["tag"] = list(dict.fromkeys([*(doc.get("tags") or []), *values["tag"]]))
     values["input"] = list(dict.fromkeys([*(doc.get("inputs") or []), *values["input"]]))
-    _publish(list(doc["sources"]), to=str(to), **values)
+    _publish(list(doc["sources"]), to=str(to), out=out, **values)
 
 
 snapshot_spec.__signature__ = inspect.Signature(_spec_params())  # type: ignore[attr-defined]

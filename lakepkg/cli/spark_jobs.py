@@ -10,7 +10,6 @@ spark-submit; Spark's log goes to stderr, the job's result to stdout.
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 import threading
@@ -18,7 +17,9 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, RegistryOpt, connection_options, emit_json, registry
+from lakepkg.cli._common import (InputOpt, JsonOpt, MessageOpt, MetastoreOpt, RegistryOpt, S3EndpointOpt, TagOpt,
+                                 connection_options, registry)
+from lakepkg.cli.output import Output, make_output
 
 spark_app = typer.Typer(help="Distributed snapshots and materialising with spark-submit (jobs in spark_jobs/).",
                         no_args_is_help=True)
@@ -30,11 +31,6 @@ JOB_SCRIPTS = {"snapshot-query": "query_snapshot.py", "snapshot-table": "table_s
 MasterOpt = typer.Option(None, "--master", help="Spark master for spark-submit, e.g. yarn, local[4] (default: spark-submit's).")
 ConfOpt = typer.Option([], "--conf", help="Spark setting KEY=VALUE passed to spark-submit. Repeatable.")
 PrintOpt = typer.Option(False, "--print", help="Print the spark-submit command instead of running it.")
-MetastoreOpt = typer.Option(None, "--metastore", envvar="LAKEPKG_METASTORE",
-                            help="Thrift URI of the Hive metastore (or $LAKEPKG_METASTORE).")
-MessageOpt = typer.Option("", "--message", "-m", help="Version message.")
-TagOpt = typer.Option([], "--tag", help="Also set this tag. Repeatable.")
-InputOpt = typer.Option([], "--input", help="A package version the run read (ns/name@hash); recorded in the run record. Repeatable.")
 
 
 def spark_home() -> str:
@@ -110,40 +106,28 @@ def job_output(out: str) -> tuple[Optional[str], list[str]]:
     return error, rest
 
 
-def run_job(job: str, job_args: List[str], master: Optional[str], conf: List[str], show: bool, as_json: bool) -> None:
+def run_job(job: str, job_args: List[str], master: Optional[str], conf: List[str], show: bool, out: Output) -> None:
     """Print or run the job; relay its result; its one-line error becomes this command's error."""
-    import json
-
     from lakepkg.errors import LakepkgError, SourceError
 
-    cmd, env = submit_command(job, job_args + (["--json"] if as_json else []), master, conf)
+    cmd, env = submit_command(job, job_args + out.job_args(), master, conf)
     if show:
-        if as_json:
-            emit_json({"command": cmd, "env": env})
-        else:
-            print(" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(cmd))
+        out.job_command(cmd, env)
         return
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **env})
     t = threading.Thread(target=_forward, args=(proc.stderr,), daemon=True)
     t.start()
-    out = proc.stdout.read() if proc.stdout else ""
+    stdout = proc.stdout.read() if proc.stdout else ""
     rc = proc.wait()
     t.join()
-    error, lines = job_output(out)
+    error, lines = job_output(stdout)
     if error is not None:
         raise LakepkgError(error)
     if rc != 0:
         sys.stderr.write("".join(l + "\n" for l in lines))
         raise SourceError(f"spark-submit exited with code {rc} before the job reported a result; see Spark's log above")
-    if not as_json:
-        sys.stdout.write("".join(l + "\n" for l in lines))
-        return
-    docs = [l for l in lines if l.startswith("{")]
-    if not docs:
-        raise SourceError("the job printed no JSON result; see Spark's log above")
-    sys.stderr.write("".join(l + "\n" for l in lines if l is not docs[-1]))
-    emit_json(json.loads(docs[-1]))
+    out.job_result(lines)
 
 
 def _registry_arg(reg: Optional[str]) -> list[str]:
@@ -193,7 +177,7 @@ def snapshot_query(
     args += _opt("--chunk-max-rows", chunk_max_rows) + _opt("--metastore", metastore) + _opt("--message", message)
     for flag, values in (("--tag", tag), ("--input", input)):
         args += [a for v in values for a in (flag, v)]
-    run_job("snapshot-query", args + _registry_arg(reg), master, conf, show, as_json)
+    run_job("snapshot-query", args + _registry_arg(reg), master, conf, show, make_output(as_json))
 
 
 @spark_app.command("snapshot-table")
@@ -204,8 +188,7 @@ def snapshot_table(
     where: Optional[str] = typer.Option(None, "--where", help="Partition filter pushed to the metastore."),
     name: List[str] = typer.Option([], "--name", help="db.table=NAME: the package table name for one table. Repeatable."),
     full: bool = typer.Option(False, "--full", help="Read every file again instead of reusing unchanged files."),
-    s3_endpoint: Optional[str] = typer.Option(None, "--s3-endpoint", envvar="AWS_ENDPOINT_URL",
-                                              help="S3 endpoint URL for s3:// table locations."),
+    s3_endpoint: Optional[str] = S3EndpointOpt,
     slices: Optional[int] = typer.Option(None, "--slices", help="Spark tasks sharing the files (default: 2 x parallelism)."),
     message: str = MessageOpt,
     tag: List[str] = TagOpt,
@@ -228,7 +211,7 @@ def snapshot_table(
     args += _opt("--message", message) + (["--full"] if full else [])
     for flag, values in (("--name", name), ("--tag", tag), ("--input", input)):
         args += [a for v in values for a in (flag, v)]
-    run_job("snapshot-table", args + _registry_arg(reg), master, conf, show, as_json)
+    run_job("snapshot-table", args + _registry_arg(reg), master, conf, show, make_output(as_json))
 
 
 @spark_app.command("materialise")
@@ -256,7 +239,7 @@ def materialise(
         load_table(ref, table, registry(reg, create=False))  # a missing package, version or table: fail before Spark starts
     args = [ref, "--location", location_uri(location)] + _opt("--table", table) + _opt("--register", register)
     args += _opt("--metastore", metastore) + (["--overwrite"] if overwrite else [])
-    run_job("materialise", args + _registry_arg(reg), master, conf, show, as_json)
+    run_job("materialise", args + _registry_arg(reg), master, conf, show, make_output(as_json))
 
 
 def register(app: typer.Typer, snapshot_app: typer.Typer) -> None:

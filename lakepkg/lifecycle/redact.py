@@ -119,7 +119,7 @@ class Rewriter:
     def entry(self, e: dict[str, Any], plan: ScanPlan, node: TableNodeData,
               conjs: list[Any]) -> tuple[Optional[dict[str, Any]], int]:
         """(the entry without matching rows, or None when none is left; rows removed)."""
-        k = self.search.cache_key(e, conjs)
+        k = self.search.cache_key(e, conjs, vector=True)  # the live rows it rewrites depend on the vector
         if k not in self._done:
             self._done[k] = self._rewrite(e, plan, node, conjs)
         new = self._done[k]

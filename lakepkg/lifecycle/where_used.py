@@ -102,12 +102,13 @@ def fragment_plan(reg: Registry, rec: VersionRecord, table_hash: str, node: Tabl
                       table_hash=table_hash, node=node, package=rec.package)
 
 
-def read_fragment(plan: ScanPlan, entry: dict[str, Any]) -> tuple[pa.Table, pa.Table]:
+def read_fragment(plan: ScanPlan, entry: dict[str, Any], live: bool = True) -> tuple[pa.Table, pa.Table]:
     """(the fragment's rows with the columns its file holds, the same rows with partition columns),
-    read through the one reader (:meth:`lakepkg.read.arrow_scan.ArrowScan.read_task`)."""
+    read through the one reader (:meth:`lakepkg.read.arrow_scan.ArrowScan.read_task`); ``live=False``:
+    every row the stored file holds, also those its deletion vector hides."""
     reader = plan.reader()
     task = FragmentTask.of(entry)
-    full = reader.read_task(task)
+    full = reader.read_task(task) if live else reader.with_partitions(task, reader.read_stored(task))
     in_file = reader.file_schema(task).names
     return full.select(in_file), full
 
@@ -136,8 +137,12 @@ class RowSearch:
         check_columns(self.pred, [n.schema for _, _, n in out])
         return out
 
-    def cache_key(self, entry: dict[str, Any], conjs: list[Any]) -> str:
-        return entry["object"] + canonical_json([entry.get("partition"), json.loads(json.dumps(conjs, default=str))]).decode()
+    def cache_key(self, entry: dict[str, Any], conjs: list[Any], vector: bool = False) -> str:
+        """What a fragment's answer depends on: its object, partition values and the predicate; with
+        ``vector``, its deletion vector too (two versions sharing an object with different vectors
+        hold different live rows: a rewrite of one is not the rewrite of the other)."""
+        return entry["object"] + canonical_json([entry.get("partition"), entry.get("deletes") if vector else None,
+                                                 json.loads(json.dumps(conjs, default=str))]).decode()
 
     def matches(self, rec: VersionRecord, table_hash: str, node: TableNodeData) -> Iterator[tuple[dict[str, Any], int]]:
         """(entry, matching rows) for every fragment of ``node`` holding matching rows; only the
@@ -159,7 +164,7 @@ class RowSearch:
             k = self.cache_key(e, conjs)
             if k not in self._counts:
                 self.read += 1
-                _, full = read_fragment(plan, e)
+                _, full = read_fragment(plan, e, live=False)  # the bytes: rows a vector hides are held too
                 self._counts[k] = int(matching_mask(full, conjs).true_count) if full.num_rows else 0
             if self._counts[k]:
                 yield e, self._counts[k]

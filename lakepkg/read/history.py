@@ -39,6 +39,11 @@ class VersionHistory(list[VersionRecord]):
         self._tag_keys = dict(tag_keys or {})  # tag -> record key
 
     @property
+    def tag_keys(self) -> dict[str, str]:
+        """Tag → key of the version record it points at."""
+        return dict(self._tag_keys)
+
+    @property
     def tags(self) -> dict[str, str]:
         """Tag → top hash of the version it points at."""
         by_key = {r.key: r.top_hash for r in self}
