@@ -221,8 +221,19 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _sort_text(v: Any) -> str:
+    """What an unordered answer is sorted by: values ``same`` calls equal sort alike (a decimal by its
+    value, not its scale: PostgreSQL gives ``0E-16`` and ``0E-20`` on two rows of one column, Arrow one
+    scale for the column; a double to the 12 digits ``same`` compares)."""
+    if isinstance(v, decimal.Decimal) and v.is_finite():
+        return str(v.normalize()) if v else "0"
+    if isinstance(v, float) and math.isfinite(v):
+        return f"{v:.11e}"
+    return str(v)
+
+
 def _sort_key(row: tuple) -> tuple:
-    return tuple((v is not None, _kind(v), str(v)) for v in row)
+    return tuple((v is not None, _kind(v), _sort_text(v)) for v in row)
 
 
 def difference(live: tuple[list[str], list[tuple]], snap: tuple[list[str], list[tuple]],
