@@ -12,6 +12,11 @@ execution API starts once, ~4 s, then each task takes milliseconds):
 * ``{"op": "providers"}`` — what Airflow's providers manager discovered;
 * ``{"op": "test", ..., "logical_date": null | "2026-01-02T00:00:00+00:00"}`` — ``dag.test()`` with that
   logical date (null: a run without one, as the UI's trigger button and ``airflow dags trigger`` make);
+* ``{"op": "rest_asset_events", "dag": ID, "uri": URI, "events": [{"extra", "after_seconds"}, ...]}`` — the
+  DAG written to the metadata DB (its Asset with it), then asset events
+  created through Airflow's public REST API (``POST /api/v2/assets/events``, Airflow's own FastAPI app
+  served in this process), each with the server's clock ``after_seconds`` past now (time-machine), so the
+  events' own times need not follow the order they were created in (a late producer, clock skew);
 * ``{"op": "triggering_order", "package": NAME, "registry": PATH, "events": [{"uri", "extra",
   "timestamp"}, ...]}`` — the events handed to a consumer in every order, through the Task SDK's own
   ``TriggeringAssetEventsAccessor``: the top hash ``package_from_context`` picks for each order.
@@ -142,6 +147,32 @@ def _triggering_order(step: dict) -> dict:
     return {"picked": picked}
 
 
+def _rest_asset_events(step: dict) -> dict:
+    from datetime import datetime, timedelta, timezone
+
+    import time_machine
+    from fastapi.testclient import TestClient
+
+    from airflow.api_fastapi.app import create_app
+
+    if step.get("dag"):
+        _dag(step["dag"])  # parsed and written to the metadata DB, as the DAG processor would: its Asset exists
+    client = TestClient(create_app("core"))  # AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS: no login
+    got = client.get("/api/v2/assets", params={"uri_pattern": step["uri"]})
+    assert got.status_code == 200, got.text
+    ids = [a["id"] for a in got.json()["assets"] if a["uri"] == step["uri"]]
+    assert ids, f"no asset {step['uri']} in Airflow: {got.json()}"
+    created = []
+    now = datetime.now(timezone.utc)
+    for e in step["events"]:
+        with time_machine.travel(now + timedelta(seconds=e["after_seconds"]), tick=False):
+            r = client.post("/api/v2/assets/events", json={"asset_id": ids[0], "extra": e["extra"]})
+        assert r.status_code == 200, r.text
+        created.append({"id": r.json()["id"], "timestamp": r.json()["timestamp"],
+                        "top_hash": r.json()["extra"].get("top_hash")})
+    return {"created": created}
+
+
 def _providers() -> dict:
     from airflow.providers_manager import ProvidersManager
 
@@ -175,6 +206,8 @@ def main() -> None:
                 results.append(_describe(dr))
             elif step["op"] == "triggering_order":
                 results.append(_triggering_order(step))
+            elif step["op"] == "rest_asset_events":
+                results.append(_rest_asset_events(step))
             elif step["op"] == "asset_triggered":
                 results.append(_run_asset_triggered(step["dag"]))
             elif step["op"] == "providers":
