@@ -522,7 +522,10 @@ class HiveConnector:
         ConnectorOption("metastore", envvar="LAKEPKG_METASTORE",
                         help="Thrift URI of the Hive metastore, e.g. thrift://127.0.0.1:9083 (or $LAKEPKG_METASTORE)."),
         ConnectorOption("where", help="Partition filter pushed to the metastore, e.g. \"ds >= '2026-11-01'\"."),
-        ConnectorOption("name", multiple=True, help="db.table=NAME: the package table name for one table. Repeatable."),
+        ConnectorOption("table", short="t", multiple=True,
+                        help="NAME=db.table: the package table name for one table (as sql's and files' --table). Repeatable."),
+        ConnectorOption("name", multiple=True, hidden=True,
+                        help="db.table=NAME: deprecated spelling of --table NAME=db.table."),
         ConnectorOption("s3-endpoint", envvar="AWS_ENDPOINT_URL",
                         help="S3 endpoint URL for s3:// locations (MinIO, moto); credentials come from the AWS environment."),
     ]
@@ -531,8 +534,16 @@ class HiveConnector:
         """``lakepkg snapshot hive`` values → ``snapshot_tables`` options."""
         if not values["metastore"]:
             raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
+        from lakepkg.errors import deprecated
+
         names = {}
-        for spec in values["name"]:
+        for spec in values.get("table") or []:
+            n, sep, src = spec.partition("=")
+            if not sep or not n or not src:
+                raise ConfigError(f"--table {spec!r}: use NAME=db.table, e.g. --table orders=sales.orders")
+            names[src] = n
+        for spec in values.get("name") or []:
+            deprecated("--name db.table=NAME", "--table NAME=db.table")
             src, sep, n = spec.partition("=")
             if not sep or not n:
                 raise ConfigError(f"--name {spec!r}: use db.table=NAME")

@@ -122,22 +122,29 @@ def pull(ref: str, source: str, *, registry: "Registry | str | None" = None, as_
                           show_progress=show_progress, **options)
 
 
-def install(ref: Optional[str] = None, *, requirement: Optional[str] = None, source: Optional[str] = None,
+def install(ref: Optional[str] = None, *, lock_file: Optional[str] = None, source: Optional[str] = None,
             dest: Optional[str] = None, registry: "Registry | str | None" = None, workers: int = 8,
-            show_progress: bool = False, **options: Any) -> list[_transfer.TransferReport]:
-    """``lakepkg install REF`` or ``lakepkg install -R lakepkg.lock``: bring versions into the local
-    registry (from ``source`` when given) and, with ``dest``, lay them out as plain files. One report
-    per installed version. A reference and ``requirement`` together, or neither, is a ConfigError."""
-    if requirement and ref:
-        raise ConfigError("give either a package reference or --requirement LOCKFILE, not both")
-    if not requirement and not ref:
+            show_progress: bool = False, requirement: Optional[str] = None,
+            **options: Any) -> list[_transfer.TransferReport]:
+    """``lakepkg install REF`` or ``lakepkg install --lock-file lakepkg.lock``: bring versions into the
+    local registry (from ``source`` when given) and, with ``dest``, lay them out as plain files. One
+    report per installed version. A reference and ``lock_file`` together, or neither, is a
+    ConfigError. ``requirement`` is the old name of ``lock_file`` (deprecated: warns once)."""
+    if requirement is not None:
+        from lakepkg.errors import deprecated
+
+        deprecated("lakepkg.install(requirement=...)", "lakepkg.install(lock_file=...)")
+        lock_file = lock_file or requirement
+    if lock_file and ref:
+        raise ConfigError("give either a package reference or --lock-file LOCKFILE, not both")
+    if not lock_file and not ref:
         where = registry if isinstance(registry, str) else None
         if where and where.endswith(".lock"):
-            raise ConfigError(f"-r is --registry; to install a lock file use --requirement/-R {where}")
-        raise ConfigError("nothing to install: give ns/name[@hash] or --requirement lakepkg.lock "
+            raise ConfigError(f"-r is --registry; to install a lock file use --lock-file/-l {where}")
+        raise ConfigError("nothing to install: give ns/name[@hash] or --lock-file lakepkg.lock "
                           "(a reference or a lock file, not both or neither)")
-    if requirement:
-        return _lockfile.install_lockfile(requirement, source=source, registry=registry, dest=dest,
+    if lock_file:
+        return _lockfile.install_lockfile(lock_file, source=source, registry=registry, dest=dest,
                                           workers=workers, show_progress=show_progress, **options)
     return [_transfer.install(str(ref), source, registry=registry, dest=dest, workers=workers,
                               show_progress=show_progress, **options)]

@@ -74,6 +74,26 @@ class StoreUnavailableError(LakepkgError):
     """A remote store or registry cannot be reached or refuses the credentials."""
 
 
+class LakepkgDeprecationWarning(FutureWarning):
+    """A renamed spelling (a CLI option, a keyword, a method) was used: the old one keeps working for
+    one release, then goes. A ``FutureWarning``, so Python shows it to users, not only to developers;
+    the CLI prints it as one ``lakepkg: warning: ...`` line."""
+
+
+_deprecations_shown: set[str] = set()
+
+
+def deprecated(old: str, new: str) -> None:
+    """Warn (once per process and ``old``) that ``old`` is now spelled ``new``."""
+    if old in _deprecations_shown:
+        return
+    _deprecations_shown.add(old)
+    import warnings
+
+    warnings.warn(f"{old} is renamed {new}; the old spelling works in this release and goes in the next",
+                  LakepkgDeprecationWarning, stacklevel=3)
+
+
 def one_line(text: object, limit: int = 300) -> str:
     """Collapse ``text`` to a single line of at most ``limit`` characters."""
     line = " ".join(str(text).split())

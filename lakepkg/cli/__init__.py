@@ -133,6 +133,27 @@ def _root(
     """Immutable, versioned snapshots of data-lake tables."""
 
 
+def _show_deprecations() -> None:
+    """A renamed spelling's warning (:class:`lakepkg.errors.LakepkgDeprecationWarning`) is one line on
+    stderr, ``lakepkg: warning: --old is renamed --new; ...``, whatever the output form."""
+    import warnings
+
+    from lakepkg.errors import LakepkgDeprecationWarning
+
+    previous = warnings.showwarning
+    if getattr(previous, "_lakepkg_deprecations", False):
+        return
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if isinstance(category, type) and issubclass(category, LakepkgDeprecationWarning):
+            print(f"lakepkg: warning: {message}", file=sys.stderr)
+            return
+        previous(message, category, filename, lineno, file, line)
+
+    show._lakepkg_deprecations = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
 def _json_mode(argv: list[str]) -> bool:
     """True if ``--json`` was given (before a ``--`` that ends the options)."""
     for a in argv:
@@ -160,6 +181,7 @@ def run(argv: Optional[list[str]] = None) -> int:
     out = make_output(_json_mode(args))
     # the Thrift client logs each refused connection to stderr before raising; the error says it once
     logging.getLogger("thrift").setLevel(logging.CRITICAL)
+    _show_deprecations()
     _load_commands(args)
     try:
         rc = app(args=args, prog_name="lakepkg", standalone_mode=False)

@@ -31,6 +31,11 @@ S3EndpointOpt = typer.Option(None, "--s3-endpoint", envvar="AWS_ENDPOINT_URL",
 WorkersOpt = typer.Option(8, "--workers", "-j", min=1, max=64, help="Objects transferred in parallel.")
 PackagesOpt = typer.Option([], "--package", "-p", help="Only this package. Repeatable.")
 ReasonOpt = typer.Option(None, "--reason", help="Why (recorded in the audit log). Required.")
+# renamed options: the new spelling, and the old one accepted (hidden from --help) for one release
+ShowCommandOpt = typer.Option(False, "--show-command", help="Print the spark-submit command (and the environment it needs) instead of running it.")
+OldPrintFlagOpt = typer.Option(False, "--print", hidden=True, help="Deprecated spelling of --show-command.")
+LockFileOpt = typer.Option(None, "--lock-file", "-l", help="Install every version pinned in this lock file (lakepkg.lock).")
+OldRequirementOpt = typer.Option(None, "--requirement", "-R", hidden=True, help="Deprecated spelling of --lock-file.")
 GraceOpt = typer.Option(24.0, "--grace-hours", help="Keep unreferenced objects younger than this (an in-flight publish is never collected).")
 
 #: the S3 connection options, in the order --help shows them: (parameter, default Option)
@@ -86,6 +91,17 @@ def with_connection_options(fn: F) -> F:
                                if p.annotation is not inspect.Parameter.empty}
     wrapper.__lakepkg_connection__ = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def renamed(new_value: Any, old_value: Any, old: str, new: str) -> Any:
+    """The value of a renamed option: the new spelling's, else the old one's (then a one-line warning,
+    once per process, that ``old`` is now ``new``)."""
+    if old_value:
+        from lakepkg.errors import deprecated
+
+        deprecated(old, new)
+        return new_value or old_value
+    return new_value
 
 
 def registry(location: Optional[str] = None, create: bool = True) -> Any:

@@ -10,11 +10,18 @@ import typer
 from lakepkg.cli._common import JsonOpt, RegistryOpt
 
 
-def _names(specs: List[str]) -> dict[str, str]:
+def _names(tables: List[str], specs: List[str]) -> dict[str, str]:
+    """Query name → package table, from ``--table TABLE=ORIGINAL`` and the deprecated ``--name ORIGINAL=TABLE``."""
+    from lakepkg.cli._common import renamed
     from lakepkg.errors import ConfigError
 
     out = {}
-    for spec in specs:
+    for spec in tables:
+        table, sep, orig = spec.partition("=")
+        if not sep or not orig.strip() or not table.strip():
+            raise ConfigError(f"--table {spec!r}: use PACKAGE_TABLE=db.table, e.g. --table orders=sales.orders")
+        out[orig.strip()] = table.strip()
+    for spec in renamed([], specs, "--name ORIGINAL=TABLE", "--table TABLE=ORIGINAL") or []:
         orig, sep, table = spec.partition("=")
         if not sep or not orig.strip() or not table.strip():
             raise ConfigError(f"--name {spec!r}: use db.table=PACKAGE_TABLE, e.g. --name sales.orders=orders")
@@ -52,7 +59,8 @@ def _on_termination() -> None:
 def query(
     sql: str = typer.Argument(..., help="The query, as it ran against the live tables (e.g. SELECT ... FROM public.flights ...)."),
     package: List[str] = typer.Option(..., "--package", "-p", help="Package version whose tables answer to their original names, e.g. sales/snap@3fa2c1. Repeatable."),
-    name: List[str] = typer.Option([], "--name", help="ORIGINAL=TABLE: the package table a query name means, e.g. sales.orders=orders. Repeatable."),
+    table: List[str] = typer.Option([], "--table", "-t", help="TABLE=ORIGINAL: the package table a query name means, e.g. orders=sales.orders (as `snapshot sql --table`). Repeatable."),
+    name: List[str] = typer.Option([], "--name", hidden=True, help="ORIGINAL=TABLE: deprecated spelling of --table TABLE=ORIGINAL."),
     dialect: Optional[str] = typer.Option(None, "--dialect", "-d", help="The query's SQL dialect (postgres, mysql, spark, trino, sqlite, duckdb); default: from the tables' provenance."),
     engine: str = typer.Option("duckdb", "--engine", "-e", help="duckdb (fast, embedded, default), postgres (exact: an embedded PostgreSQL), mysql (exact: a scratch database on --server) or spark (tables larger than one machine)."),
     server: Optional[str] = typer.Option(None, "--server", envvar="LAKEPKG_QUERY_SERVER", help="--engine mysql: a MySQL/MariaDB server URL where a scratch database is created, loaded and dropped (its database name, default the source's; refused when it exists). Or $LAKEPKG_QUERY_SERVER."),
@@ -78,7 +86,7 @@ def query(
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     fmt = make_output(as_json).answer_format(fmt)  # --json: the answer as JSON
-    names, confs = _names(name), _confs(conf)
+    names, confs = _names(table, name), _confs(conf)
     notices: list[str] = []
     if check or engine in EXACT_ENGINES:
         _on_termination()

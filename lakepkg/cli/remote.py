@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from lakepkg.cli._common import JsonOpt, WorkersOpt, connection_options
+from lakepkg.cli._common import JsonOpt, LockFileOpt, OldRequirementOpt, WorkersOpt, connection_options, renamed
 from lakepkg.cli.output import make_output
 
 LocalRegOpt = typer.Option(None, "--registry", "-r", help="Local registry (path); default $LAKEPKG_REGISTRY or $LAKEPKG_HOME/registry.")
@@ -48,10 +48,11 @@ def pull(
 
 
 def install(
-    ref: Optional[str] = typer.Argument(None, help="Version to install (or use --requirement LOCKFILE)."),
-    requirement: Optional[str] = typer.Option(None, "--requirement", "-R", help="Install every version pinned in this lock file (lakepkg.lock)."),
+    ref: Optional[str] = typer.Argument(None, help="Version to install (or use --lock-file LOCKFILE)."),
+    lock_file: Optional[str] = LockFileOpt,
+    requirement: Optional[str] = OldRequirementOpt,
     source: Optional[str] = typer.Option(None, "--from", help="Registry to install from (s3://bucket/prefix or a path); default: already in the local registry."),
-    dest: Optional[str] = typer.Option(None, "--dest", help="Also lay the version out as plain files in this folder (DEST/<ns>/<name>/ with -R)."),
+    dest: Optional[str] = typer.Option(None, "--dest", help="Also lay the version out as plain files in this folder (DEST/<ns>/<name>/ with --lock-file)."),
     reg: Optional[str] = LocalRegOpt,
     workers: int = WorkersOpt,
     as_json: bool = JsonOpt,
@@ -60,9 +61,10 @@ def install(
     import lakepkg
 
     out = make_output(as_json)
-    reps = lakepkg.install(ref, requirement=requirement, source=source, dest=dest, registry=reg, workers=workers,
+    lock_file = renamed(lock_file, requirement, "--requirement/-R", "--lock-file/-l")
+    reps = lakepkg.install(ref, lock_file=lock_file, source=source, dest=dest, registry=reg, workers=workers,
                            show_progress=out.progress, **connection_options())
-    out.transfers("installed", reps, many=bool(requirement))
+    out.transfers("installed", reps, many=bool(lock_file))
 
 
 def lock(
@@ -71,7 +73,7 @@ def lock(
     path: str = typer.Option("lakepkg.lock", "--file", "-f", help="Lock file to write or update."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Pin package versions by exact top hash in a lock file (install it with `lakepkg install --requirement`)."""
+    """Pin package versions by exact top hash in a lock file (install it with `lakepkg install --lock-file`)."""
     import lakepkg
 
     out = make_output(as_json)

@@ -58,7 +58,7 @@ def _param(opt: ConnectorOption) -> inspect.Parameter:
     kw = inspect.Parameter.KEYWORD_ONLY
     if opt.type is bool:
         return inspect.Parameter(opt.dest, kw, annotation=bool, default=typer.Option(
-            bool(opt.default), f"--{opt.name}", help=opt.help))
+            bool(opt.default), f"--{opt.name}", help=opt.help, hidden=opt.hidden))
     ann: Any = List[opt.type] if opt.multiple else (opt.type if opt.required else Optional[opt.type])  # type: ignore[name-defined]
     if opt.argument:
         default: Any = ... if opt.required else ([] if opt.multiple else opt.default)
@@ -67,7 +67,7 @@ def _param(opt: ConnectorOption) -> inspect.Parameter:
     names = [f"--{opt.name}"] + ([f"-{opt.short}"] if opt.short else [])
     default = ... if opt.required else ([] if opt.multiple else opt.default)
     return inspect.Parameter(opt.dest, kw, annotation=ann, default=typer.Option(
-        default, *names, help=opt.help, envvar=opt.envvar))
+        default, *names, help=opt.help, envvar=opt.envvar, hidden=opt.hidden))
 
 
 def connector_options(values: dict[str, Any], conn: Any) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Each command checks what it can without Spark (names, the package reference
 for ``materialise``), then runs ``spark-submit spark_jobs/<job>.py …`` with
 the registry resolved here, so driver and executors use the same one.
-``--print`` shows the command (and the environment it needs) instead of
-running it, to paste into a scheduler. ``--master`` and ``--conf`` go to
+``--show-command`` (formerly ``--print``, still accepted for a release) shows the
+command (and the environment it needs) instead of running it, to paste into a scheduler. ``--master`` and ``--conf`` go to
 spark-submit; Spark's log goes to stderr, the job's result to stdout.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any, List, Optional
 
 import typer
 
-from lakepkg.cli._common import (InputOpt, JsonOpt, MessageOpt, MetastoreOpt, RegistryOpt, S3EndpointOpt, TagOpt,
-                                 connection_options, registry)
+from lakepkg.cli._common import (InputOpt, JsonOpt, MessageOpt, MetastoreOpt, OldPrintFlagOpt, RegistryOpt,
+                                 S3EndpointOpt, ShowCommandOpt, TagOpt, connection_options, registry, renamed)
 from lakepkg.cli.output import Output, make_output
 
 spark_app = typer.Typer(help="Distributed snapshots and materialising with spark-submit (jobs in spark_jobs/).",
@@ -30,7 +30,6 @@ JOB_SCRIPTS = {"snapshot-query": "query_snapshot.py", "snapshot-table": "table_s
                "materialise": "materialise.py"}  # the scripts spark_jobs/__init__.py lists as JOBS
 MasterOpt = typer.Option(None, "--master", help="Spark master for spark-submit, e.g. yarn, local[4] (default: spark-submit's).")
 ConfOpt = typer.Option([], "--conf", help="Spark setting KEY=VALUE passed to spark-submit. Repeatable.")
-PrintOpt = typer.Option(False, "--print", help="Print the spark-submit command instead of running it.")
 
 
 def spark_home() -> str:
@@ -130,6 +129,23 @@ def run_job(job: str, job_args: List[str], master: Optional[str], conf: List[str
     out.job_result(lines)
 
 
+def _table_names(specs: List[str]) -> list[str]:
+    """``--table NAME=db.table`` specs as the job's ``db.table=NAME``."""
+    from lakepkg.errors import ConfigError
+
+    out = []
+    for spec in specs:
+        n, sep, src = spec.partition("=")
+        if not sep or not n or not src:
+            raise ConfigError(f"--table {spec!r}: use NAME=db.table, e.g. --table orders=sales.orders")
+        out.append(f"{src}={n}")
+    return out
+
+
+def _show(show: bool, old_print: bool) -> bool:
+    return bool(renamed(show, old_print, "--print (spark commands)", "--show-command"))
+
+
 def _registry_arg(reg: Optional[str]) -> list[str]:
     from lakepkg.registry.location import location_text
 
@@ -157,11 +173,13 @@ def snapshot_query(
     input: List[str] = InputOpt,
     master: Optional[str] = MasterOpt,
     conf: List[str] = ConfOpt,
-    show: bool = PrintOpt,
+    show: bool = ShowCommandOpt,
+    old_print: bool = OldPrintFlagOpt,
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Snapshot a Spark SQL query result with spark-submit: executors write fragments, the driver commits."""
+    show = _show(show, old_print)
     from lakepkg.errors import ConfigError
     from lakepkg.format.names import validate_package_name, validate_table_name
 
@@ -186,7 +204,8 @@ def snapshot_table(
     to: str = typer.Option(..., "--to", help="Package name to publish, namespace/name."),
     metastore: Optional[str] = MetastoreOpt,
     where: Optional[str] = typer.Option(None, "--where", help="Partition filter pushed to the metastore."),
-    name: List[str] = typer.Option([], "--name", help="db.table=NAME: the package table name for one table. Repeatable."),
+    table: List[str] = typer.Option([], "--table", "-t", help="NAME=db.table: the package table name for one table (as `snapshot sql --table`). Repeatable."),
+    name: List[str] = typer.Option([], "--name", hidden=True, help="db.table=NAME: deprecated spelling of --table NAME=db.table."),
     full: bool = typer.Option(False, "--full", help="Read every file again instead of reusing unchanged files."),
     s3_endpoint: Optional[str] = S3EndpointOpt,
     slices: Optional[int] = typer.Option(None, "--slices", help="Spark tasks sharing the files (default: 2 x parallelism)."),
@@ -195,11 +214,13 @@ def snapshot_table(
     input: List[str] = InputOpt,
     master: Optional[str] = MasterOpt,
     conf: List[str] = ConfOpt,
-    show: bool = PrintOpt,
+    show: bool = ShowCommandOpt,
+    old_print: bool = OldPrintFlagOpt,
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Snapshot Hive metastore tables with spark-submit: the same package as `lakepkg snapshot hive`, files copied by executors."""
+    show = _show(show, old_print)
     from lakepkg.errors import ConfigError
     from lakepkg.format.names import validate_package_name
 
@@ -207,6 +228,7 @@ def snapshot_table(
     if not metastore:
         raise ConfigError("give --metastore thrift://host:9083 (or set LAKEPKG_METASTORE)")
     args = list(tables) + ["--to", to, "--metastore", metastore]
+    name = _table_names(table) + list(renamed([], name, "--name db.table=NAME", "--table NAME=db.table") or [])
     args += _opt("--where", where) + _opt("--s3-endpoint", s3_endpoint) + _opt("--slices", slices)
     args += _opt("--message", message) + (["--full"] if full else [])
     for flag, values in (("--name", name), ("--tag", tag), ("--input", input)):
@@ -224,11 +246,13 @@ def materialise(
     metastore: Optional[str] = MetastoreOpt,
     master: Optional[str] = MasterOpt,
     conf: List[str] = ConfOpt,
-    show: bool = PrintOpt,
+    show: bool = ShowCommandOpt,
+    old_print: bool = OldPrintFlagOpt,
     reg: Optional[str] = RegistryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Write a package table as a partitioned Parquet table with spark-submit, optionally registered in the catalog."""
+    show = _show(show, old_print)
     from lakepkg.errors import ConfigError
     from lakepkg.api import load_table
     from lakepkg.source.filesystems import location_uri

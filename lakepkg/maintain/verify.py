@@ -179,7 +179,7 @@ def _check_caches(registry: Registry, records: list[VersionRecord], rep: VerifyR
 
 def _audit(registry: Registry, name: str, rep: VerifyReport) -> None:
     try:
-        rep.errors.extend(registry.audit(name))
+        rep.errors.extend(registry.check_metadata(name))
     except StoreUnavailableError as exc:
         rep.unreachable.setdefault(f"metadata of {name}", []).append(str(exc))
 

@@ -13,6 +13,13 @@ class MetadataChecks(TaggedHistory):
     """Problems with a package's records and tags."""
 
     def audit(self, name: str) -> list[str]:
+        """Deprecated name of :meth:`check_metadata` (``audit`` is the audit log: ``lakepkg.audit``)."""
+        from lakepkg.errors import deprecated
+
+        deprecated("Registry.audit(name)", "Registry.check_metadata(name)")
+        return self.check_metadata(name)
+
+    def check_metadata(self, name: str) -> list[str]:
         """Problems with ``name``'s metadata: keys under versions/ that are not records, records that do
         not match their key or seal, tags that do not parse, name another package's record or a record
         that is missing, and a package without ``latest``. Objects are not checked here."""

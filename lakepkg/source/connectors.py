@@ -39,7 +39,7 @@ class ConnectorOption:
     ``bool`` (a flag); ``multiple``: repeatable, the value is a list; ``argument``: positional
     (then ``multiple`` takes one or more); ``short``: a one-letter alias (``q`` → ``-q``);
     ``envvar``: an environment variable that supplies the value (keeps a password off the
-    command line)."""
+    command line); ``hidden``: accepted but not shown by ``--help`` (a renamed option's old spelling)."""
 
     name: str
     type: type = str
@@ -51,6 +51,7 @@ class ConnectorOption:
     short: Optional[str] = None
     envvar: Optional[str] = None
     param: Optional[str] = None
+    hidden: bool = False  # not in --help (an old spelling kept for a release)
 
     @property
     def dest(self) -> str:
