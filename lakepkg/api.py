@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, overload
 
 from lakepkg.errors import ConfigError
+from lakepkg.format.lockfile import DEFAULT_LOCKFILE
 from lakepkg.format.names import parse_ref
-from lakepkg.maintain import gc as _gc
-from lakepkg.maintain import lockfile as _lockfile
-from lakepkg.maintain import transfer as _transfer
-from lakepkg.maintain import verify as _verify
-from lakepkg.read import history as _history
-from lakepkg.read.history import VersionHistory
 from lakepkg.registry import Registry, open_registry
-from lakepkg.source.connectors import Source
-from lakepkg.write.publish import PublishResult
 
 if TYPE_CHECKING:
+    from lakepkg.maintain import gc as _gc
+    from lakepkg.maintain import lockfile as _lockfile
+    from lakepkg.maintain import transfer as _transfer
+    from lakepkg.maintain import verify as _verify
+    from lakepkg.read.history import VersionHistory
+    from lakepkg.source.connectors import Source
+    from lakepkg.write.publish import PublishResult
     from lakepkg.read.diff import PackageDiff
     from lakepkg.read.package import Package, Table, load
     from lakepkg.write.build import PackageBuilder
@@ -47,11 +47,13 @@ __all__ = ["snapshot", "build", "load", "push", "pull", "install", "lock", "log"
            "PackageBuilder", "open_registry"]
 
 
-# names re-exported from modules that import pyarrow/pandas: imported on first use, so that
-# ``import lakepkg.api`` (every CLI command) stays cheap; ``lakepkg ls --help`` imports no pyarrow
+# names re-exported from other modules, and the modules each verb works through, are imported on first
+# use, so that ``import lakepkg.api`` (every CLI command) costs no more than the registry: ``lakepkg ls``
+# imports no pyarrow, no transfer or verify code
 _LAZY = {"load": "lakepkg.read.package", "Package": "lakepkg.read.package", "Table": "lakepkg.read.package",
          "PackageBuilder": "lakepkg.write.build", "Snapshot": "lakepkg.write.snapshotting",
-         "PackageDiff": "lakepkg.read.diff"}
+         "PackageDiff": "lakepkg.read.diff", "Source": "lakepkg.source.connectors",
+         "PublishResult": "lakepkg.write.publish", "VersionHistory": "lakepkg.read.history"}
 
 
 def __getattr__(name: str) -> Any:
@@ -110,6 +112,8 @@ def push(ref: str, to: str, *, registry: "Registry | str | None" = None, as_name
          **options: Any) -> _transfer.TransferReport:
     """``lakepkg push REF --to REGISTRY``: copy a version and the objects it needs to another registry.
     ``options``: ``endpoint_url``, ``region``, ``profile`` for S3."""
+    from lakepkg.maintain import transfer as _transfer
+
     return _transfer.push(ref, to, registry=registry, as_name=as_name, tags=tuple(tags), workers=workers,
                           show_progress=show_progress, **options)
 
@@ -118,6 +122,8 @@ def pull(ref: str, source: str, *, registry: "Registry | str | None" = None, as_
          tags: Iterable[str] = (), workers: int = 8, show_progress: bool = False,
          **options: Any) -> _transfer.TransferReport:
     """``lakepkg pull REF --from REGISTRY``: copy a version from ``source`` into the local registry."""
+    from lakepkg.maintain import transfer as _transfer
+
     return _transfer.pull(ref, source, registry=registry, as_name=as_name, tags=tuple(tags), workers=workers,
                           show_progress=show_progress, **options)
 
@@ -130,6 +136,9 @@ def install(ref: Optional[str] = None, *, lock_file: Optional[str] = None, sourc
     local registry (from ``source`` when given) and, with ``dest``, lay them out as plain files. One
     report per installed version. A reference and ``lock_file`` together, or neither, is a
     ConfigError. ``requirement`` is the old name of ``lock_file`` (deprecated: warns once)."""
+    from lakepkg.maintain import lockfile as _lockfile
+    from lakepkg.maintain import transfer as _transfer
+
     if requirement is not None:
         from lakepkg.errors import deprecated
 
@@ -151,9 +160,11 @@ def install(ref: Optional[str] = None, *, lock_file: Optional[str] = None, sourc
 
 
 def lock(refs: "str | list[str]", *, registry: "Registry | str | None" = None,
-         file: Optional[str] = _lockfile.DEFAULT_LOCKFILE, **options: Any) -> list[_lockfile.LockEntry]:
+         file: Optional[str] = DEFAULT_LOCKFILE, **options: Any) -> "list[_lockfile.LockEntry]":
     """``lakepkg lock REFS --file lakepkg.lock``: pin references to exact top hashes in a lock file
     (``file=None``: resolve only, write nothing)."""
+    from lakepkg.maintain import lockfile as _lockfile
+
     return _lockfile.lock([refs] if isinstance(refs, str) else list(refs), registry, file, **options)
 
 
@@ -225,7 +236,9 @@ def show(ref: str, *, registry: "Registry | str | None" = None) -> VersionDetail
 def log(name: str, *, registry: "Registry | str | None" = None) -> VersionHistory:
     """``lakepkg log NAME``: the versions of a package, newest first (a list of VersionRecord with
     their ``tags``, shown as a table in a notebook)."""
-    return _history.log(name, _registry(registry))
+    from lakepkg.read.history import log as _log
+
+    return _log(name, _registry(registry))
 
 
 history = log
@@ -306,6 +319,7 @@ def verify(ref: Optional[str] = None, *, registry: "Registry | str | None" = Non
     A package with no versions is a :class:`~lakepkg.errors.NotFoundError`; a failed check is in the
     report (``report.ok``), not an exception."""
     from lakepkg.errors import NotFoundError
+    from lakepkg.maintain import verify as _verify
 
     pr = parse_ref(ref, allow_path=False) if ref else None
     reg = _registry(registry)
@@ -322,6 +336,8 @@ def gc(*, grace_hours: float = 24.0, dry_run: bool = False,
     """``lakepkg gc``: remove objects no version references, older than ``grace_hours`` (a finite
     number, 0 or more; an in-flight publish is never collected)."""
     import math
+
+    from lakepkg.maintain import gc as _gc
 
     if not math.isfinite(grace_hours) or grace_hours < 0:
         raise ConfigError(f"--grace-hours {grace_hours}: give a finite number of hours, 0 or more")

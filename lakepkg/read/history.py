@@ -11,7 +11,6 @@ from typing import Any, Iterable, Optional
 
 from lakepkg.errors import NotFoundError
 from lakepkg.format.names import validate_package_name
-from lakepkg.read.html import card, grid
 from lakepkg.registry import Registry, VersionRecord, open_registry
 
 
@@ -62,6 +61,8 @@ class VersionHistory(list[VersionRecord]):
         return f"<VersionHistory {self.name}: {len(self)} versions{newest}>"
 
     def _repr_html_(self) -> str:
+        from lakepkg.read.html import card, grid  # notebooks only: `lakepkg log` does not import html
+
         rows = []
         for r in self:
             run = r.run or {}
