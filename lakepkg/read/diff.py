@@ -338,8 +338,7 @@ def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
     totals = [f"{k} {getattr(a.node, k):,} → {getattr(b.node, k):,}" for k in ("rows", "bytes", "fragments")
               if getattr(a.node, k) != getattr(b.node, k)]
     cols = b.partition_columns or a.partition_columns
-    equal = _EqualPartitions(cols) if cols else None
-    pairs, td.pages_compared, td.pages_skipped = _merge_pages(a.store, a.node.pages, b.store, b.node.pages, equal)
+    pairs, td.pages_compared, td.pages_skipped = _merge_pages(a.store, a.node.pages, b.store, b.node.pages)
     parts_a: set[str] = set()
     parts_b: set[str] = set()
     touched: set[str] = set()
@@ -360,8 +359,17 @@ def diff_tables(a: TableLike, b: TableLike) -> Optional[TableDiff]:
     if cols:
         shared = {p.hash for p in a.node.pages} & {p.hash for p in b.node.pages}
         shared_pages = [p for p in b.node.pages if p.hash in shared]
-        in_equal = equal.labels() if equal is not None else set()
-        unsure = touched - in_equal - (parts_a & parts_b)  # labels known on both sides need no page read
+        # a label with an entry on both sides is in both versions; only the others (partitions that
+        # may have been added or removed) need the equal entries' labels: a second pass, rarely taken
+        unsure = touched - (parts_a & parts_b)
+        in_equal: set[str] = set()
+        if unsure:
+            equal = _EqualPartitions(cols)
+            again, _c, _s = _merge_pages(a.store, a.node.pages, b.store, b.node.pages, equal)
+            for _pair in again:
+                pass
+            in_equal = equal.labels()
+            unsure -= in_equal
         in_shared = _shared_partition_labels(b.store, shared_pages, set(), cols, unsure)
         for lab in sorted(touched):
             in_a = lab in parts_a or lab in in_shared or lab in in_equal
