@@ -197,6 +197,14 @@ def _run(cur: Any, sql: str, tables: Sequence[ExactTable], snapshot_label: str) 
 JOB_ROWS = 1_000_000
 
 
+def part_rows() -> int:
+    """Rows per part of a table's load (``LAKEPKG_EXACT_PART_ROWS``, default :data:`JOB_ROWS`)."""
+    import os
+
+    env = os.environ.get("LAKEPKG_EXACT_PART_ROWS", "").strip()
+    return int(env) if env.isdigit() and int(env) > 0 else JOB_ROWS
+
+
 def workers() -> int:
     """How many connections load side by side: one per core, at most 4 (``LAKEPKG_EXACT_WORKERS``)."""
     import os
@@ -208,12 +216,12 @@ def workers() -> int:
 
 
 def _jobs(t: ExactTable, cols: Sequence[str], n_workers: int) -> list[Any]:
-    """The table's read plan cut into parts of about JOB_ROWS rows (whole fragments), at least one
-    part per worker for a table over JOB_ROWS / 4 rows, so a large table loads on every core."""
+    """The table's read plan cut into parts of about :func:`part_rows` rows (whole fragments), at
+    least one part per worker for a table over a quarter of that, so a large table loads on every core."""
     plan = t.bound.table.scan(columns=list(cols))
     tasks = plan.tasks
-    rows = _rows(plan)
-    parts = max(-(-rows // JOB_ROWS), n_workers if rows > JOB_ROWS // 4 else 1)
+    rows, size = _rows(plan), part_rows()
+    parts = max(-(-rows // size), n_workers if rows > size // 4 else 1)
     parts = max(1, min(parts, len(tasks)))
     if parts == 1:
         return [plan]
