@@ -147,13 +147,13 @@ def my_server_facts(conn: Any) -> dict[str, Any]:
         cur.execute("SELECT VERSION(), CURRENT_USER(), @@GLOBAL.time_zone, @@system_time_zone, @@GLOBAL.sql_mode, "
                     "@@GLOBAL.div_precision_increment, @@GLOBAL.collation_server, @@GLOBAL.character_set_server, "
                     "@@collation_database, @@GLOBAL.collation_connection, @@lower_case_table_names, "
-                    "@@GLOBAL.default_week_format")
+                    "@@GLOBAL.default_week_format, @@GLOBAL.group_concat_max_len")
         (version, user, tz, system_tz, mode, dpi, coll_server, cs_server, coll_db, coll_conn, lctn,
-         week) = cur.fetchone()
+         week, gc_max) = cur.fetchone()
     finally:
         cur.close()
     return {"version": str(version), "user": str(user), "time_zone": str(tz), "system_time_zone": str(system_tz),
             "sql_mode": str(mode), "div_precision_increment": int(dpi), "collation_server": str(coll_server),
             "character_set_server": str(cs_server), "database_collation": str(coll_db),
             "collation_connection": str(coll_conn), "lower_case_table_names": int(lctn),
-            "default_week_format": int(week)}
+            "default_week_format": int(week), "group_concat_max_len": int(gc_max)}

@@ -214,3 +214,45 @@ def test_spark_engine_answers_or_refuses_in_one_line(case, spark, sql):
             assert jvm not in msg, msg
         return
     assert difference(live, got, ordered=True) is None
+
+
+def test_group_concat_over_the_recorded_max_len_is_refused_not_given_whole(case):
+    """MariaDB cuts a GROUP_CONCAT at ``group_concat_max_len`` bytes: a snapshot records the server's
+    value; a longer result is refused, a shorter one answered (both checked against the live server)."""
+    import pymysql
+
+    with case["my"].cursor() as cur:
+        cur.execute("SELECT DATABASE(), @@GLOBAL.group_concat_max_len")
+        db, before = cur.fetchone()
+    long_sql = "SELECT GROUP_CONCAT(city ORDER BY id) AS c FROM flights"
+    short_sql = "SELECT GROUP_CONCAT(carrier ORDER BY id) AS c FROM flights WHERE id <= 2"
+    # the server's default (recorded by the module's snapshot): the whole list, as live
+    assert difference(_live(case, "mysql", long_sql), _fast(case, "mysql", long_sql), ordered=True) is None
+    admin = mysql_admin()
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SET GLOBAL group_concat_max_len = 12")
+        ref = lakepkg.snapshot("sql", url=f"mysql://{MY_USER}@{MY_HOST}:{MY_PORT}/{db}", to="sem/my12",
+                               tables={"flights": f"{db}.flights"}, registry=case["registry"]).record.top_hash[:12]
+        small = pymysql.connect(host=MY_HOST, port=MY_PORT, user=MY_USER, password="", database=db)
+        try:
+            with small.cursor() as cur:
+                cur.execute(long_sql)
+                cut = cur.fetchone()[0]
+                cur.execute(short_sql)
+                short_live = [tuple(r) for r in cur.fetchall()]
+        finally:
+            small.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"SET GLOBAL group_concat_max_len = {int(before)}")
+        admin.close()
+    assert len(cut.encode()) == 12  # the live server cut it
+    pkg = f"sem/my12@{ref}"
+    with pytest.raises(QueryError) as ei:
+        lakepkg.query(long_sql, package=pkg, registry=case["registry"])
+    msg = str(ei.value)
+    assert "group_concat_max_len" in msg and "over 12 bytes" in msg and "\n" not in msg, msg
+    from tests.query_compare import arrow_rows
+
+    assert arrow_rows(lakepkg.query(short_sql, package=pkg, registry=case["registry"]))[1] == short_live

@@ -151,6 +151,8 @@ def _session(cur: Any, settings: dict[str, Any]) -> None:
         cur.execute("SET SESSION div_precision_increment = %s", (int(settings["div_precision_increment"]),))
     if settings.get("default_week_format") is not None:
         cur.execute("SET SESSION default_week_format = %s", (int(settings["default_week_format"]),))
+    if settings.get("group_concat_max_len") is not None:
+        cur.execute("SET SESSION group_concat_max_len = %s", (int(settings["group_concat_max_len"]),))
     tz = settings.get("time_zone")
     if tz == "SYSTEM":
         tz = settings.get("system_time_zone")

@@ -336,7 +336,7 @@ def mysql_case_insensitive(tree: Any, ctx: Any) -> Any:
                 any(is_text(a) for a in node.args.values() if isinstance(a, exp.Expression)):
             raise refusal(f"{node.sql('mysql')} on strings (it compares under the collation)", "mysql")
         elif isinstance(node, exp.GroupConcat):
-            _group_concat(k, node)
+            _group_concat_limit(k, _group_concat(k, node))
         elif isinstance(node, exp.Select):
             _group_by(node, k)
     return tree
@@ -489,25 +489,52 @@ def _rollup(select: Any, group: Any) -> None:
     select.set("order", exp.Order(expressions=order))
 
 
-def _group_concat(k: _Keys, node: Any) -> None:
+#: MySQL's default ``group_concat_max_len`` (MariaDB's since 10.2.4 is 1,048,576): the limit assumed when
+#: the snapshot did not record the server's, so a result the source might have cut is refused, never given whole
+GROUP_CONCAT_MAX_LEN = 1024
+
+
+def _group_concat_limit(k: _Keys, node: Any) -> None:
+    """MySQL cuts a ``GROUP_CONCAT`` result at ``group_concat_max_len`` bytes (with a warning): a result
+    longer than the recorded limit (else MySQL's default, 1024) is refused when the query runs, as the
+    engine would give it whole."""
+    from sqlglot import exp
+
+    recorded = (getattr(k.ctx, "settings", None) or {}).get("group_concat_max_len")
+    limit = int(recorded) if recorded is not None else GROUP_CONCAT_MAX_LEN
+    msg = refusal(f"a GROUP_CONCAT result over {limit} bytes (MySQL cuts it at group_concat_max_len"
+                  f"{'' if recorded is not None else ', not recorded by this snapshot; 1024 assumed'})",
+                  "mysql").args[0]
+
+    def checked(g: Any) -> Any:
+        size = exp.Anonymous(this="OCTET_LENGTH" if k.ctx.target == "spark" else "STRLEN", expressions=[g.copy()])
+        out = exp.Case(ifs=[exp.If(this=exp.GT(this=size, expression=exp.Literal.number(limit)),
+                                   true=k.error(msg, exp.Literal.string("")))], default=g)
+        out.type = dtype(g).copy()
+        return out
+
+    _replace(node, checked)
+
+
+def _group_concat(k: _Keys, node: Any) -> Any:
     """``GROUP_CONCAT(DISTINCT x …)`` on a string under a case-insensitive or PAD SPACE collation:
     MySQL keeps one of the values that compare equal (which one depends on the scan), listed in
     the collation's order unless the call says otherwise. Answered when no two distinct values of
     a group compare equal (then DISTINCT on the value is DISTINCT under the collation), else refused
-    at run time; several arguments are refused."""
+    at run time; several arguments are refused. Returns the node now in ``node``'s place."""
     from sqlglot import exp
 
     inner = node.this
     order = inner if isinstance(inner, exp.Order) else None
     distinct = order.this if order is not None else inner
     if not isinstance(distinct, exp.Distinct):
-        return
+        return node
     args = distinct.expressions
     if not any(is_text(a) for a in args):
-        return
+        return node
     colls = [_collation(a) for a in args if is_text(a)]
     if not any(c.case_insensitive or c.pad_space for c in colls):
-        return
+        return node
     if len(args) != 1:
         raise refusal("GROUP_CONCAT(DISTINCT …) of several strings under a case-insensitive or PAD SPACE "
                       "collation", "mysql")
@@ -519,7 +546,7 @@ def _group_concat(k: _Keys, node: Any) -> None:
     keys = exp.Count(this=exp.Distinct(expressions=[k.key(e.copy(), coll)]))
     msg = refusal(f"GROUP_CONCAT(DISTINCT …) over strings that compare equal under collation {coll.name} but "
                   f"differ (MySQL keeps one of them, by scan order)", "mysql").args[0]
-    _replace(node, lambda g: _concat_checked(k, g, raw, keys, msg, e))
+    return _replace(node, lambda g: _concat_checked(k, g, raw, keys, msg, e))
 
 
 def _concat_checked(k: _Keys, g: Any, raw: Any, keys: Any, msg: str, e: Any) -> Any:
