@@ -106,7 +106,7 @@ def main() -> None:
     tiny(ap, gb=0.002, partitions=3)
     a = ap.parse_args()
     from lakepkg_connectors.hive import snapshot_hive
-    from lakepkg.hive.metastore_server import MetastoreServer
+    from lakepkg.metastore.metastore_server import MetastoreServer
     from lakepkg.registry import open_registry
 
     os.makedirs(DATA, exist_ok=True)

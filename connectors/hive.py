@@ -20,7 +20,7 @@ systems (local paths, ``file:`` URIs, ``s3://``/``s3a://``), and hands the core:
 * ORC and text (LazySimpleSerDe, OpenCSVSerde, Spark ``USING csv``) files
   through a converter to Arrow, typed by the table's Hive schema.
 
-The schema is the Hive schema mapped to Arrow (:mod:`lakepkg.hive.types`),
+The schema is the Hive schema mapped to Arrow (:mod:`lakepkg.metastore.types`),
 partition columns last. Views, ACID (transactional) tables, Iceberg tables
 and other storage handlers are refused with an error naming the table.
 """
@@ -40,8 +40,8 @@ from lakepkg.errors import ConfigError, NotFoundError, SchemaMismatchError, Sour
 from lakepkg.source.connectors import ConnectorOption
 from lakepkg.source.table_snapshot import SourceFile, TableSnapshot
 
-from lakepkg.hive.thrift import call as _call, connect, metastore_label
-from lakepkg.hive.types import hive_schema, partition_path, partition_value, read_text_file, spark_json_to_arrow
+from lakepkg.metastore.thrift import call as _call, connect, metastore_label
+from lakepkg.metastore.types import hive_schema, partition_path, partition_value, read_text_file, spark_json_to_arrow
 from lakepkg.source.filesystems import filesystem_for, list_files, redact, source_file
 
 __all__ = ["HiveConnector", "connector", "snapshot_hive", "connect", "HiveTableInfo", "describe_tables"]

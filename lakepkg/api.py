@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from lakepkg.read.package import Package, Table, load
     from lakepkg.write.build import PackageBuilder
     from lakepkg.write.snapshotting import Snapshot
-    from lakepkg.hive.restore import RestoreResult
-    from lakepkg.lifecycle import (AuditReport, RedactReport, RemoveReport, RetentionPlan, RetentionPolicy,
+    from lakepkg.metastore.restore import RestoreResult
+    from lakepkg.governance import (AuditReport, RedactReport, RemoveReport, RetentionPlan, RetentionPolicy,
                                    RetentionReport, UsageReport)
     from lakepkg.merging.three_way import MergeResult
     from lakepkg.read.row_diff import RowDiff
@@ -402,7 +402,7 @@ def rm(ref: str, *, reason: Optional[str], force: bool = False,
     """``lakepkg rm REF --reason TEXT``: remove the version ``ref`` names (``NAME@HASH``, ``NAME:TAG``,
     ``NAME@TIME``) from its package's history, recorded in the audit log (``lakepkg gc`` then frees
     its objects). ``force``: also delete tags other than ``latest`` that name it."""
-    from lakepkg.lifecycle import rm as _rm
+    from lakepkg.governance import rm as _rm
 
     return _rm(ref, reason=_need_reason(reason, "rm"), force=force, registry=_registry(registry))
 
@@ -431,7 +431,7 @@ def retain(name: Optional[str] = None, *, keep_last: Optional[int] = None, keep_
     (the result's ``plan`` says what it would remove). Without a rule, or with ``apply``: evaluate the
     policies of ``name`` (default: every package with one) and, with ``apply``, remove what they do
     not keep and run gc with ``grace_hours``. ``force``: allow removing every version of a package."""
-    from lakepkg.lifecycle import apply_retention, set_policy
+    from lakepkg.governance import apply_retention, set_policy
 
     reg = _registry(registry)
     locks = tuple(keep_locks)
@@ -456,8 +456,8 @@ def redact(table: Optional[str] = None, where: Optional[str] = None, *, reason: 
     matching rows from every version holding them; old references resolve to the redacted successors
     with a notice, and the audit log records it (docs/lifecycle.md). ``resume``: only finish the
     redactions a crash interrupted."""
-    from lakepkg.lifecycle import redact as _redact
-    from lakepkg.lifecycle import resume as _resume
+    from lakepkg.governance import redact as _redact
+    from lakepkg.governance import resume as _resume
 
     reg = _registry(registry)
     if resume:
@@ -476,7 +476,7 @@ def restore(ref: str, *, table: str, into: str, location: str, metastore: Option
     metastore as the new table ``into`` (a rollback). ``metastore``: default ``$LAKEPKG_METASTORE``."""
     import os
 
-    from lakepkg.hive.restore import restore_table
+    from lakepkg.metastore.restore import restore_table
 
     metastore = metastore or os.environ.get("LAKEPKG_METASTORE")
     if not metastore:
@@ -491,7 +491,7 @@ def where_used(digest: Optional[str] = None, *, source: Optional[str] = None, ta
     """``lakepkg where-used``: every package version and tag holding an object (``digest``, 6+ hex
     digits), a source file (``source``), or the rows of ``table`` matching ``where``; ``packages``:
     only these (default every package)."""
-    from lakepkg.lifecycle import where_used as _where_used
+    from lakepkg.governance import where_used as _where_used
 
     return _where_used(digest=digest, source=source, table=table, where=where,
                        packages=list(packages) if packages else None, registry=_registry(registry))
@@ -501,6 +501,6 @@ def audit(*, registry: "Registry | str | None" = None) -> "AuditReport":
     """``lakepkg audit``: the registry's audit log (removals, retention runs, redactions) read back,
     with its hash chain checked (``report.ok``, ``report.problems``). A broken chain is in the
     report, not an exception."""
-    from lakepkg.lifecycle import check_log
+    from lakepkg.governance import check_log
 
     return check_log(_registry(registry))

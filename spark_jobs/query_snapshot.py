@@ -35,7 +35,7 @@ from lakepkg.errors import ConfigError
 from lakepkg.write.fragments import writer_settings
 from lakepkg.format.manifest import EntrySorter, build_table_node
 from lakepkg.format.names import validate_package_name, validate_table_name
-from lakepkg.hive.thrift import metastore_label
+from lakepkg.metastore.thrift import metastore_label
 from lakepkg.registry import Registry, open_registry
 from lakepkg.write.publish import PublishResult
 

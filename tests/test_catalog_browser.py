@@ -138,7 +138,7 @@ def catalog_registry(tmp_path_factory, metastore):
                          message=f"message {HOSTILE_IMG}")
 
     # a redaction: customer c3's rows leave every version of sales/orders (audit-logged)
-    from lakepkg.lifecycle import redact
+    from lakepkg.governance import redact
 
     gdpr = pd.DataFrame({"id": range(10), "email": [f"u{i}@example.org" for i in range(10)]})
     lakepkg.build("crm/contacts", tables={"contacts": gdpr}, registry=reg, message="contacts")
@@ -345,7 +345,7 @@ def test_the_sql_console_answers_like_lakepkg_query(served, catalog_registry, pa
 def test_lifecycle_pages_show_the_redaction_where_used_and_verify(served, catalog_registry, page, shots):
     reg = catalog_registry["reg"]
     page.goto(served.url + "/audit")
-    log = lakepkg.lifecycle.check_log(reg)
+    log = lakepkg.governance.check_log(reg)
     assert "chain holds" in page.inner_text("h1") and log.ok
     red = _cells(page, "#redactions")
     assert len(red) == len([e for e in log.entries if e["action"] == "redact"]) == 1
@@ -361,7 +361,7 @@ def test_lifecycle_pages_show_the_redaction_where_used_and_verify(served, catalo
     entry = lakepkg.load(f"raw/sensors@{files}", registry=reg)["readings"].fragments()[0]
     page.goto(served.url + f"/where-used?object={entry.object}")
     used = _cells(page, "#report")
-    api = lakepkg.lifecycle.where_used(digest=entry.object, registry=reg)
+    api = lakepkg.governance.where_used(digest=entry.object, registry=reg)
     assert [r[0] for r in used] == [v.package for v in api.versions] == ["raw/sensors"]
 
     page.goto(served.url + "/verify")

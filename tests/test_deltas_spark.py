@@ -41,7 +41,7 @@ def test_spark_readers_apply_vectors(spark, pg_url, registry, tmp_path):
 
 
 def test_restore_writes_live_rows_only(metastore, pg_url, registry, tmp_path):
-    from lakepkg.hive.restore import restore_table
+    from lakepkg.metastore.restore import restore_table
 
     rec, t, ids = _delta_version(pg_url, registry)
     db = "d" + uuid.uuid4().hex[:10]

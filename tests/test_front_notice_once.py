@@ -9,7 +9,7 @@ import sys
 import pyarrow as pa
 
 import lakepkg
-from lakepkg.lifecycle.redact import redact
+from lakepkg.governance.redact import redact
 from tests.cli_run import cli_env, run_cli
 
 

@@ -206,7 +206,7 @@ def test_unreadable_table_types_fail_naming_the_table(metastore, hdb, tmp_path, 
 
 
 def test_bad_input_one_line_errors_and_nothing_published(metastore, hdb, tmp_path, registry):
-    from lakepkg.hive.metastore_server import free_port
+    from lakepkg.metastore.metastore_server import free_port
 
     root, days = _orders(metastore, hdb, tmp_path, n=3)
     with pytest.raises(SourceError, match="cannot reach the Hive metastore") as ei:

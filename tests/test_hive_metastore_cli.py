@@ -9,7 +9,7 @@ import sys
 import time
 
 from lakepkg_connectors.hive import connect
-from lakepkg.hive.metastore_server import _port_open, free_port
+from lakepkg.metastore.metastore_server import _port_open, free_port
 
 
 def test_metastore_start_command_serves_thrift_and_stops_on_sigterm(tmp_path):

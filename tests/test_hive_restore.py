@@ -13,7 +13,7 @@ import pytest
 import lakepkg
 from lakepkg.errors import ConfigError
 from lakepkg_connectors.hive import connect, snapshot_hive
-from lakepkg.hive.restore import restore_table
+from lakepkg.metastore.restore import restore_table
 from tests.test_hive_connector import _orders
 
 

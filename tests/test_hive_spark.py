@@ -10,7 +10,7 @@ import pytest
 
 import lakepkg
 from lakepkg_connectors.hive import snapshot_hive
-from lakepkg.hive.restore import restore_table
+from lakepkg.metastore.restore import restore_table
 
 
 def canon(v):

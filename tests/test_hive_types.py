@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from lakepkg.errors import SchemaMismatchError
-from lakepkg.hive.types import (arrow_to_hive, hive_field, hive_schema, hive_to_arrow, partition_path,
+from lakepkg.metastore.types import (arrow_to_hive, hive_field, hive_schema, hive_to_arrow, partition_path,
                                            partition_value, partition_value_to_str, read_text_file,
                                            spark_json_to_arrow)
 

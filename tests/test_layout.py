@@ -24,13 +24,13 @@ FORBIDDEN = ("lakepkg_connectors", "lakepkg_spark_jobs", "connectors", "spark_jo
 # A new folder goes into the row of the layer it belongs to: until then test_layers_only_import_downward
 # names it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("lakepkg", "errors", "config", "sizes", "progress", "processes")),
+    ("base", ("lakepkg", "errors", "config", "sizes", "progress", "processes", "_renamed")),
     ("format", ("format",)),
     ("store", ("store",)),
     ("registry", ("registry",)),
     ("source", ("source",)),
     ("write/read", ("write", "read")),
-    ("services", ("maintain", "lifecycle", "query", "spark", "airflow", "hive", "merging", "merge")),
+    ("services", ("maintain", "governance", "query", "spark", "airflow", "metastore", "merging", "merge", "lifecycle", "hive")),
     ("api", ("api",)),
     ("apps", ("catalog", "demo")),
     ("cli", ("cli",)),
@@ -258,7 +258,7 @@ def test_lakepkg_ships_typed():
     assert mypy["files"] == ["lakepkg"] and mypy["check_untyped_defs"] is True
 
 
-CONNECTOR_LAYERS = ("lakepkg.errors", "lakepkg.source", "lakepkg.format", "lakepkg.hive.thrift", "lakepkg.hive.types",
+CONNECTOR_LAYERS = ("lakepkg.errors", "lakepkg.source", "lakepkg.format", "lakepkg.metastore.thrift", "lakepkg.metastore.types",
                     "lakepkg.config")
 
 

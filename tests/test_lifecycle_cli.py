@@ -57,7 +57,7 @@ def test_cli_where_used_redact_notice_and_audit(registry, home, tmp_path):
 
 
 def test_audit_detects_an_altered_and_a_cut_log(registry, home):
-    from lakepkg.lifecycle import rm
+    from lakepkg.governance import rm
 
     populate(registry, new_marker())
     for rec in registry.versions("sales/orders")[:1] + registry.versions("crm/orders"):

@@ -14,8 +14,8 @@ import warnings
 import pytest
 
 from lakepkg.errors import ConfigError
-from lakepkg.lifecycle import check_log, rm
-from lakepkg.lifecycle.redact import FAULT_ENV, pending_journals
+from lakepkg.governance import check_log, rm
+from lakepkg.governance.redact import FAULT_ENV, pending_journals
 from lakepkg.maintain.gc import collect_garbage
 from lakepkg.maintain.verify import verify_registry
 from tests.lifecycle_helpers import all_versions, build, files_holding, new_marker, orders, populate, rows_of

@@ -11,8 +11,8 @@ import pytest
 
 import lakepkg
 from lakepkg.errors import ConfigError
-from lakepkg.lifecycle import redact, where_used
-from lakepkg.lifecycle.predicate import matching_mask, parse_predicate
+from lakepkg.governance import redact, where_used
+from lakepkg.governance.predicate import matching_mask, parse_predicate
 
 
 @pytest.mark.parametrize("text, dnf", [

@@ -11,8 +11,8 @@ import lakepkg
 from lakepkg.errors import ConfigError, LakepkgError, NotFoundError
 from lakepkg.format.manifest import load_root, load_table_node
 from lakepkg.format.walk import table_entries
-from lakepkg.lifecycle import check_log, redact, where_used
-from lakepkg.lifecycle.predicate import parse_predicate
+from lakepkg.governance import check_log, redact, where_used
+from lakepkg.governance.predicate import parse_predicate
 from lakepkg.maintain.lockfile import LockEntry, install_lockfile, write_lockfile
 from lakepkg.maintain.verify import verify_registry
 from lakepkg.registry.core import RedactedVersionWarning

@@ -9,8 +9,8 @@ import pytest
 
 import lakepkg
 from lakepkg.errors import ConfigError, InvalidRefError, NotFoundError
-from lakepkg.lifecycle import apply_retention, check_log, get_policy, rm, set_policy
-from lakepkg.lifecycle.objects import live_objects
+from lakepkg.governance import apply_retention, check_log, get_policy, rm, set_policy
+from lakepkg.governance.objects import live_objects
 from lakepkg.maintain.gc import collect_garbage
 from lakepkg.maintain.lockfile import LockEntry, write_lockfile
 from lakepkg.maintain.verify import verify_registry

@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 import lakepkg
-from lakepkg.lifecycle import check_log, redact, rm, where_used
+from lakepkg.governance import check_log, redact, rm, where_used
 from lakepkg.maintain.gc import collect_garbage
 from lakepkg.maintain.lockfile import install_lockfile
 from lakepkg.maintain.transfer import push
@@ -78,7 +78,7 @@ def test_rm_and_gc_on_s3(s3_bucket_url, registry):
     first, second = made["crm/orders"]
     rep = rm(f"crm/orders@{second.top_hash}", reason="bad load", registry=s3)
     assert s3.tags("crm/orders")["latest"] == first.top_hash
-    from lakepkg.lifecycle.objects import live_objects
+    from lakepkg.governance.objects import live_objects
 
     unreferenced = {o.digest for o in s3.store.iter_objects()} - live_objects(s3, s3.iter_all_records())
     assert unreferenced == set(check_log(s3).entries[0]["objects"]) and len(unreferenced) == rep.objects_freed > 0
@@ -93,7 +93,7 @@ def test_kill_during_redaction_on_s3_then_rerun_completes(s3_bucket_url, s3_clie
     import subprocess
     import sys
 
-    from lakepkg.lifecycle.redact import FAULT_ENV, pending_journals
+    from lakepkg.governance.redact import FAULT_ENV, pending_journals
 
     marker = new_marker()
     populate(registry, marker)

@@ -7,7 +7,7 @@ import warnings
 import pandas as pd
 
 import lakepkg
-from lakepkg.lifecycle import redact
+from lakepkg.governance import redact
 from tests.lifecycle_helpers import files_holding, new_marker
 
 

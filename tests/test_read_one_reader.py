@@ -95,7 +95,7 @@ def _row_diff(reg):
 
 
 def _where_used(reg):
-    from lakepkg.lifecycle.where_used import where_used
+    from lakepkg.governance.where_used import where_used
 
     return where_used(table="t", where="id = 3", registry=reg)
 
@@ -106,7 +106,7 @@ def _fragment(reg):
 
 
 def _restore_copy(reg, tmp_path):
-    from lakepkg.hive.restore import _write_fragment
+    from lakepkg.metastore.restore import _write_fragment
 
     t = lakepkg.load("v/good", reg)["t"]
     for i, d in enumerate(t.iter_entries()):

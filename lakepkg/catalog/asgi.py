@@ -69,8 +69,8 @@ def _preload() -> None:
     import pyarrow.parquet  # noqa: F401
 
     import lakepkg.api  # noqa: F401
-    import lakepkg.lifecycle  # noqa: F401
-    import lakepkg.lifecycle.predicate  # noqa: F401
+    import lakepkg.governance  # noqa: F401
+    import lakepkg.governance.predicate  # noqa: F401
     import lakepkg.query.api  # noqa: F401
     import lakepkg.read.row_diff  # noqa: F401
 

@@ -394,12 +394,12 @@ class CatalogData:
     # -- lifecycle -----------------------------------------------------------------------------
     def where_used(self, *, digest: Optional[str] = None, source: Optional[str] = None,
                    table: Optional[str] = None, where: Optional[str] = None) -> Any:
-        from lakepkg.lifecycle import where_used
+        from lakepkg.governance import where_used
 
         return where_used(digest=digest, source=source, table=table, where=where, registry=self.registry)
 
     def audit(self) -> Any:
-        from lakepkg.lifecycle import check_log
+        from lakepkg.governance import check_log
 
         return check_log(self.registry)
 

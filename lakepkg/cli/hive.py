@@ -52,7 +52,7 @@ def metastore_start(
     import sys
     import time
 
-    from lakepkg.hive.metastore_server import MetastoreServer
+    from lakepkg.metastore.metastore_server import MetastoreServer
 
     from lakepkg.config import home
 

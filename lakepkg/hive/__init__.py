@@ -1,11 +1,7 @@
-"""Working with a Hive metastore beyond reading it: the Thrift client, Hive types, restoring a
-snapshotted table into the metastore, and running a local metastore.
+"""Renamed :mod:`lakepkg.metastore`: this old name (and ``lakepkg.hive.<module>``) works for one more
+release, with a LakepkgDeprecationWarning."""
+from lakepkg._renamed import install, warn_once
 
-* :mod:`lakepkg.hive.thrift` — connect to a metastore, metastore calls as one-line errors;
-* :mod:`lakepkg.hive.types` — Hive types ↔ Arrow, partition values and paths, text files;
-* :mod:`lakepkg.hive.restore` — write a package table to a location and register it (rollback);
-* :mod:`lakepkg.hive.metastore_server` — a Thrift metastore from pyspark's jars (embedded Derby).
-
-The ``hive`` connector (``lakepkg_connectors.hive``) reads tables through these; the core never
-imports the connector.
-"""
+install()
+warn_once("lakepkg.hive")
+from lakepkg.metastore import *  # noqa: E402,F401,F403

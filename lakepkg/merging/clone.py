@@ -19,7 +19,7 @@ import numpy as np
 from lakepkg.errors import ConfigError
 from lakepkg.format.manifest import Entry, EntrySorter, build_table_node
 from lakepkg.format.names import validate_package_name
-from lakepkg.lifecycle.predicate import matching_mask, parse_predicate
+from lakepkg.governance.predicate import matching_mask, parse_predicate
 from lakepkg.merging.located import live_positions, physical_rows
 from lakepkg.read.package import Fragment, Package, Table, load
 from lakepkg.registry import Registry, open_registry

@@ -1,6 +1,6 @@
 """SQL ``WHERE`` terms → lakepkg filter terms: the one place a SQL predicate becomes ``(column, op, value)``.
 
-Two callers: ``--where`` of where-used, redaction and clone (:mod:`lakepkg.lifecycle.predicate`: the
+Two callers: ``--where`` of where-used, redaction and clone (:mod:`lakepkg.governance.predicate`: the
 whole predicate in disjunctive normal form, errors for what it cannot express) and the query layer's
 pruning (:mod:`lakepkg.query.pruning`: the top-level ``AND`` terms of a query's WHERE that can skip
 fragments, silently ignoring the rest). Both read the sqlglot tree through :func:`comparison`,

@@ -1,5 +1,5 @@
 """The audit log: an append-only, hash-chained list of entries (``audit/<seq>.json``, each naming the
-SHA-256 of the one before) and ``audit/head.json``; the chain is checked by :mod:`lakepkg.lifecycle.audit`."""
+SHA-256 of the one before) and ``audit/head.json``; the chain is checked by :mod:`lakepkg.governance.audit`."""
 from __future__ import annotations
 
 import hashlib
@@ -50,7 +50,7 @@ class AuditLog(RegistryBase):
         return [k for k in self.meta.list(AUDIT_PREFIX) if audit_seq(k) is not None]
 
     def audit_raw(self) -> Iterator[tuple[str, bytes]]:
-        """(key, bytes) of every audit entry, oldest first (the chain is checked by lakepkg.lifecycle.audit)."""
+        """(key, bytes) of every audit entry, oldest first (the chain is checked by lakepkg.governance.audit)."""
         for k in self.audit_keys():
             got = self.meta.read(k)
             if got is not None:

@@ -12,7 +12,7 @@ from lakepkg.registry.records import VersionRecord
 
 
 class LifecycleDocs(RegistryBase):
-    """Documents of the lifecycle layer (:mod:`lakepkg.lifecycle`)."""
+    """Documents of the lifecycle layer (:mod:`lakepkg.governance`)."""
 
     def read_doc(self, key: str) -> Optional[tuple[dict[str, Any], str]]:
         """A lifecycle document (retention policy, journal, audit entry) and its token, or None."""

@@ -13,7 +13,7 @@ FRAGMENTS_PER_PAGE = 50
 
 def filters_of(where: str, table: Any) -> tuple[Optional[list[Any]], bool]:
     """(filters, can match) of SQL ``WHERE`` text for ``table``'s read plan."""
-    from lakepkg.lifecycle.predicate import parse_predicate
+    from lakepkg.governance.predicate import parse_predicate
 
     if not where:
         return None, True

@@ -23,7 +23,7 @@ from lakepkg.errors import ConfigError, NotFoundError
 from lakepkg.format.canonical import canonical_json
 from lakepkg.format.manifest import TableNodeData, load_root, load_table_node
 from lakepkg.format.walk import iter_page_entries, walk
-from lakepkg.lifecycle.predicate import Predicate, check_columns, matching_mask, parse_predicate
+from lakepkg.governance.predicate import Predicate, check_columns, matching_mask, parse_predicate
 from lakepkg.read.scan import FragmentTask, ScanPlan, plan_table, pruned_entries
 from lakepkg.registry import Registry, VersionRecord
 from lakepkg.registry.refs import RedactedVersionWarning
@@ -174,7 +174,7 @@ def where_used(*, digest: Optional[str] = None, source: Optional[str] = None, ta
                where: Optional[str] = None, packages: Optional[list[str]] = None,
                registry: "Registry | str | None" = None) -> UsageReport:
     """Every package version and tag holding an object, a source file, or rows (see the module docstring)."""
-    from lakepkg.lifecycle.remove import open_reg
+    from lakepkg.governance.remove import open_reg
 
     given = [x for x in (digest, source, table) if x]
     if len(given) != 1:

@@ -17,9 +17,9 @@ from typing import Any, Callable, Optional
 
 from lakepkg.errors import ConfigError, NotFoundError
 from lakepkg.format.names import validate_package_name
-from lakepkg.lifecycle.audit import record_event
-from lakepkg.lifecycle.objects import sizes
-from lakepkg.lifecycle.remove import RemoveReport, freed_by, open_reg, remove_versions
+from lakepkg.governance.audit import record_event
+from lakepkg.governance.objects import sizes
+from lakepkg.governance.remove import RemoveReport, freed_by, open_reg, remove_versions
 from lakepkg.registry import LATEST, Registry, VersionRecord
 from lakepkg.registry.keys import retention_key
 

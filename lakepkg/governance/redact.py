@@ -3,7 +3,7 @@
 ``redact(table="orders", where="customer_id = 42", reason="GDPR #17", packages=[...])``:
 
 1. **Plan.** Find the versions (in the packages named, or all) whose table holds matching rows
-   (:mod:`lakepkg.lifecycle.where_used`: partition values and min/max statistics prune, only
+   (:mod:`lakepkg.governance.where_used`: partition values and min/max statistics prune, only
    fragments that may match are read). Nothing matching: say so and change nothing.
 2. **Build.** In each affected version, every fragment with matching rows is rewritten without
    them (with the writer settings the table node records), or dropped when every row matches;
@@ -40,12 +40,12 @@ from lakepkg.errors import ConcurrentUpdateError, ConfigError, LakepkgError, Mis
 from lakepkg.format.canonical import canonical_json
 from lakepkg.format.manifest import EntrySorter, RootNodeData, TableNodeData, build_table_node, load_root, store_node
 from lakepkg.format.walk import iter_page_entries
-from lakepkg.lifecycle.audit import record_event
-from lakepkg.lifecycle.lock import RedactionLock
-from lakepkg.lifecycle.objects import live_objects, purge, version_objects
-from lakepkg.lifecycle.predicate import Predicate, matching_mask, parse_predicate
-from lakepkg.lifecycle.remove import open_reg, tags_of
-from lakepkg.lifecycle.where_used import RowSearch, fragment_plan, package_scope, read_fragment
+from lakepkg.governance.audit import record_event
+from lakepkg.governance.lock import RedactionLock
+from lakepkg.governance.objects import live_objects, purge, version_objects
+from lakepkg.governance.predicate import Predicate, matching_mask, parse_predicate
+from lakepkg.governance.remove import open_reg, tags_of
+from lakepkg.governance.where_used import RowSearch, fragment_plan, package_scope, read_fragment
 from lakepkg.read.scan import ScanPlan
 from lakepkg.registry import Registry, VersionRecord
 from lakepkg.registry.keys import JOURNAL_PREFIX, is_journal_key, journal_id, journal_key, record_key, stamp

@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 from lakepkg.errors import ConfigError, InvalidRefError
 from lakepkg.format.names import parse_ref
-from lakepkg.lifecycle.audit import record_event
-from lakepkg.lifecycle.objects import live_objects, sizes, version_objects
+from lakepkg.governance.audit import record_event
+from lakepkg.governance.objects import live_objects, sizes, version_objects
 from lakepkg.registry import LATEST, Registry, VersionRecord, open_registry
 from lakepkg.registry.keys import JOURNAL_PREFIX
 from lakepkg.registry.refs import RedactedVersionWarning

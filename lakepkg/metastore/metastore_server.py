@@ -4,7 +4,7 @@ No download, no Docker: ``org.apache.hadoop.hive.metastore.HiveMetaStore``
 runs on Java with an embedded Derby database in a folder of your choice.
 Used by the test fixture ``metastore`` and by ``lakepkg metastore start``.
 
-    from lakepkg.hive.metastore_server import MetastoreServer
+    from lakepkg.metastore.metastore_server import MetastoreServer
     with MetastoreServer("/tmp/hms") as ms:
         print(ms.uri)          # thrift://127.0.0.1:<port>
 """

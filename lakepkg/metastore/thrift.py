@@ -1,10 +1,10 @@
 """A Hive metastore over Thrift (hmsclient): connecting, and metastore calls as one-line lakepkg errors.
 
-    from lakepkg.hive.thrift import connect, call
+    from lakepkg.metastore.thrift import connect, call
     with connect("thrift://127.0.0.1:9083") as client:
         t = call("table sales.orders", client.get_table, "sales", "orders")
 
-Used by the ``hive`` connector (reading), :mod:`lakepkg.hive.restore` (writing a
+Used by the ``hive`` connector (reading), :mod:`lakepkg.metastore.restore` (writing a
 table back) and the tests. Metastore URIs are recorded without credentials
 (:func:`metastore_label`).
 """

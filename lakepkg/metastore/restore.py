@@ -1,6 +1,6 @@
 """Restore a package table into the lake and register it in a Hive metastore (rollback).
 
-    from lakepkg.hive.restore import restore_table
+    from lakepkg.metastore.restore import restore_table
     res = restore_table("sales/orders@3fa2c1", table="orders", into="sales.orders_restored",
                         location="/lake/restore/orders", metastore="thrift://127.0.0.1:9083")
 
@@ -25,8 +25,8 @@ import pyarrow.fs as pafs
 
 from lakepkg.errors import ConfigError, LakepkgError, NotFoundError, SourceError, one_line
 
-from lakepkg.hive.thrift import call as _call, connect
-from lakepkg.hive.types import arrow_to_hive, partition_path, partition_value_to_str
+from lakepkg.metastore.thrift import call as _call, connect
+from lakepkg.metastore.types import arrow_to_hive, partition_path, partition_value_to_str
 from lakepkg.read.arrow_scan import ArrowScan
 from lakepkg.source.filesystems import filesystem_for, redact
 
