@@ -26,35 +26,62 @@ snapshot_app = typer.Typer(help="Snapshot a source system into a package version
 app.add_typer(snapshot_app, name="snapshot")
 
 
+# the command (first word) → the module that registers it; a command line naming one of these loads
+# that module alone (start-up), any other (``--help``, ``snapshot ...``, a typo) loads every module.
+# tests/test_cli_lazy.py checks this table against what each module registers.
+COMMAND_MODULES = {
+    "build": "core", "ls": "core", "log": "core", "show": "core", "cat": "core", "diff": "core",
+    "tag": "core", "verify": "core", "gc": "core", "demo": "core",
+    "catalog": "catalog", "compact": "compact", "restore": "hive", "metastore": "hive",
+    "rm": "lifecycle", "retain": "lifecycle", "where-used": "lifecycle", "redact": "lifecycle",
+    "audit": "lifecycle", "clone": "merge", "merge": "merge", "query": "query",
+    "push": "remote", "pull": "remote", "install": "remote", "lock": "remote", "spark": "spark_jobs",
+}
+
 _loaded: set[str] = set()
+
+
+def _first_word(argv: Optional[list[str]]) -> Optional[str]:
+    return next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
 
 
 def _wants_snapshot_commands(argv: Optional[list[str]]) -> bool:
     """Whether the command line is a ``snapshot`` one (or unknown: ``argv`` None), so the
     connector commands are needed; any other command starts without loading a connector."""
-    if argv is None:
-        return True
-    first = next((a for a in argv if not a.startswith("-")), None)
-    return first == "snapshot"
+    return argv is None or _first_word(argv) == "snapshot"
+
+
+def _command_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
 def _load_commands(argv: Optional[list[str]] = None) -> None:
-    """Import every command module once and let it register its commands (``register(app,
-    snapshot_app)``); a module's ``register_snapshot(snapshot_app)`` (the per-connector
-    ``snapshot NAME`` commands) runs only when :func:`_wants_snapshot_commands`."""
-    stages = ["commands"] + (["snapshot"] if _wants_snapshot_commands(argv) else [])
-    todo = [s for s in stages if s not in _loaded]
-    if not todo:
+    """Import the command modules the command line needs (the one :data:`COMMAND_MODULES` names for
+    its first word, else all) and let each register its commands (``register(app, snapshot_app)``);
+    a module's ``register_snapshot(snapshot_app)`` (the per-connector ``snapshot NAME`` commands)
+    runs only when :func:`_wants_snapshot_commands`. Modules are registered in name order whatever
+    was loaded before, so ``--help`` lists the commands in one order."""
+    from lakepkg.cli._plain_params import install
+
+    install()
+    # only a command line that starts with the command: ``lakepkg --help query`` is the root's help
+    one = COMMAND_MODULES.get(argv[0]) if argv else None
+    mods = {one} if one is not None else set(_command_modules())
+    wanted = {f"module:{m}" for m in mods} | ({"snapshot"} if _wants_snapshot_commands(argv) else set())
+    if wanted <= _loaded:
         return
-    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-        if mod.startswith("_"):
-            continue
+    mods |= {k[len("module:"):] for k in _loaded if k.startswith("module:")}
+    # register afresh, in name order: the commands a first, partial load added come out in their place
+    app.registered_commands = []
+    app.registered_groups = [g for g in app.registered_groups if g.typer_instance is snapshot_app]
+    snapshot_needed = "snapshot" in wanted and "snapshot" not in _loaded
+    for mod in sorted(mods):
         m = importlib.import_module(f"{__name__}.{mod}")
-        if "commands" in todo and getattr(m, "register", None) is not None:
+        if getattr(m, "register", None) is not None:
             m.register(app, snapshot_app)
-        if "snapshot" in todo and getattr(m, "register_snapshot", None) is not None:
+        if snapshot_needed and getattr(m, "register_snapshot", None) is not None:
             m.register_snapshot(snapshot_app)
-    _loaded.update(todo)
+    _loaded.update(wanted | {f"module:{m}" for m in mods})
     _add_connection_options(app)
     _plain_help_types()
 
