@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import pkgutil
 import sys
 from typing import Any, Optional
 
@@ -52,6 +51,8 @@ def _wants_snapshot_commands(argv: Optional[list[str]]) -> bool:
 
 
 def _command_modules() -> list[str]:
+    import pkgutil
+
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
 
 import pyarrow as pa
 
@@ -20,13 +20,15 @@ from lakepkg.errors import ConfigError, NotFoundError
 from lakepkg.format.manifest import Entry, EntrySorter, RootNodeData, build_table_node, load_root
 from lakepkg.format.names import Ref, parse_ref
 from lakepkg.format.walk import iter_page_entries
-from lakepkg.read.diff import PackageDiff, diff_packages
 from lakepkg.read.filters import Filter
 from lakepkg.read.leaves import File, Fragment
 from lakepkg.read.notebook import HTML_HEAD_ROWS, HTML_PARTITION_SCAN_LIMIT  # noqa: F401  (kept importable from here)
 from lakepkg.read.table import Table
 from lakepkg.registry import Registry, VersionRecord, open_registry
 from lakepkg.write.publish import PublishResult
+
+if TYPE_CHECKING:  # lakepkg.read.diff loads on first use (``lakepkg query`` start-up)
+    from lakepkg.read.diff import PackageDiff
 
 __all__ = ["Package", "SubPackage", "Table", "Fragment", "File", "Node", "load", "load_table", "diff_refs"]
 
@@ -140,6 +142,8 @@ class Package:
             from lakepkg.read.row_diff import diff_rows
 
             return diff_rows(self, other, key=key)
+        from lakepkg.read.diff import diff_packages
+
         return diff_packages(self, other)
 
     def sql(self, query: str, **options: Any) -> pa.Table:
@@ -259,6 +263,8 @@ def load_table(ref: str, table: Optional[str] = None, registry: "Registry | str 
 
 def diff_refs(old: str, new: str, registry: "Registry | str | None" = None) -> PackageDiff:
     """Diff two references (``ns/name@a`` and ``ns/name@b``): what ``lakepkg.diff`` does."""
+    from lakepkg.read.diff import diff_packages
+
     reg = open_registry(registry)
     return diff_packages(load(old, reg, kind=Package), load(new, reg, kind=Package))
 
@@ -273,3 +279,12 @@ def _pinned_by_lock(r: Ref, lock_path: str) -> Ref:
         if e.name == r.name:
             return dataclasses.replace(r, tag=None, hash_prefix=e.top_hash)
     return r
+
+
+def __getattr__(name: str) -> Any:
+    """``PackageDiff`` and ``diff_packages`` stay importable from here, loaded on first use."""
+    if name in ("PackageDiff", "diff_packages"):
+        from lakepkg.read import diff
+
+        return getattr(diff, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
