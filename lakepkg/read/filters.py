@@ -11,7 +11,6 @@ import decimal
 from typing import Any, Optional, Sequence
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lakepkg.errors import ConfigError
 
@@ -52,6 +51,8 @@ def to_expression(filters: Optional[Filter]):
     n = normalise(filters)
     if not n:
         return None
+    import pyarrow.parquet as pq  # on first use: 0.014 s (with pyarrow.fs) of every reader's import
+
     return pq.filters_to_expression([[(c, "==" if o == "=" else o, v) for c, o, v in conj] for conj in n])
 
 
