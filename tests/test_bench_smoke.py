@@ -71,3 +71,12 @@ def test_spark_bench_runs_at_a_tiny_size_on_the_suites_session(script, spark, tm
         importlib.reload(smoke)
     out = capsys.readouterr().out
     assert ON_THE_SUITES_SPARK[script] in out, f"bench/{script} printed no figures:\n{out}"
+
+
+#: benches no other test names: this file's discovery is what runs them, so it must keep finding them
+FOUND_HERE_ONLY = {"bench_deltas.py", "bench_hive.py", "bench_s3.py", "bench_sql.py"}
+
+
+def test_discovery_finds_the_benches_only_this_file_runs():
+    found = {s for s in SCRIPTS if s not in ON_THE_SUITES_SPARK and not _own_smoke_test(s)}
+    assert FOUND_HERE_ONLY <= found, f"not run at a tiny size by any test: {sorted(FOUND_HERE_ONLY - found)}"
