@@ -86,6 +86,15 @@ def _replace(child: Any, make: Callable[[Any], Any]) -> Any:
     return new
 
 
+def _when(cond: Any, then: Any, otherwise: Any, like: Any) -> Any:
+    """``CASE WHEN cond THEN then ELSE otherwise END``, typed as ``like`` (the value it stands for)."""
+    from sqlglot import exp
+
+    out = exp.Case(ifs=[exp.If(this=cond, true=then)], default=otherwise)
+    out.type = dtype(like).copy()
+    return out
+
+
 def _rtrim(e: Any) -> Any:
     from sqlglot import exp
 
@@ -378,9 +387,7 @@ def _one_of(k: _Keys, e: Any, coll: Collation, what: str) -> Any:
     same = exp.LTE(this=distinct_raw, expression=exp.Literal.number(1))
     msg = refusal(f"{what} over strings that compare equal under collation {coll.name} but differ "
                   f"(MySQL shows one of them, by scan order)", "mysql").args[0]
-    out = exp.Case(ifs=[exp.If(this=same, true=exp.Min(this=e.copy()))], default=k.error(msg, exp.Min(this=e.copy())))
-    out.type = dtype(e).copy()
-    return out
+    return _when(same, exp.Min(this=e.copy()), k.error(msg, exp.Min(this=e.copy())), e)
 
 
 def _min_max(k: _Keys, node: Any, coll: Collation) -> Any:
@@ -392,10 +399,7 @@ def _min_max(k: _Keys, node: Any, coll: Collation) -> Any:
     pick = (exp.ArgMin if isinstance(node, exp.Min) else exp.ArgMax)(this=e.copy(), expression=k.key(e, coll))
     msg = refusal(f"{type(node).__name__.upper()} over strings that compare equal under collation {coll.name} "
                   f"but differ (MySQL shows one of them, by scan order)", "mysql").args[0]
-    out = exp.Case(ifs=[exp.If(this=exp.EQ(this=raw, expression=keys), true=pick)],
-                   default=k.error(msg, exp.Min(this=e.copy())))
-    out.type = dtype(node).copy()
-    return out
+    return _when(exp.EQ(this=raw, expression=keys), pick, k.error(msg, exp.Min(this=e.copy())), node)
 
 
 def _keyer(k: _Keys, coll: Collation) -> Callable[[Any], Any]:
@@ -467,9 +471,7 @@ def _unless_rolled_up(e: Any, key: Any) -> Any:
     from sqlglot import exp
 
     rolled = exp.EQ(this=exp.Grouping(expressions=[key.copy()]), expression=exp.Literal.number(1))
-    out = exp.Case(ifs=[exp.If(this=rolled, true=exp.Null())], default=e)
-    out.type = dtype(e).copy()
-    return out
+    return _when(rolled, exp.Null(), e, e)
 
 
 def _rollup(select: Any, group: Any) -> None:
@@ -508,10 +510,8 @@ def _group_concat_limit(k: _Keys, node: Any) -> None:
 
     def checked(g: Any) -> Any:
         size = exp.Anonymous(this="OCTET_LENGTH" if k.ctx.target == "spark" else "STRLEN", expressions=[g.copy()])
-        out = exp.Case(ifs=[exp.If(this=exp.GT(this=size, expression=exp.Literal.number(limit)),
-                                   true=k.error(msg, exp.Literal.string("")))], default=g)
-        out.type = dtype(g).copy()
-        return out
+        return _when(exp.GT(this=size, expression=exp.Literal.number(limit)), k.error(msg, exp.Literal.string("")),
+                     g, g)
 
     _replace(node, checked)
 
@@ -552,7 +552,4 @@ def _group_concat(k: _Keys, node: Any) -> Any:
 def _concat_checked(k: _Keys, g: Any, raw: Any, keys: Any, msg: str, e: Any) -> Any:
     from sqlglot import exp
 
-    out = exp.Case(ifs=[exp.If(this=exp.EQ(this=raw, expression=keys), true=g)],
-                   default=k.error(msg, exp.Min(this=e.copy())))
-    out.type = dtype(g).copy()
-    return out
+    return _when(exp.EQ(this=raw, expression=keys), g, k.error(msg, exp.Min(this=e.copy())), g)
