@@ -1,6 +1,7 @@
 """The exact engine on PostgreSQL: an embedded server (:mod:`.embedded_pg`), the snapshot's tables
 created with their declared types (UNLOGGED) and bulk-loaded side by side over several connections
-(CSV ``COPY`` written by pyarrow, or ADBC ingest's binary COPY for other types), the query run unchanged
+(binary ``COPY`` built column-wise by :mod:`.pg_binary` where every column has an exact binary form,
+else CSV ``COPY`` written by pyarrow, else ADBC ingest), the query run unchanged
 in a read-only transaction with the source session's settings (:mod:`.exact` has the whole story)."""
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Optional, Sequence
 import pyarrow as pa
 
 from lakepkg.errors import QueryError, one_line
+from lakepkg.query import pg_binary
 from lakepkg.query.exact_common import (ExactAnswer, ExactTable, arrow_of_rows, batches_of, elapsed, is_undefined_column,
                                         needed_columns, source_words, tables_to_load, union_needed)
 
@@ -222,6 +224,8 @@ def _jobs(t: ExactTable, cols: Sequence[str], n_workers: int) -> list[Any]:
     tasks = plan.tasks
     rows, size = _rows(plan), part_rows()
     parts = max(-(-rows // size), n_workers if rows > size // 4 else 1)
+    if parts > 1:  # a multiple of the workers: no part left to load alone at the end
+        parts = -(-parts // n_workers) * n_workers
     parts = max(1, min(parts, len(tasks)))
     if parts == 1:
         return [plan]
@@ -239,23 +243,84 @@ def _load(pg: Any, cur: Any, tables: Sequence[ExactTable], need: Optional[dict[i
     Each table is created UNLOGGED with its declared types; its rows go in by COPY (:func:`_ingest`),
     large tables cut into parts by fragments, the parts loaded over ``workers()``
     connections side by side (the server runs one backend per connection, so the cores share the
-    work); then the source's primary keys and ANALYZE, again side by side."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    work); then the source's primary keys and ANALYZE, again side by side. A table's key and
+    statistics are built as soon as its last part is in, while other tables still load."""
     todo = list(tables_to_load(tables, need))
     n = workers()
-    jobs: list[tuple[ExactTable, list[str], Any]] = []
+    parts: dict[int, list[Any]] = {}
     for _, t, cols in todo:
         cur.execute(create_sql(t, cols))
-        jobs += [(t, cols, part) for part in _jobs(t, cols, n)]
-    rows = {id(p): _rows(p) for _, _, p in jobs}
-    jobs.sort(key=lambda j: -rows[id(j[2])])  # largest first
-    size = {id(t): sum(rows[id(p)] for tt, _, p in jobs if tt is t) for _, t, _ in todo}
-    finish = sorted(((t, cols) for _, t, cols in todo), key=lambda tc: -size[id(tc[0])])
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        total = sum(pool.map(lambda j: _ingest(pg, *j), jobs))
-        list(pool.map(lambda tc: _finish(pg, *tc), finish))
-    return total
+        parts[id(t)] = _jobs(t, cols, n)
+    size = {id(t): sum(_rows(p) for p in parts[id(t)]) for _, t, _ in todo}
+    # the largest table first, so its key and statistics overlap the other tables' loads
+    order = sorted(todo, key=lambda x: -size[id(x[1])])
+    jobs = [(1, (t, cols, p)) for _, t, cols in order for p in parts[id(t)]]
+    return run_jobs(n, jobs, lambda job: _ingest(pg, *job), lambda t, cols: _finish(pg, t, cols))
+
+
+def run_jobs(n: int, jobs: Sequence[tuple[int, Any]], ingest: Any, finish: Any) -> int:
+    """Run ``ingest`` on every job ``(t, cols, part)`` over ``n`` threads; when a table's last part
+    is in, its ``finish(t, cols)`` goes ahead of every part still waiting (a priority queue).
+    Returns the sum of what ``ingest`` returned; the first failure is raised once every thread stopped."""
+    import itertools
+    import queue
+    import threading
+
+    q: "queue.PriorityQueue[tuple[int, int, Any]]" = queue.PriorityQueue()
+    seq = itertools.count()
+    left: dict[int, int] = {}
+    for _, (t, _, _) in jobs:
+        left[id(t)] = left.get(id(t), 0) + 1
+    for prio, job in jobs:
+        q.put((prio, next(seq), ("ingest", job)))
+    lock = threading.Lock()
+    total, open_jobs = [0], [len(jobs)]
+    error: list[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if open_jobs[0] == 0 or error:
+                    return
+            try:
+                _, _, (kind, job) = q.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            try:
+                if kind == "ingest":
+                    got = ingest(job)
+                    t, cols, _ = job
+                    with lock:
+                        total[0] += got
+                        left[id(t)] -= 1
+                        if left[id(t)] == 0:
+                            open_jobs[0] += 1
+                            q.put((0, next(seq), ("finish", (t, cols))))
+                else:
+                    finish(*job)
+            except BaseException as exc:  # noqa: BLE001 - raised by the caller below
+                with lock:
+                    error.append(exc)
+            finally:
+                with lock:
+                    open_jobs[0] -= 1
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, n))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if error:
+        raise error[0]
+    return total[0]
+
+
+def _load_as() -> str:
+    """``LAKEPKG_EXACT_LOAD`` (``binary``, ``csv`` or ``adbc``: the first way a part is tried; for
+    measurements), else "" (binary where every column has a binary form, else CSV, else ADBC)."""
+    import os
+
+    return os.environ.get("LAKEPKG_EXACT_LOAD", "").strip().lower()
 
 
 def _as_csv(schema: pa.Schema) -> bool:
@@ -263,9 +328,7 @@ def _as_csv(schema: pa.Schema) -> bool:
     on both sides) rather than by ADBC's binary COPY: only types whose CSV text PostgreSQL reads
     back to the same value (integers, decimals, text, dates; a string is always quoted, so an
     unquoted empty field is NULL and a quoted one the empty string)."""
-    import os
-
-    if os.environ.get("LAKEPKG_EXACT_LOAD", "").strip().lower() == "adbc":
+    if _load_as() == "adbc":
         return False
     ok = (pa.types.is_integer, pa.types.is_decimal, pa.types.is_string, pa.types.is_large_string, pa.types.is_date32)
     return all(any(check(f.type) for check in ok) for f in schema)
@@ -282,9 +345,15 @@ def _ingest(pg: Any, t: ExactTable, cols: Sequence[str], plan: Any) -> int:
             yield b.cast(schema) if b.schema != schema else b
 
     try:
-        if _as_csv(schema):
-            import psycopg
+        import psycopg
 
+        declared = [pg_type(t, c) for c in cols]
+        if _load_as() in ("", "binary") and pg_binary.encodable_schema(schema, declared):
+            try:
+                return _copy_binary(pg, t, cols, pg_binary.Encoder(schema, declared), batches())
+            except psycopg.DataError:
+                pass
+        if _as_csv(schema):
             try:
                 return _copy_csv(pg, t, cols, batches())
             except psycopg.DataError:
@@ -302,6 +371,22 @@ def _ingest(pg: Any, t: ExactTable, cols: Sequence[str], plan: Any) -> int:
     except Exception as exc:
         raise QueryError(f"the exact engine could not load table {t.bound.binding.name!r} "
                          f"({one_line(exc, 200)}); answer it with the default engine") from None
+
+
+def _copy_binary(pg: Any, t: ExactTable, cols: Sequence[str], encoder: Any, batches: Any) -> int:
+    """The batches in PostgreSQL's binary COPY form (:mod:`.pg_binary`) into one COPY; the rows loaded."""
+    import psycopg
+
+    total = 0
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        with conn.cursor().copy(f"COPY {qualified(t)} ({', '.join(ident(c) for c in cols)}) FROM STDIN "
+                                "(FORMAT binary)") as cp:
+            cp.write(pg_binary.HEADER)
+            for b in batches:
+                cp.write(encoder.rows(b))
+                total += b.num_rows
+            cp.write(pg_binary.TRAILER)
+    return total
 
 
 def _copy_csv(pg: Any, t: ExactTable, cols: Sequence[str], batches: Any) -> int:
