@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -80,3 +81,30 @@ def test_values_still_coerced_and_checked_by_typer(capsys: pytest.CaptureFixture
     assert run(["query", "SELECT 1", "-p", "a/b@abcd", "-n", "x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "-n" in err and "integer" in err
+
+
+# modules a ``lakepkg query`` on the fast engine never uses: the publish result, the notebook views,
+# deletion vectors (a version without any), the package diff. Loading one back costs every query its
+# start-up (issue 24); a test that fails names the module and the chain is in ``python -X importtime``.
+QUERY_NEVER_LOADS = ("lakepkg.write.publish", "lakepkg.write.run_context", "lakepkg.read.notebook",
+                     "lakepkg.read.html", "lakepkg.read.history", "lakepkg.read.deletes",
+                     "lakepkg.format.deletion_vector", "lakepkg.read.diff")
+
+
+def test_a_query_loads_no_writer_notebook_or_vector_module(home: Path) -> None:
+    import pyarrow as pa
+
+    import lakepkg
+    from tests.cli_run import cli_env
+
+    ref = lakepkg.build("shop/s", {"orders": pa.table({"id": [1, 2, 3]})}).ref
+    code = ("import json, sys\nfrom lakepkg.cli import run\nrc = run(json.loads(sys.argv[1]))\n"
+            "print(json.dumps({'rc': rc, 'loaded': sorted(m for m in sys.modules if m.startswith('lakepkg.'))}))")
+    argv = ["query", "SELECT count(*) AS n FROM orders", "-p", ref, "--format", "csv"]
+    p = subprocess.run([sys.executable, "-c", code, json.dumps(argv)], capture_output=True, text=True,
+                       env=cli_env(home), timeout=120)
+    lines = p.stdout.strip().splitlines()
+    assert lines[:2] == ["n", "3"], p.stdout + p.stderr
+    got = json.loads(lines[-1])
+    assert got["rc"] == 0 and "lakepkg.query.duck" in got["loaded"]  # the query ran on the fast engine
+    assert [m for m in QUERY_NEVER_LOADS if m in got["loaded"]] == []

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 import numpy as np
 import pyarrow as pa
 
-from lakepkg.read.deletes import apply_deletes, live_batches
 from lakepkg.read.filters import partition_array, py_value, to_expression
 from lakepkg.read.tasks import FragmentTask
 from lakepkg.store.base import ObjectStore
@@ -175,6 +174,8 @@ class ArrowScan:
         if positions is not None:
             return t.take(pa.array(positions, type=pa.int64()))
         if live and _task(task).deletes:
+            from lakepkg.read.deletes import apply_deletes  # vectors only: not loaded by a plain read
+
             t = apply_deletes(self.store, _task(task).entry, t, self.table)
         return t
 
@@ -227,6 +228,8 @@ class ArrowScan:
         """The rows of ``tasks`` in task order, deletion vectors applied inside one pyarrow scan
         (:func:`lakepkg.read.deletes.live_batches`), then the row filter (``row_filter``) and
         ``columns`` (None: all)."""
+        from lakepkg.read.deletes import live_batches  # vectors only: not loaded by a plain read
+
         paths = self.paths(tasks)
         expr = self.expression if row_filter else None
         need: Optional[list[str]] = None

@@ -22,13 +22,12 @@ from lakepkg.format.names import Ref, parse_ref
 from lakepkg.format.walk import iter_page_entries
 from lakepkg.read.filters import Filter
 from lakepkg.read.leaves import File, Fragment
-from lakepkg.read.notebook import HTML_HEAD_ROWS, HTML_PARTITION_SCAN_LIMIT  # noqa: F401  (kept importable from here)
 from lakepkg.read.table import Table
 from lakepkg.registry import Registry, VersionRecord, open_registry
-from lakepkg.write.publish import PublishResult
 
-if TYPE_CHECKING:  # lakepkg.read.diff loads on first use (``lakepkg query`` start-up)
+if TYPE_CHECKING:  # loaded on first use (``lakepkg query`` start-up: a read needs neither)
     from lakepkg.read.diff import PackageDiff
+    from lakepkg.write.publish import PublishResult
 
 __all__ = ["Package", "SubPackage", "Table", "Fragment", "File", "Node", "load", "load_table", "diff_refs"]
 
@@ -282,9 +281,18 @@ def _pinned_by_lock(r: Ref, lock_path: str) -> Ref:
 
 
 def __getattr__(name: str) -> Any:
-    """``PackageDiff`` and ``diff_packages`` stay importable from here, loaded on first use."""
+    """``PackageDiff``, ``diff_packages``, ``PublishResult`` and the notebook constants stay importable
+    from here, loaded on first use (``lakepkg query`` start-up)."""
     if name in ("PackageDiff", "diff_packages"):
         from lakepkg.read import diff
 
         return getattr(diff, name)
+    if name == "PublishResult":
+        from lakepkg.write import publish
+
+        return publish.PublishResult
+    if name in ("HTML_HEAD_ROWS", "HTML_PARTITION_SCAN_LIMIT"):
+        from lakepkg.read import notebook
+
+        return getattr(notebook, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
