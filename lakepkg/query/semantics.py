@@ -130,7 +130,7 @@ def numeric_casts(tree: Any, ctx: Context) -> Any:
                           "give the precision and scale, e.g. ::numeric(18,4)")
         return node
 
-    return tree.transform(fix)
+    return tree.transform(fix, copy=False)
 
 
 def round_half_even(tree: Any, ctx: Context) -> Any:
@@ -157,7 +157,7 @@ def round_half_even(tree: Any, ctx: Context) -> Any:
             return exp.Anonymous(this=name, expressions=[node.this.copy(), decimals.copy()])
         return node
 
-    return tree.transform(fix)
+    return tree.transform(fix, copy=False)
 
 
 def source_formats(tree: Any, ctx: Context) -> Any:
@@ -182,7 +182,7 @@ def source_formats(tree: Any, ctx: Context) -> Any:
             return formats.build(value, formats.mysql_date_format(fmt))
         return formats.build(exp.cast(value, "TIMESTAMP"), formats.mysql_date_format(fmt))
 
-    return tree.transform(fix)
+    return tree.transform(fix, copy=False)
 
 
 def mysql_booleans(tree: Any, ctx: Context) -> Any:
@@ -200,7 +200,7 @@ def mysql_booleans(tree: Any, ctx: Context) -> Any:
                     node.set(key, exp.cast(exp.Paren(this=arg.copy()), "INT"))
         return node
 
-    tree = tree.transform(numeric_use)
+    tree = tree.transform(numeric_use, copy=False)
     for select in tree.find_all(exp.Select):
         new = []
         for proj in select.expressions:
@@ -228,7 +228,7 @@ def integer_sums(tree: Any, ctx: Context) -> Any:
                 return exp.cast(node.copy(), "BIGINT")
         return node
 
-    return tree.transform(fix)
+    return tree.transform(fix, copy=False)
 
 
 def exact_literals(tree: Any, ctx: Context) -> Any:
@@ -260,7 +260,7 @@ def exact_literals(tree: Any, ctx: Context) -> Any:
             return node
         return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build(f"DECIMAL({precision}, {scale})"))
 
-    return tree.transform(fix)
+    return tree.transform(fix, copy=False)
 
 
 def pg_extract_numeric(tree: Any, ctx: Context) -> Any:
@@ -279,7 +279,7 @@ def pg_extract_numeric(tree: Any, ctx: Context) -> Any:
             return exp.Cast(this=node.copy(), to=exp.DataType.build("DECIMAL(38, 0)"))
         return node
 
-    return tree.transform(fix)
+    return tree.transform(fix, copy=False)
 
 
 #: before the query is typed

@@ -383,7 +383,7 @@ def generate(tree: Any, dialect: str, target: str) -> str:
     from lakepkg.query.strings import refusal
 
     generator = Dialect.get_or_raise(target).generator(unsupported_level=ErrorLevel.IGNORE)
-    text = generator.generate(tree, copy=True)
+    text = generator.generate(tree, copy=False)  # the tree is this call's own: transpile parsed it
     problems = [m for m in generator.unsupported_messages if not m.startswith(_BENIGN)]
     if problems:
         engine = "Spark" if target == "spark" else "the fast engine"
