@@ -84,11 +84,13 @@ def test_values_still_coerced_and_checked_by_typer(capsys: pytest.CaptureFixture
 
 
 # modules a ``lakepkg query`` on the fast engine never uses: the publish result, the notebook views,
-# deletion vectors (a version without any), the package diff. Loading one back costs every query its
-# start-up (issue 24); a test that fails names the module and the chain is in ``python -X importtime``.
+# deletion vectors (a version without any), the package diff; and for a query with no WHERE and no
+# to_char / DATE_FORMAT, the WHERE reader and the format translation. Loading one back costs every
+# query its start-up (issue 24); a test that fails names the module, ``python -X importtime`` the chain.
 QUERY_NEVER_LOADS = ("lakepkg.write.publish", "lakepkg.write.run_context", "lakepkg.read.notebook",
                      "lakepkg.read.html", "lakepkg.read.history", "lakepkg.read.deletes",
-                     "lakepkg.format.deletion_vector", "lakepkg.read.diff")
+                     "lakepkg.format.deletion_vector", "lakepkg.read.diff", "lakepkg.read.where",
+                     "lakepkg.query.formats")
 
 
 def test_a_query_loads_no_writer_notebook_or_vector_module(home: Path) -> None:

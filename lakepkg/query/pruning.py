@@ -14,8 +14,6 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
-from lakepkg.read.where import comparison, conjuncts
-
 _OPS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -51,6 +49,8 @@ def filters_by_view(tree: Any, schemas: dict[str, pa.Schema]) -> dict[str, list[
         select = t.find_ancestor(exp.Select)
         if select is None or not select.args.get("where") or t.find_ancestor(exp.Subquery, exp.Select) is not select:
             continue
+        from lakepkg.read.where import comparison, conjuncts  # a query with a WHERE only (start-up)
+
         alias = t.alias_or_name
         schema = schemas[t.name]
         found = []

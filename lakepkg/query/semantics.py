@@ -163,12 +163,13 @@ def round_half_even(tree: Any, ctx: Context) -> Any:
 def source_formats(tree: Any, ctx: Context) -> Any:
     from sqlglot import exp
 
-    from lakepkg.query import formats
     from lakepkg.query.parse import DATE_FORMAT, TO_CHAR
 
     def fix(node: Any) -> Any:
         if not isinstance(node, exp.Anonymous) or node.name not in (TO_CHAR, DATE_FORMAT):
             return node
+        from lakepkg.query import formats  # a query with to_char / DATE_FORMAT only (start-up)
+
         args = node.expressions
         fname = "to_char" if node.name == TO_CHAR else "DATE_FORMAT"
         if len(args) != 2 or not (isinstance(args[1], exp.Literal) and args[1].is_string):
