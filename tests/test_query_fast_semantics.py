@@ -175,6 +175,9 @@ ERRORS = [
     ("mysql", "SELECT carrier FROM flights WHERE", "syntax"),
     ("postgres", "SELECT count(*) FROM flights WHERE dep / 0 > 1", "division by zero"),
     ("postgres", "SELECT count(*) FROM flights WHERE amount / 0 > 1", "division by zero"),
+    # PostgreSQL computes the select list of every row the WHERE keeps, the LIMIT's or not (id 4: dep - 2 = 0)
+    ("postgres", "SELECT id, distance / (dep - 2) AS q FROM flights WHERE dep IS NOT NULL ORDER BY id LIMIT 1",
+     "division by zero"),
 ]
 
 

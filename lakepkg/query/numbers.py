@@ -279,6 +279,25 @@ def _call(ctx: Any, a: Any, b: Any, scale: Optional[int]) -> Any:
     return out
 
 
+def _some_rows_only(node: Any) -> bool:
+    """Whether ``node`` is in a select list (not inside an aggregate or a window, which see every
+    row) of a query block that a LIMIT, OFFSET or FETCH (its own or an enclosing one's) cuts."""
+    from sqlglot import exp
+
+    child, parent = node, node.parent
+    while parent is not None and not isinstance(parent, exp.Select):
+        if isinstance(parent, (exp.AggFunc, exp.Window)):
+            return False
+        child, parent = parent, parent.parent
+    if parent is None or child.arg_key != "expressions":
+        return False
+    while parent is not None:
+        if isinstance(parent, exp.Query) and any(parent.args.get(k) for k in ("limit", "offset", "fetch")):
+            return True
+        parent = parent.parent
+    return False
+
+
 def _divide(node: Any, ctx: Any) -> Optional[Any]:
     """The exact replacement of a division or an average node, or None when the engine's is right."""
     from sqlglot import exp
@@ -291,7 +310,14 @@ def _divide(node: Any, ctx: Any) -> Optional[Any]:
         if src == "postgres" and a.name == "int" and b.name == "int":
             # integer division, truncating; PostgreSQL refuses a zero divisor
             den = node.expression
-            zero = exp.EQ(this=den.copy(), expression=exp.Literal.number(0))
+            zero: Any = exp.EQ(this=den.copy(), expression=exp.Literal.number(0))
+            if _some_rows_only(node):
+                # PostgreSQL computes a select list for every row the WHERE keeps, before ORDER BY
+                # and LIMIT; the engine may compute it for the rows the LIMIT keeps only: the check
+                # sees every row (a window over the whole result), so a zero divisor on any row fails
+                anywhere = exp.Window(this=exp.Max(this=exp.Case(ifs=[exp.If(this=zero, true=exp.Literal.number(1))],
+                                                                 default=exp.Literal.number(0))))
+                zero = exp.EQ(this=anywhere, expression=exp.Literal.number(1))
             guarded = exp.Case(ifs=[exp.If(this=zero, true=_Keys(ctx).error("division by zero", den, SOURCE_ERROR,
                                                                                  "BIGINT"))],
                                default=den.copy())
