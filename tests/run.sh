@@ -11,6 +11,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c 'import lakepkg, lakepkg_connectors, pyspark_lakepkg, pyspark, moto' # fail early on a broken install
+# an editable install has no bytecode, and with PYTHONDONTWRITEBYTECODE set every process (each CLI
+# test, each Spark worker) compiled lakepkg's ~430 KB of source again: compile it once, as pip does
+# for a wheel (a stale .pyc is never used: Python checks each source's mtime)
+.venv/bin/python -m compileall -q lakepkg connectors spark_jobs >/dev/null
 
 # the catalog's browser tests drive Debian's Chromium (never a downloaded browser); a missing one fails loudly
 if [ ! -x /usr/bin/chromium ]; then
