@@ -36,9 +36,12 @@ _TEXTS = ("text", "character varying", "varchar", "character", "char", "bpchar")
 
 
 def _base(declared: str) -> str:
-    """``character(25) COLLATE "C"`` -> ``character``."""
-    text = declared.lower().split(" collate ")[0].strip()
-    return text.split("(")[0].strip()
+    """``character(25) COLLATE "C"`` -> ``character``; ``timestamp(3) with time zone`` ->
+    ``timestamp with time zone`` (the server applies the type's modifier to what it receives)."""
+    import re
+
+    text = declared.lower().split(" collate ")[0]
+    return " ".join(re.sub(r"\([^)]*\)", " ", text).split())
 
 
 def encodable(arrow_type: pa.DataType, declared: str) -> bool:
