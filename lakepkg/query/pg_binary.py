@@ -6,8 +6,9 @@ PostgreSQL's binary COPY (its documentation, "COPY", "Binary Format"): a header,
 "send" form, all big-endian; then a 16-bit -1. The server reads a binary value with the column
 type's ``recv`` function, far less work than parsing text (lineitem: ~1.7-2.0M rows/s on two
 cores from binary files against ~1.0M from CSV, measured with server-side COPY). Each column's
-field bytes (length and value) are built as Arrow binary arrays, and one
-``binary_join_element_wise`` interleaves them into rows.
+field bytes (length and value) are built with numpy; neighbouring fixed-width fields are laid side
+by side as the fields of one numpy record, and ``binary_join_element_wise`` joins those runs and
+the fields of varying width (text, and columns with NULLs) row by row.
 
 Only pairs of Arrow type and declared PostgreSQL type whose binary form is exact are encoded
 (:func:`encodable`); a part with any other column goes in as CSV or by ADBC, as before.
