@@ -335,8 +335,9 @@ def _as_csv(schema: pa.Schema) -> bool:
 
 
 def _ingest(pg: Any, t: ExactTable, cols: Sequence[str], plan: Any) -> int:
-    """One part of a table over its own connection (CSV COPY, else or when PostgreSQL refuses a
-    value's text, ADBC ingest: a failed COPY leaves no row); the rows loaded."""
+    """One part of a table over its own connection: binary COPY where every column has an exact
+    binary form, else (or when PostgreSQL refuses a value) CSV COPY, else ADBC ingest (a failed COPY
+    leaves no row); the rows loaded."""
     schema = pa.schema([t.bound.table.schema.field(c).remove_metadata() for c in cols])
 
     def batches() -> Any:
@@ -350,12 +351,13 @@ def _ingest(pg: Any, t: ExactTable, cols: Sequence[str], plan: Any) -> int:
         declared = [pg_type(t, c) for c in cols]
         if _load_as() in ("", "binary") and pg_binary.encodable_schema(schema, declared):
             try:
-                return _copy_binary(pg, t, cols, pg_binary.Encoder(schema, declared), batches())
+                return _copy(pg, t, cols, "binary", batches(), pg_binary.Encoder(schema, declared).rows,
+                             pg_binary.HEADER, pg_binary.TRAILER)
             except psycopg.DataError:
                 pass
         if _as_csv(schema):
             try:
-                return _copy_csv(pg, t, cols, batches())
+                return _copy(pg, t, cols, "csv", batches(), _csv_text())
             except psycopg.DataError:
                 pass
         import adbc_driver_postgresql.dbapi as adbc
@@ -373,40 +375,40 @@ def _ingest(pg: Any, t: ExactTable, cols: Sequence[str], plan: Any) -> int:
                          f"({one_line(exc, 200)}); answer it with the default engine") from None
 
 
-def _copy_binary(pg: Any, t: ExactTable, cols: Sequence[str], encoder: Any, batches: Any) -> int:
-    """The batches in PostgreSQL's binary COPY form (:mod:`.pg_binary`) into one COPY; the rows loaded."""
+def _copy(pg: Any, t: ExactTable, cols: Sequence[str], fmt: str, batches: Any, encode: Any,
+          head: bytes = b"", tail: bytes = b"") -> int:
+    """The batches, each written as ``encode(batch)`` between ``head`` and ``tail``, into one
+    ``COPY … FROM STDIN (FORMAT fmt)``; the rows loaded."""
     import psycopg
 
     total = 0
     with psycopg.connect(pg.dsn, autocommit=True) as conn:
         with conn.cursor().copy(f"COPY {qualified(t)} ({', '.join(ident(c) for c in cols)}) FROM STDIN "
-                                "(FORMAT binary)") as cp:
-            cp.write(pg_binary.HEADER)
+                                f"(FORMAT {fmt})") as cp:
+            if head:
+                cp.write(head)
             for b in batches:
-                cp.write(encoder.rows(b))
+                cp.write(encode(b))
                 total += b.num_rows
-            cp.write(pg_binary.TRAILER)
+            if tail:
+                cp.write(tail)
     return total
 
 
-def _copy_csv(pg: Any, t: ExactTable, cols: Sequence[str], batches: Any) -> int:
-    """The batches as CSV into one COPY (pyarrow writes, PostgreSQL parses); the rows loaded."""
+def _csv_text() -> Any:
+    """A batch as CSV text for COPY (pyarrow writes, PostgreSQL parses; no header)."""
     import io
 
-    import psycopg
     import pyarrow.csv as pcsv
 
     opts = pcsv.WriteOptions(include_header=False, batch_size=16384, quoting_style="needed")
-    total = 0
-    with psycopg.connect(pg.dsn, autocommit=True) as conn:
-        with conn.cursor().copy(f"COPY {qualified(t)} ({', '.join(ident(c) for c in cols)}) FROM STDIN "
-                                "(FORMAT csv)") as cp:
-            for b in batches:
-                buf = io.BytesIO()
-                pcsv.write_csv(b, buf, opts)
-                cp.write(buf.getbuffer())
-                total += b.num_rows
-    return total
+
+    def encode(b: pa.RecordBatch) -> Any:
+        buf = io.BytesIO()
+        pcsv.write_csv(b, buf, opts)
+        return buf.getbuffer()
+
+    return encode
 
 
 def _finish(pg: Any, t: ExactTable, cols: Sequence[str]) -> None:
